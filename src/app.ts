@@ -1,0 +1,57 @@
+import type { AppEnv } from './env'
+import { toProblem } from './lib/render-problem'
+import { bodyLimit } from './middleware/body-limit'
+import { devSeed } from './middleware/dev-seed'
+import { notFound } from './middleware/not-found'
+import { requestId } from './middleware/request-id'
+import { requestLog } from './middleware/request-log'
+import { securityHeaders } from './middleware/security-headers'
+import { audit } from './routes/audit/audit.index'
+import { auth } from './routes/auth/auth.index'
+import { mountDocs } from './routes/docs/docs.index'
+import { health } from './routes/health/health.index'
+import { opsAudit } from './routes/ops-audit/ops-audit.index'
+import { opsAuth } from './routes/ops-auth/ops-auth.index'
+import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
+import { records } from './routes/records/records.index'
+import { createRouter } from './routes/router'
+
+/**
+ * The whole HTTP surface. Middleware order matters: the request ID comes
+ * first so every later line and error carries it; the log wraps everything
+ * so it sees the final status; headers and the body limit apply to all routes.
+ */
+export function createApp() {
+  const app = createRouter()
+
+  app.use(requestId())
+  app.use(requestLog({ enabled: (env) => (env as Env).REQUEST_LOG !== 'off' }))
+  app.use(securityHeaders())
+  app.use(bodyLimit())
+  app.use(devSeed())
+
+  for (const router of [health, opsAuth, opsTenants, opsAudit, auth, records, audit]) app.route('/', router)
+  mountDocs(app)
+
+  app.notFound(notFound({ routes: () => app.routes }))
+  app.onError((error, c) => {
+    const problem = toProblem(error)
+    if (problem.status >= 500) {
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'unhandled error',
+          request_id: c.var.requestId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        }),
+      )
+    }
+    return c.body(JSON.stringify(problem.toJSON(c.var.requestId)), problem.status as 400, {
+      ...problem.headers,
+      'Content-Type': 'application/problem+json',
+    })
+  })
+
+  return app
+}

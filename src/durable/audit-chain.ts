@@ -1,0 +1,136 @@
+import { DurableObject } from 'cloudflare:workers'
+import { GENESIS_HASH, auditEventHash, type StoredAuditEvent } from '../lib/audit-hash'
+import { newId } from '../lib/ids'
+import { isoNow } from '../lib/time'
+
+/** An audit event before the chain numbers, stamps and links it. */
+export type AuditDraft = Omit<StoredAuditEvent, 'id' | 'chain' | 'seq' | 'at' | 'prev_hash' | 'hash'>
+
+/** A D1 statement in plain data, so it can cross the RPC boundary. */
+export type SqlWrite = { sql: string; params: unknown[] }
+
+export type AppendOptions = {
+  /**
+   * Record the event only if the last write changed a row; otherwise nothing
+   * is committed and the result is `no-change` (the target vanished).
+   */
+  requireChange?: boolean
+}
+
+export type AppendResult =
+  | { ok: true; event: StoredAuditEvent; rows: unknown[][] }
+  | { ok: false; reason: 'no-change' }
+
+export type ChainHead = { seq: number; hash: string }
+
+const INSERT_COLUMNS = `id, chain, seq, tenant_id, at, actor_type, actor_id, action, category, target_type,
+  target_id, request_id, ip, user_agent, outcome, details, prev_hash, hash`
+
+/**
+ * The sequencer of one audit chain (one tenant, or the platform). Every
+ * audited change goes through `append`, which commits the change's own D1
+ * writes and its chained audit event in one D1 batch (one transaction), one
+ * append at a time, so concurrent requests can never fork the chain.
+ */
+export class AuditChain extends DurableObject<Env> {
+  /** Appends run strictly one after another; D1 I/O does not hold the input gate. */
+  private tail: Promise<unknown> = Promise.resolve()
+  private head: ChainHead | null = null
+
+  /**
+   * Commits `writes` and the event for `draft` atomically, linked to the
+   * chain's current head. Returns the stored event and the rows each write
+   * returned (for `RETURNING` clauses).
+   */
+  append(chain: string, draft: AuditDraft, writes: SqlWrite[] = [], options: AppendOptions = {}) {
+    const run = this.tail.then(() => this.appendNow(chain, draft, writes, options))
+    this.tail = run.catch(() => undefined)
+    return run
+  }
+
+  /** The newest event's seq and hash, as the sequencer knows it (tail-truncation evidence). */
+  async currentHead(chain: string): Promise<ChainHead | null> {
+    return this.ctx.storage.kv.get<ChainHead>(headKey(chain)) ?? null
+  }
+
+  private async appendNow(
+    chain: string,
+    draft: AuditDraft,
+    writes: SqlWrite[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    const head = this.head ?? (await this.loadHead(chain))
+    const partial = {
+      ...draft,
+      id: newId('evt'),
+      chain,
+      seq: head.seq + 1,
+      at: isoNow(),
+      prev_hash: head.hash,
+    }
+    const event: StoredAuditEvent = { ...partial, hash: await auditEventHash(partial) }
+    const values = [
+      event.id,
+      event.chain,
+      event.seq,
+      event.tenant_id,
+      event.at,
+      event.actor_type,
+      event.actor_id,
+      event.action,
+      event.category,
+      event.target_type,
+      event.target_id,
+      event.request_id,
+      event.ip,
+      event.user_agent,
+      event.outcome,
+      event.details,
+      event.prev_hash,
+      event.hash,
+    ]
+    const placeholders = values.map(() => '?').join(', ')
+    const insert = options.requireChange
+      ? `INSERT INTO audit_events (${INSERT_COLUMNS}) SELECT ${placeholders} WHERE changes() > 0`
+      : `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${placeholders})`
+    const db = this.env.DB
+    let results: D1Result[]
+    try {
+      results = await db.batch([
+        ...writes.map((w) => db.prepare(w.sql).bind(...w.params)),
+        db.prepare(insert).bind(...values),
+      ])
+    } catch (error) {
+      // The batch rolled back; forget the cached head in case D1 moved under us.
+      this.head = null
+      throw error
+    }
+    if (options.requireChange && (results.at(-1)?.meta.changes ?? 0) === 0) return { ok: false, reason: 'no-change' }
+    this.head = { seq: event.seq, hash: event.hash }
+    this.ctx.storage.kv.put(headKey(chain), this.head)
+    return { ok: true, event, rows: results.slice(0, writes.length).map((r) => r.results ?? []) }
+  }
+
+  /**
+   * Where the chain stands. The head this object last committed is kept in its
+   * own storage, out of D1's reach, so a deleted tail cannot silently become
+   * the new head. D1 wins only when it is ahead (a commit whose answer was lost).
+   */
+  private async loadHead(chain: string): Promise<ChainHead> {
+    const anchored = this.ctx.storage.kv.get<ChainHead>(headKey(chain))
+    const stored = await this.env.DB.prepare('SELECT seq, hash FROM audit_events WHERE chain = ? ORDER BY seq DESC LIMIT 1')
+      .bind(chain)
+      .first<ChainHead>()
+    this.head = stored && (!anchored || stored.seq > anchored.seq) ? stored : (anchored ?? { seq: 0, hash: GENESIS_HASH })
+    return this.head
+  }
+}
+
+function headKey(chain: string) {
+  return `head:${chain}`
+}
+
+/** One sequencer per chain: `tenant:<id>` or `platform`. */
+export function auditChainFor(env: Pick<Env, 'AUDIT_CHAIN'>, chain: string) {
+  return env.AUDIT_CHAIN.get(env.AUDIT_CHAIN.idFromName(`audit:${chain}`))
+}

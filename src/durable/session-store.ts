@@ -1,0 +1,241 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Principal } from '../schemas/principal'
+
+/** What sign-in hands the store; the token itself never leaves the service, only its hash. */
+export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
+  tokenHash: string
+  idleMinutes: number
+  absoluteMinutes: number
+  ip: string | null
+  userAgent: string | null
+}
+
+export type SessionSummary = {
+  id: string
+  actorId: string
+  kind: Principal['kind']
+  createdAt: string
+  lastSeenAt: string
+  expiresAt: string
+  ip: string | null
+  userAgent: string | null
+}
+
+export type AuthenticateResult = { ok: true; principal: Principal } | { ok: false; reason: 'unknown' | 'expired' }
+
+type SessionRow = {
+  id: string
+  token_hash: string
+  kind: string
+  actor_type: string
+  actor_id: string
+  tenant_id: string | null
+  role: string
+  permissions: string
+  created_at: number
+  last_seen_at: number
+  idle_ms: number
+  expires_at: number
+  ip: string | null
+  user_agent: string | null
+}
+
+/** last_seen is written at most this often, so a busy session costs one read per request, not a write. */
+const TOUCH_INTERVAL_MS = 60_000
+
+/**
+ * The sessions of one tenant shard (or of the operators). Tokens are stored
+ * only as SHA-256 hashes. A session ends at the earlier of its absolute
+ * expiry and `idle` after its last use; an alarm sweeps ended sessions.
+ */
+export class SessionStore extends DurableObject<Env> {
+  private readonly sql: SqlStorage
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.sql = ctx.storage.sql
+    ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        actor_type TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        tenant_id TEXT,
+        role TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        idle_ms INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ip TEXT,
+        user_agent TEXT
+      )`)
+      this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_actor ON sessions (actor_id)')
+    })
+  }
+
+  /** Stores a new session and returns the principal it stands for. */
+  async create(id: string, input: NewSession): Promise<Principal> {
+    const now = Date.now()
+    const expiresAt = now + input.absoluteMinutes * 60_000
+    this.sql.exec(
+      `INSERT INTO sessions (id, token_hash, kind, actor_type, actor_id, tenant_id, role, permissions,
+        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      id,
+      input.tokenHash,
+      input.kind,
+      input.actorType,
+      input.actorId,
+      input.tenantId,
+      input.role,
+      JSON.stringify(input.permissions),
+      now,
+      now,
+      input.idleMinutes * 60_000,
+      expiresAt,
+      input.ip,
+      input.userAgent,
+    )
+    await this.scheduleSweep(Math.min(expiresAt, now + input.idleMinutes * 60_000))
+    return toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now)
+  }
+
+  /** Resolves a token hash to its principal, sliding the idle window. */
+  async authenticate(tokenHash: string): Promise<AuthenticateResult> {
+    const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
+    if (!row) return { ok: false, reason: 'unknown' }
+    const now = Date.now()
+    if (now >= sessionEnd(row)) {
+      this.sql.exec('DELETE FROM sessions WHERE id = ?', row.id)
+      return { ok: false, reason: 'expired' }
+    }
+    if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
+      this.sql.exec('UPDATE sessions SET last_seen_at = ? WHERE id = ?', now, row.id)
+      row.last_seen_at = now
+    }
+    return { ok: true, principal: toPrincipal(row, now) }
+  }
+
+  /** Makes a session full with new lifetimes counted from now; null if it is gone. */
+  async upgrade(sessionId: string, limits: { idleMinutes: number; absoluteMinutes: number }): Promise<Principal | null> {
+    const now = Date.now()
+    const row = this.sql
+      .exec<SessionRow>(
+        `UPDATE sessions SET kind = 'full', idle_ms = ?, expires_at = ?, last_seen_at = ?
+         WHERE id = ? AND min(expires_at, last_seen_at + idle_ms) > ? RETURNING *`,
+        limits.idleMinutes * 60_000,
+        now + limits.absoluteMinutes * 60_000,
+        now,
+        sessionId,
+        now,
+      )
+      .toArray()[0]
+    if (!row) return null
+    await this.scheduleSweep(now + limits.idleMinutes * 60_000)
+    return toPrincipal(row, now)
+  }
+
+  /** Ends one session by id. Returns whether it existed. */
+  async revoke(sessionId: string): Promise<boolean> {
+    return this.sql.exec('DELETE FROM sessions WHERE id = ? RETURNING id', sessionId).toArray().length > 0
+  }
+
+  /** Ends every session of one account, optionally sparing one. Returns how many ended. */
+  async revokeActor(actorId: string, exceptSessionId: string | null = null): Promise<number> {
+    return this.sql
+      .exec('DELETE FROM sessions WHERE actor_id = ? AND id IS NOT ? RETURNING id', actorId, exceptSessionId)
+      .toArray().length
+  }
+
+  /** Ends every session in this store (tenant suspended or terminated). */
+  async revokeAll(): Promise<number> {
+    return this.sql.exec('DELETE FROM sessions RETURNING id').toArray().length
+  }
+
+  /** Live sessions, newest first; all of them, or one account's. */
+  async list(actorId: string | null = null): Promise<SessionSummary[]> {
+    const now = Date.now()
+    const rows = this.sql
+      .exec<SessionRow>(
+        'SELECT * FROM sessions WHERE (? IS NULL OR actor_id = ?) ORDER BY created_at DESC',
+        actorId,
+        actorId,
+      )
+      .toArray()
+    return rows
+      .filter((r) => now < sessionEnd(r))
+      .map((r) => ({
+        id: r.id,
+        actorId: r.actor_id,
+        kind: r.kind as Principal['kind'],
+        createdAt: new Date(r.created_at).toISOString(),
+        lastSeenAt: new Date(r.last_seen_at).toISOString(),
+        expiresAt: new Date(sessionEnd(r)).toISOString(),
+        ip: r.ip,
+        userAgent: r.user_agent,
+      }))
+  }
+
+  /** Liveness probe for /health/ready: proves the object and its storage answer. */
+  async ping(): Promise<number> {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM sessions').one().n
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now()
+    this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
+    const next = this.sql
+      .exec<{ at: number | null }>('SELECT min(min(expires_at, last_seen_at + idle_ms)) AS at FROM sessions')
+      .one().at
+    if (next !== null) await this.ctx.storage.setAlarm(next)
+  }
+
+  private async scheduleSweep(at: number) {
+    const current = await this.ctx.storage.getAlarm()
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at)
+  }
+}
+
+function sessionEnd(row: SessionRow): number {
+  return Math.min(row.expires_at, row.last_seen_at + row.idle_ms)
+}
+
+function toPrincipal(row: SessionRow, now: number): Principal {
+  return {
+    sessionId: row.id,
+    actorType: row.actor_type as Principal['actorType'],
+    actorId: row.actor_id,
+    tenantId: row.tenant_id,
+    role: row.role as Principal['role'],
+    permissions: JSON.parse(row.permissions),
+    kind: row.kind as Principal['kind'],
+    expiresAt: new Date(Math.min(row.expires_at, Math.max(now, row.last_seen_at) + row.idle_ms)).toISOString(),
+  }
+}
+
+/**
+ * Which store holds a session. Tenant sessions are keyed per shard so a large
+ * tenant can later spread over several objects (the token already names its
+ * shard); `probe` is the empty store the readiness check talks to.
+ */
+export type SessionScope =
+  | { kind: 'tenant'; tenantId: string; shard: number }
+  | { kind: 'operators'; shard: number }
+  | { kind: 'probe' }
+
+function storeName(scope: SessionScope): string {
+  switch (scope.kind) {
+    case 'tenant':
+      return `tenant:${scope.tenantId}:sessions:${scope.shard}`
+    case 'operators':
+      return `operators:sessions:${scope.shard}`
+    case 'probe':
+      return 'health:probe'
+  }
+}
+
+export function sessionStoreFor(env: Pick<Env, 'SESSIONS'>, scope: SessionScope) {
+  return env.SESSIONS.get(env.SESSIONS.idFromName(storeName(scope)))
+}

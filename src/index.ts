@@ -1,0 +1,9 @@
+import { createApp } from './app'
+import { scheduled } from './cron'
+
+export { AuditChain } from './durable/audit-chain'
+export { SessionStore } from './durable/session-store'
+
+const app = createApp()
+
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>

@@ -1,0 +1,119 @@
+/**
+ * RFC 9457 problem details: the only error type in Mamori.
+ *
+ * Services throw a `Problem`; `app.onError` is the only place that renders
+ * it. `type` is the short slug the HTTP contract fixes (`validation`,
+ * `not-found`, `invalid-credentials`, ...), `title` a stable summary of that
+ * type, `detail` a human sentence about this occurrence.
+ */
+export type ProblemField = { path: string; message: string; code?: string }
+
+export type ProblemInit = {
+  status: number
+  type: string
+  title: string
+  detail?: string
+  errors?: ProblemField[]
+  headers?: Record<string, string>
+  /** Extra members of the problem document (RFC 9457 §3.2). */
+  extra?: Record<string, unknown>
+}
+
+export class Problem extends Error {
+  readonly status: number
+  readonly type: string
+  readonly title: string
+  readonly detail: string | undefined
+  readonly errors: ProblemField[] | undefined
+  readonly headers: Record<string, string>
+  readonly extra: Record<string, unknown>
+
+  constructor(init: ProblemInit) {
+    super(init.detail ?? init.title)
+    this.name = 'Problem'
+    this.status = init.status
+    this.type = init.type
+    this.title = init.title
+    this.detail = init.detail
+    this.errors = init.errors
+    this.headers = init.headers ?? {}
+    this.extra = init.extra ?? {}
+  }
+
+  /** The JSON body, with the request ID the caller can quote to support. */
+  toJSON(requestId: string): Record<string, unknown> {
+    return {
+      ...this.extra,
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      detail: this.detail ?? this.title,
+      request_id: requestId,
+      ...(this.errors ? { errors: this.errors } : {}),
+    }
+  }
+
+  static validation(errors: ProblemField[], detail = 'The request has invalid fields.') {
+    return new Problem({ status: 422, type: 'validation', title: 'Validation failed', detail, errors })
+  }
+
+  static badRequest(detail: string, type = 'bad-request') {
+    return new Problem({ status: 400, type, title: 'Bad request', detail })
+  }
+
+  static unauthenticated(detail = 'Sign in first: send a valid bearer token.') {
+    return new Problem({
+      status: 401,
+      type: 'unauthenticated',
+      title: 'Authentication required',
+      detail,
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    })
+  }
+
+  static invalidCredentials() {
+    return new Problem({
+      status: 401,
+      type: 'invalid-credentials',
+      title: 'Invalid credentials',
+      detail: 'The tenant, e-mail or password is wrong.',
+    })
+  }
+
+  static forbidden(detail: string, type = 'forbidden') {
+    return new Problem({ status: 403, type, title: 'Forbidden', detail })
+  }
+
+  static notFound(what: string, id?: string) {
+    return new Problem({
+      status: 404,
+      type: 'not-found',
+      title: 'Not found',
+      detail: id === undefined ? `No such ${what}.` : `No ${what} with id ${JSON.stringify(id)}.`,
+    })
+  }
+
+  static conflict(detail: string, type = 'conflict') {
+    return new Problem({ status: 409, type, title: 'Conflict', detail })
+  }
+
+  static payloadTooLarge(maxBytes: number) {
+    return new Problem({
+      status: 413,
+      type: 'payload-too-large',
+      title: 'Payload too large',
+      detail: `The request body exceeds the limit of ${maxBytes} bytes.`,
+      extra: { max_bytes: maxBytes },
+    })
+  }
+
+  static unavailable(detail: string, type = 'unavailable', retryAfterSeconds?: number) {
+    return new Problem({
+      status: 503,
+      type,
+      title: 'Service unavailable',
+      detail,
+      headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+    })
+  }
+}

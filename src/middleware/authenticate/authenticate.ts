@@ -1,0 +1,52 @@
+import type { MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { Problem } from '../../lib/problem'
+import type { Principal } from '../../schemas/principal'
+import { authenticateToken } from '../../services/sessions'
+
+export type AuthenticateOptions = {
+  /** Which kind of account may call: tenant users or platform operators. */
+  audience: 'tenant' | 'operator'
+  /**
+   * Let a password-change-only session through (only the password route
+   * does). Default false: such a session gets 403 `password-change-required`.
+   */
+  allowPasswordChange?: boolean
+  /** Cookie the console sends instead of a bearer header. Default `mamori_session`. */
+  cookie?: string
+}
+
+export type AuthenticateVariables = { principal: Principal }
+
+/**
+ * Resolves `Authorization: Bearer <token>` (or the console's session cookie)
+ * to a principal through the session store, one Durable Object call, and
+ * sets `c.var.principal`. A tenant token never passes as an operator's, nor
+ * the reverse.
+ *
+ * @example router.use('/api/v1/records/*', authenticate({ audience: 'tenant' }))
+ */
+export const authenticate = ({
+  audience,
+  allowPasswordChange = false,
+  cookie = 'mamori_session',
+}: AuthenticateOptions): MiddlewareHandler<{ Bindings: Env; Variables: AuthenticateVariables }> =>
+  async function authenticate(c, next) {
+    const header = c.req.header('Authorization')
+    const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
+    const token = bearer ?? getCookie(c, cookie)
+    if (!token) throw Problem.unauthenticated()
+    const principal = await authenticateToken(c.env, token)
+    const expected = audience === 'tenant' ? 'user' : 'operator'
+    if (!principal || principal.actorType !== expected) {
+      throw Problem.unauthenticated('The session is unknown, expired or signed out: sign in again.')
+    }
+    c.set('principal', principal)
+    if (principal.kind === 'password_change' && !allowPasswordChange) {
+      throw Problem.forbidden(
+        'Change your password first (POST /api/v1/auth/password); this session can do nothing else.',
+        'password-change-required',
+      )
+    }
+    await next()
+  }

@@ -1,0 +1,1 @@
+export { authenticate, type AuthenticateOptions, type AuthenticateVariables } from './authenticate'

@@ -1,0 +1,1 @@
+export { bodyLimit, type BodyLimitOptions } from './body-limit'

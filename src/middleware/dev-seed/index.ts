@@ -1,0 +1,1 @@
+export { devSeed, type DevSeedOptions } from './dev-seed'

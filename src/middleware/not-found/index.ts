@@ -1,0 +1,1 @@
+export { notFound, type NotFoundOptions, type RouteEntry } from './not-found'

@@ -1,0 +1,1 @@
+export { requestId, type RequestIdOptions, type RequestIdVariables } from './request-id'

@@ -1,0 +1,1 @@
+export { requestLog, type RequestLogLine, type RequestLogOptions, type RequestLogVariables } from './request-log'

@@ -1,0 +1,1 @@
+export { requirePermission, type RequirePermissionOptions } from './require-permission'

@@ -1,0 +1,1 @@
+export { securityHeaders, type SecurityHeadersOptions } from './security-headers'

@@ -1,0 +1,39 @@
+import type { MiddlewareHandler } from 'hono'
+import { secureHeaders } from 'hono/secure-headers'
+
+export type SecurityHeadersOptions = {
+  /** HSTS max-age in seconds. Default two years, with includeSubDomains and preload. */
+  hstsMaxAge?: number
+}
+
+/**
+ * Security headers on every response (SE-5, SE-32): HSTS, nosniff, no
+ * framing, no referrer, and a strict Content-Security-Policy that only lets
+ * our own pages load our own scripts and styles: no inline code, no third
+ * parties, no framing. JSON responses carry it too, where it costs nothing.
+ *
+ * @example app.use(securityHeaders())
+ */
+export const securityHeaders = ({ hstsMaxAge = 63_072_000 }: SecurityHeadersOptions = {}): MiddlewareHandler => {
+  const headers = secureHeaders({
+    strictTransportSecurity: `max-age=${hstsMaxAge}; includeSubDomains; preload`,
+    xFrameOptions: 'DENY',
+    referrerPolicy: 'no-referrer',
+    crossOriginOpenerPolicy: 'same-origin',
+    crossOriginResourcePolicy: 'same-origin',
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
+  })
+  return async function securityHeaders(c, next) {
+    return headers(c, next)
+  }
+}

@@ -1,0 +1,13 @@
+import { database } from '../../db/client'
+import { searchAudit, verifyAuditChain } from '../../services/audit'
+import type { AppRouteHandler } from '../router'
+import type { ListRoute, VerifyRoute } from './audit.routes'
+
+export const list: AppRouteHandler<ListRoute> = async (c) => {
+  const { limit, cursor, ...filter } = c.req.valid('query')
+  const tenantId = c.var.principal.tenantId!
+  return c.json(await searchAudit(database(c.env), { tenantId }, filter, limit, cursor), 200)
+}
+
+export const verify: AppRouteHandler<VerifyRoute> = async (c) =>
+  c.json(await verifyAuditChain(c.env, c.var.principal.tenantId!), 200)

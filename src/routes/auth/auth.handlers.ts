@@ -1,0 +1,22 @@
+import { database } from '../../db/client'
+import { changePassword as change, me as whoAmI, signOut, tenantSignIn } from '../../services/tenant-auth'
+import { requestMeta } from '../context'
+import type { AppRouteHandler } from '../router'
+import type { ChangePasswordRoute, LoginRoute, LogoutRoute, MeRoute } from './auth.routes'
+
+export const login: AppRouteHandler<LoginRoute> = async (c) => {
+  c.header('Cache-Control', 'no-store')
+  return c.json(await tenantSignIn(c.env, database(c.env), c.req.valid('json'), requestMeta(c)), 200)
+}
+
+export const changePassword: AppRouteHandler<ChangePasswordRoute> = async (c) => {
+  const result = await change(c.env, database(c.env), c.var.principal, c.req.valid('json'), requestMeta(c))
+  return c.json(result, 200)
+}
+
+export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
+  await signOut(c.env, c.var.principal, requestMeta(c))
+  return c.body(null, 204)
+}
+
+export const me: AppRouteHandler<MeRoute> = async (c) => c.json(await whoAmI(database(c.env), c.var.principal), 200)

@@ -1,0 +1,9 @@
+import { createRouter } from '../router'
+import * as handlers from './auth.handlers'
+import * as routes from './auth.routes'
+
+export const auth = createRouter()
+  .openapi(routes.login, handlers.login)
+  .openapi(routes.changePassword, handlers.changePassword)
+  .openapi(routes.logout, handlers.logout)
+  .openapi(routes.me, handlers.me)

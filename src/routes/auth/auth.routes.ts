@@ -1,0 +1,71 @@
+import { z } from '@hono/zod-openapi'
+import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
+import { MeSchema, PasswordChangeSchema, TenantLoginResultSchema, TenantLoginSchema } from '../../schemas/auth'
+import { UserSchema } from '../../schemas/users'
+import { defineRoute } from '../router'
+
+const tags = ['Sign-in']
+
+export const login = defineRoute(
+  { audience: 'public' },
+  {
+    method: 'post',
+    path: '/api/v1/auth/login',
+    tags,
+    summary: 'Sign in to a tenant',
+    description:
+      'One 401 `invalid-credentials` answer for a wrong tenant, e-mail or password. A temporary or expired password answers `password_change_required` with a token that can only change the password.',
+    request: { body: jsonBody(TenantLoginSchema) },
+    responses: {
+      200: jsonResponse(TenantLoginResultSchema, 'Signed in, or a further step is needed'),
+      ...problemResponses(400, 401, 403, 413, 415, 422, 429),
+    },
+  },
+)
+
+export const changePassword = defineRoute(
+  { audience: 'tenant', allowPasswordChange: true },
+  {
+    method: 'post',
+    path: '/api/v1/auth/password',
+    tags,
+    summary: 'Change your password',
+    description:
+      'Needs the current password. Ends every other session of the account; the calling session stays valid (a password-change-only session becomes a full one).',
+    request: { body: jsonBody(PasswordChangeSchema) },
+    responses: {
+      200: jsonResponse(
+        z.object({ status: z.literal('ok'), expires_at: z.string(), user: UserSchema }).openapi('PasswordChanged'),
+        'Changed',
+      ),
+      ...problemResponses(400, 401, 413, 415, 422),
+    },
+  },
+)
+
+export const logout = defineRoute(
+  { audience: 'tenant', allowPasswordChange: true },
+  {
+    method: 'post',
+    path: '/api/v1/auth/logout',
+    tags,
+    summary: 'End this session',
+    responses: { 204: { description: 'Signed out' }, ...problemResponses(401) },
+  },
+)
+
+export const me = defineRoute(
+  { audience: 'tenant' },
+  {
+    method: 'get',
+    path: '/api/v1/me',
+    tags,
+    summary: 'The signed-in account, its tenant and session',
+    responses: { 200: jsonResponse(MeSchema, 'You'), ...problemResponses(401, 403) },
+  },
+)
+
+export type LoginRoute = typeof login
+export type ChangePasswordRoute = typeof changePassword
+export type LogoutRoute = typeof logout
+export type MeRoute = typeof me

@@ -1,0 +1,41 @@
+import { z } from '@hono/zod-openapi'
+import { jsonResponse, problemResponses } from '../../lib/openapi'
+import { AuditFilterSchema, ChainVerificationSchema } from '../../schemas/audit'
+import { ListQuerySchema } from '../../schemas/common'
+import { AuditPageSchema } from '../audit/audit.routes'
+import { defineRoute } from '../router'
+
+const operator = { audience: 'operator' } as const
+const tags = ['Operators: audit']
+
+export const list = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/audit',
+  tags,
+  summary: 'Search every chain (platform and tenants), newest first',
+  request: {
+    query: ListQuerySchema.extend(AuditFilterSchema.shape).extend({
+      tenant_id: z.string().max(64).optional().openapi({ description: 'Only this tenant\u2019s events.' }),
+    }),
+  },
+  responses: { 200: jsonResponse(AuditPageSchema, 'A page of events'), ...problemResponses(401, 422) },
+})
+
+export const verify = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/audit/verify',
+  tags,
+  summary: 'Re-check one hash chain: a tenant id, or `platform`',
+  request: {
+    query: z.object({
+      chain: z
+        .string()
+        .regex(/^(platform|tn_[0-9a-hjkmnp-tv-z]{26})$/, 'A tenant id or "platform".')
+        .openapi({ example: 'platform' }),
+    }),
+  },
+  responses: { 200: jsonResponse(ChainVerificationSchema, 'The verification result'), ...problemResponses(401, 422) },
+})
+
+export type ListRoute = typeof list
+export type VerifyRoute = typeof verify

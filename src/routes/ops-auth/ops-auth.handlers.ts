@@ -1,0 +1,21 @@
+import { database } from '../../db/client'
+import { bootstrapOperator, operatorSignIn } from '../../services/operators'
+import { signOut } from '../../services/tenant-auth'
+import { requestMeta } from '../context'
+import type { AppRouteHandler } from '../router'
+import type { BootstrapRoute, LoginRoute, LogoutRoute } from './ops-auth.routes'
+
+export const bootstrap: AppRouteHandler<BootstrapRoute> = async (c) => {
+  const presented = c.req.header('Authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null
+  const operator = await bootstrapOperator(c.env, database(c.env), presented, c.req.valid('json'), requestMeta(c))
+  return c.json(operator, 201)
+}
+
+export const login: AppRouteHandler<LoginRoute> = async (c) => {
+  return c.json(await operatorSignIn(c.env, database(c.env), c.req.valid('json'), requestMeta(c)), 200)
+}
+
+export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
+  await signOut(c.env, c.var.principal, requestMeta(c))
+  return c.body(null, 204)
+}

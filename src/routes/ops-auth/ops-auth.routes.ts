@@ -1,0 +1,48 @@
+import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
+import { BootstrapSchema, OperatorLoginResultSchema, OperatorLoginSchema, OperatorSchema } from '../../schemas/auth'
+import { defineRoute } from '../router'
+
+export const bootstrap = defineRoute(
+  { audience: 'bootstrap' },
+  {
+    method: 'post',
+    path: '/ops/v1/bootstrap',
+    tags: ['Operators'],
+    summary: 'Create the first operator (needs the BOOTSTRAP_TOKEN secret as bearer token)',
+    request: { body: jsonBody(BootstrapSchema) },
+    responses: {
+      201: jsonResponse(OperatorSchema, 'The first operator'),
+      ...problemResponses(400, 401, 409, 413, 415, 422),
+    },
+  },
+)
+
+export const login = defineRoute(
+  { audience: 'public' },
+  {
+    method: 'post',
+    path: '/ops/v1/auth/login',
+    tags: ['Operators'],
+    summary: 'Operator sign-in',
+    request: { body: jsonBody(OperatorLoginSchema) },
+    responses: {
+      200: jsonResponse(OperatorLoginResultSchema, 'Signed in, or a second factor is needed'),
+      ...problemResponses(400, 401, 413, 415, 422),
+    },
+  },
+)
+
+export const logout = defineRoute(
+  { audience: 'operator' },
+  {
+    method: 'post',
+    path: '/ops/v1/auth/logout',
+    tags: ['Operators'],
+    summary: 'End the operator session',
+    responses: { 204: { description: 'Signed out' }, ...problemResponses(401) },
+  },
+)
+
+export type BootstrapRoute = typeof bootstrap
+export type LoginRoute = typeof login
+export type LogoutRoute = typeof logout

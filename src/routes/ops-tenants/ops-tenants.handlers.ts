@@ -1,0 +1,34 @@
+import { database } from '../../db/client'
+import { createTenant, getTenant, listPlans as plans, listTenants, updateTenant } from '../../services/tenants'
+import { actorOf, requestMeta } from '../context'
+import type { AppRouteHandler } from '../router'
+import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute } from './ops-tenants.routes'
+
+export const listPlans: AppRouteHandler<ListPlansRoute> = async (c) =>
+  c.json({ items: await plans(database(c.env)) }, 200)
+
+export const list: AppRouteHandler<ListRoute> = async (c) => {
+  const { limit, cursor } = c.req.valid('query')
+  return c.json(await listTenants(database(c.env), limit, cursor), 200)
+}
+
+export const create: AppRouteHandler<CreateRoute> = async (c) => {
+  const created = await createTenant(c.env, database(c.env), c.req.valid('json'), actorOf(c), requestMeta(c))
+  c.header('Cache-Control', 'no-store')
+  return c.json(created, 201)
+}
+
+export const getOne: AppRouteHandler<GetOneRoute> = async (c) =>
+  c.json(await getTenant(database(c.env), c.req.valid('param').id), 200)
+
+export const patch: AppRouteHandler<PatchRoute> = async (c) => {
+  const tenant = await updateTenant(
+    c.env,
+    database(c.env),
+    c.req.valid('param').id,
+    c.req.valid('json'),
+    actorOf(c),
+    requestMeta(c),
+  )
+  return c.json(tenant, 200)
+}

@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi'
+import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
+import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
+import { PlanSchema, TenantCreateSchema, TenantCreatedSchema, TenantPatchSchema, TenantSchema } from '../../schemas/tenants'
+import { defineRoute } from '../router'
+
+const operator = { audience: 'operator' } as const
+const tags = ['Operators: tenants']
+
+export const listPlans = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/plans',
+  tags,
+  summary: 'The plans and their limits',
+  responses: { 200: jsonResponse(z.object({ items: z.array(PlanSchema) }), 'Plans'), ...problemResponses(401) },
+})
+
+export const list = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/tenants',
+  tags,
+  summary: 'List tenants, newest first',
+  request: { query: ListQuerySchema },
+  responses: { 200: jsonResponse(paginated(TenantSchema, 'TenantPage'), 'A page of tenants'), ...problemResponses(401, 422) },
+})
+
+export const create = defineRoute(operator, {
+  method: 'post',
+  path: '/ops/v1/tenants',
+  tags,
+  summary: 'Create a tenant and its first admin (temporary password returned once)',
+  request: { body: jsonBody(TenantCreateSchema) },
+  responses: {
+    201: jsonResponse(TenantCreatedSchema, 'Created'),
+    ...problemResponses(400, 401, 409, 413, 415, 422),
+  },
+})
+
+export const getOne = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/tenants/{id}',
+  tags,
+  summary: 'One tenant',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(TenantSchema, 'The tenant'), ...problemResponses(401, 404) },
+})
+
+export const patch = defineRoute(operator, {
+  method: 'patch',
+  path: '/ops/v1/tenants/{id}',
+  tags,
+  summary: 'Change name, plan, status or contact; suspension ends every session',
+  request: { params: IdParamSchema, body: jsonBody(TenantPatchSchema) },
+  responses: { 200: jsonResponse(TenantSchema, 'The changed tenant'), ...problemResponses(400, 401, 404, 413, 415, 422) },
+})
+
+export type ListPlansRoute = typeof listPlans
+export type ListRoute = typeof list
+export type CreateRoute = typeof create
+export type GetOneRoute = typeof getOne
+export type PatchRoute = typeof patch

@@ -1,0 +1,63 @@
+import { z } from '@hono/zod-openapi'
+import { EmailSchema, PasswordInputSchema, textSchema } from './common'
+import { UserSchema } from './users'
+
+export const TenantLoginSchema = z
+  .strictObject({
+    tenant: z.string().min(1).max(64).openapi({ example: 'demo', description: 'The tenant slug.' }),
+    email: z.string().min(1).max(254).openapi({ example: 'admin@demo.example' }),
+    password: PasswordInputSchema,
+  })
+  .openapi('TenantLogin')
+
+export const OperatorLoginSchema = z
+  .strictObject({ email: z.string().min(1).max(254), password: PasswordInputSchema })
+  .openapi('OperatorLogin')
+
+export const BootstrapSchema = z
+  .strictObject({ email: EmailSchema, name: textSchema(200), password: PasswordInputSchema })
+  .openapi('Bootstrap')
+
+export const PasswordChangeSchema = z
+  .strictObject({ current_password: PasswordInputSchema, new_password: PasswordInputSchema })
+  .openapi('PasswordChange')
+
+const SignedInSchema = z.object({
+  status: z.literal('ok'),
+  token: z.string().openapi({ description: 'Bearer token for the Authorization header. Shown once.' }),
+  expires_at: z.string(),
+})
+
+export const TenantLoginResultSchema = z
+  .discriminatedUnion('status', [
+    SignedInSchema.extend({ user: UserSchema }),
+    z.object({ status: z.literal('mfa_required'), challenge: z.string(), methods: z.array(z.string()) }),
+    z.object({
+      status: z.literal('password_change_required'),
+      token: z.string().openapi({ description: 'Can only call POST /api/v1/auth/password.' }),
+      expires_at: z.string(),
+    }),
+  ])
+  .openapi('TenantLoginResult')
+
+export const OperatorSchema = z
+  .object({ id: z.string(), email: z.string(), name: z.string(), created_at: z.string(), last_login_at: z.string().nullable() })
+  .openapi('Operator')
+
+export const OperatorLoginResultSchema = z
+  .discriminatedUnion('status', [
+    SignedInSchema.extend({ operator: OperatorSchema }),
+    z.object({ status: z.literal('mfa_required'), challenge: z.string(), methods: z.array(z.string()) }),
+  ])
+  .openapi('OperatorLoginResult')
+
+export const MeSchema = z
+  .object({
+    user: UserSchema,
+    tenant: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
+    session: z.object({ id: z.string(), expires_at: z.string() }),
+  })
+  .openapi('Me')
+
+export type TenantLogin = z.infer<typeof TenantLoginSchema>
+export type TenantLoginResult = z.infer<typeof TenantLoginResultSchema>

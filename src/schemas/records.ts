@@ -1,0 +1,57 @@
+import { z } from '@hono/zod-openapi'
+
+export const RECORD_DATA_MAX_BYTES = 64 * 1024
+const RECORD_DATA_MAX_DEPTH = 32
+
+/** Nesting depth of a parsed JSON value, computed without recursion. */
+function depthOf(value: unknown): number {
+  let max = 0
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length) {
+    const [v, d] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (d > max) max = d
+    if (max > RECORD_DATA_MAX_DEPTH) return max
+    for (const child of Object.values(v)) stack.push([child, d + 1])
+  }
+  return max
+}
+
+export const CollectionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, '1–64 letters, digits, "_", "." or "-", starting with a letter or digit.')
+  .openapi({ example: 'customers' })
+
+export const RecordDataSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((data, ctx) => {
+    if (depthOf(data) > RECORD_DATA_MAX_DEPTH) {
+      ctx.addIssue({ code: 'custom', message: `Nested deeper than ${RECORD_DATA_MAX_DEPTH} levels.` })
+      return
+    }
+    if (new TextEncoder().encode(JSON.stringify(data)).length > RECORD_DATA_MAX_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `Larger than ${RECORD_DATA_MAX_BYTES} bytes as JSON.` })
+    }
+  })
+  .openapi({ description: 'Any JSON object, at most 64 KiB serialised and 32 levels deep.', example: { name: 'Acme' } })
+
+export const RecordInputSchema = z
+  .strictObject({ collection: CollectionSchema, data: RecordDataSchema })
+  .openapi('RecordInput')
+
+export const RecordSchema = z
+  .object({
+    id: z.string(),
+    collection: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    updated_at: z.string(),
+    created_by: z.string(),
+    updated_by: z.string(),
+  })
+  .openapi('Record')
+
+export const RecordListQuerySchema = z.object({ collection: CollectionSchema.optional() })
+
+export type RecordInput = z.infer<typeof RecordInputSchema>
+export type TenantRecord = z.infer<typeof RecordSchema>

@@ -1,0 +1,63 @@
+import { z } from '@hono/zod-openapi'
+import { EmailSchema, SlugSchema, textSchema } from './common'
+import { UserSchema } from './users'
+
+export const PlanIdSchema = z.enum(['free', 'standard', 'enterprise'])
+
+export const PlanSchema = z
+  .object({
+    id: PlanIdSchema,
+    name: z.string(),
+    seats: z.number().int(),
+    concurrent_sessions: z.number().int(),
+    storage_bytes: z.number().int(),
+    requests_per_minute: z.number().int(),
+    requests_per_month: z.number().int(),
+  })
+  .openapi('Plan')
+
+export const TenantSchema = z
+  .object({
+    id: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    plan: PlanIdSchema,
+    status: z.enum(['active', 'suspended']),
+    contact_email: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Tenant')
+
+export const TenantCreateSchema = z
+  .strictObject({
+    slug: SlugSchema,
+    name: textSchema(200),
+    plan: PlanIdSchema,
+    contact_email: EmailSchema,
+    admin: z.strictObject({ email: EmailSchema, name: textSchema(200) }),
+  })
+  .openapi('TenantCreate')
+
+export const TenantPatchSchema = z
+  .strictObject({
+    name: textSchema(200).optional(),
+    plan: PlanIdSchema.optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+    contact_email: EmailSchema.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change.')
+  .openapi('TenantPatch')
+
+export const TenantCreatedSchema = z
+  .object({
+    tenant: TenantSchema,
+    admin: UserSchema.extend({
+      temporary_password: z.string().openapi({ description: 'Shown once; must be changed at first sign-in.' }),
+    }),
+  })
+  .openapi('TenantCreated')
+
+export type Tenant = z.infer<typeof TenantSchema>
+export type TenantCreate = z.infer<typeof TenantCreateSchema>
+export type TenantPatch = z.infer<typeof TenantPatchSchema>

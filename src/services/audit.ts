@@ -1,0 +1,185 @@
+import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm'
+import type { Database } from '../db/client'
+import { auditEvents } from '../db/schema'
+import { auditChainFor, type AppendOptions, type AppendResult, type SqlWrite } from '../durable/audit-chain'
+import { GENESIS_HASH, auditEventHash, type StoredAuditEvent } from '../lib/audit-hash'
+import { decodeCursor, page } from '../lib/cursor'
+import { ID_PATTERN } from '../lib/ids'
+import { Problem } from '../lib/problem'
+import type { AuditEvent, AuditFilter, ChainVerification } from '../schemas/audit'
+import { AUDIT_CATEGORIES } from '../schemas/audit'
+
+/** Where a request came from, as the audit trail records it. */
+export type RequestMeta = { requestId: string; ip: string | null; userAgent: string | null }
+
+export type AuditActor = { type: 'user' | 'operator' | 'system' | 'anonymous'; id: string | null }
+
+export type AuditEntry = {
+  /** The tenant the event belongs to; null puts it on the platform chain. */
+  tenantId: string | null
+  actor: AuditActor
+  action: string
+  target?: { type: string; id: string | null }
+  outcome: 'success' | 'failure' | 'denied'
+  details?: Record<string, unknown>
+}
+
+type Category = (typeof AUDIT_CATEGORIES)[number]
+
+/** Category of each action family; data extractions are tagged one by one. */
+function categoryOf(action: string): Category {
+  if (action.startsWith('auth.') || action.startsWith('session.')) return 'authentication'
+  if (action.startsWith('record.')) return 'data_change'
+  if (action.endsWith('.download') || action.endsWith('.export')) return 'data_extraction'
+  if (action.startsWith('security.')) return 'security'
+  return 'administration'
+}
+
+export const PLATFORM_CHAIN = 'platform'
+
+/**
+ * Appends one event to its chain, committing `writes` (the change it records)
+ * in the same D1 transaction. With `requireChange`, nothing is committed when
+ * the last write touched no row, and the result says so.
+ */
+export async function audit(
+  env: Env,
+  meta: RequestMeta,
+  entry: AuditEntry,
+  writes: SqlWrite[] = [],
+  options: AppendOptions = {},
+): Promise<AppendResult> {
+  const chain = entry.tenantId ?? PLATFORM_CHAIN
+  return auditChainFor(env, chain).append(
+    chain,
+    {
+      tenant_id: entry.tenantId,
+      actor_type: entry.actor.type,
+      actor_id: entry.actor.id,
+      action: entry.action,
+      category: categoryOf(entry.action),
+      target_type: entry.target?.type ?? null,
+      target_id: entry.target?.id ?? null,
+      request_id: meta.requestId,
+      ip: meta.ip,
+      user_agent: meta.userAgent,
+      outcome: entry.outcome,
+      details: JSON.stringify(entry.details ?? {}),
+    },
+    writes,
+    options,
+  )
+}
+
+/** Like audit(), for changes whose target must still exist: a vanished target is a 404. */
+export async function auditChange(
+  env: Env,
+  meta: RequestMeta,
+  entry: AuditEntry,
+  writes: SqlWrite[],
+  notFound: () => Problem,
+) {
+  const result = await audit(env, meta, entry, writes, { requireChange: true })
+  if (!result.ok) throw notFound()
+  return result
+}
+
+export function toAuditEvent(row: typeof auditEvents.$inferSelect): AuditEvent {
+  return {
+    id: row.id,
+    tenant_id: row.tenantId,
+    chain: row.chain,
+    seq: row.seq,
+    at: row.at,
+    actor_type: row.actorType,
+    actor_id: row.actorId,
+    action: row.action,
+    category: row.category as Category,
+    target_type: row.targetType,
+    target_id: row.targetId,
+    request_id: row.requestId,
+    ip: row.ip,
+    user_agent: row.userAgent,
+    outcome: row.outcome as AuditEvent['outcome'],
+    details: JSON.parse(row.details),
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  }
+}
+
+/**
+ * Searches audit events, newest first. `tenantId` scopes to one tenant;
+ * `undefined` (operators only) searches every chain.
+ */
+export async function searchAudit(
+  db: Database,
+  scope: { tenantId: string } | { allTenants: true },
+  filter: AuditFilter & { tenant_id?: string | undefined },
+  limit: number,
+  cursor: string | undefined,
+) {
+  const after = decodeCursor(cursor, ID_PATTERN)
+  const where: SQL[] = []
+  if ('tenantId' in scope) where.push(eq(auditEvents.tenantId, scope.tenantId))
+  else if (filter.tenant_id) where.push(eq(auditEvents.tenantId, filter.tenant_id))
+  if (filter.actor) where.push(eq(auditEvents.actorId, filter.actor))
+  if (filter.action) where.push(eq(auditEvents.action, filter.action))
+  if (filter.target) where.push(eq(auditEvents.targetId, filter.target))
+  if (filter.request_id) where.push(eq(auditEvents.requestId, filter.request_id))
+  if (filter.category) where.push(eq(auditEvents.category, filter.category))
+  if (filter.since) where.push(gte(auditEvents.at, new Date(filter.since).toISOString()))
+  if (filter.until) where.push(lt(auditEvents.at, new Date(filter.until).toISOString()))
+  if (after) where.push(lt(auditEvents.id, after))
+  const rows = await db
+    .select()
+    .from(auditEvents)
+    .where(and(...where))
+    .orderBy(desc(auditEvents.id))
+    .limit(limit + 1)
+  return page(rows.map(toAuditEvent), limit, (e) => e.id)
+}
+
+const VERIFY_PAGE = 500
+
+/**
+ * Re-walks a chain from its first event: every hash recomputed, every link
+ * and sequence number checked, and the last event compared with the head the
+ * sequencer anchored (so a deleted tail shows too). Reports the first break.
+ */
+export async function verifyAuditChain(env: Env, chain: string): Promise<ChainVerification> {
+  const anchored = await auditChainFor(env, chain).currentHead(chain)
+  let expectedSeq = 1
+  let prevHash = GENESIS_HASH
+  let checked = 0
+  const fail = (seq: number, reason: string): ChainVerification => ({
+    chain,
+    ok: false,
+    checked,
+    head: anchored,
+    problem: { seq, reason },
+  })
+  for (;;) {
+    const { results } = await env.DB.prepare(
+      'SELECT * FROM audit_events WHERE chain = ? AND seq >= ? ORDER BY seq LIMIT ?',
+    )
+      .bind(chain, expectedSeq, VERIFY_PAGE)
+      .all<StoredAuditEvent>()
+    for (const event of results) {
+      if (event.seq !== expectedSeq) return fail(expectedSeq, `event ${expectedSeq} is missing`)
+      if (event.prev_hash !== prevHash) return fail(event.seq, 'link to the previous event is broken')
+      const { hash, ...rest } = event
+      if ((await auditEventHash(rest)) !== hash) return fail(event.seq, 'event content does not match its hash')
+      prevHash = hash
+      expectedSeq++
+      checked++
+    }
+    if (results.length < VERIFY_PAGE) break
+  }
+  if (anchored && anchored.seq !== checked) {
+    return fail(checked + 1, `the chain ends at event ${checked} but its sequencer committed ${anchored.seq}`)
+  }
+  if (anchored && anchored.hash !== prevHash) {
+    return fail(checked, 'the newest event is not the one its sequencer committed')
+  }
+  return { chain, ok: true, checked, head: anchored, problem: null }
+}

@@ -1,0 +1,105 @@
+import { sessionStoreFor, type NewSession, type SessionScope } from '../durable/session-store'
+import { randomBytes, sha256Hex } from '../lib/digest'
+import { toBase64Url } from '../lib/encoding'
+import { newId } from '../lib/ids'
+import type { Principal } from '../schemas/principal'
+
+/** Default lifetimes until tenant policy (a later issue) overrides them. */
+export const SESSION_LIMITS = {
+  idleMinutes: 30,
+  absoluteMinutes: 12 * 60,
+  /** A password-change-only session is short: it exists to finish one form. */
+  passwordChangeMinutes: 10,
+} as const
+
+/**
+ * Token layout: `mt1.<tenant id>.<shard>.<secret>` for tenant users and
+ * `mo1.<shard>.<secret>` for operators. The prefix routes the token to its
+ * session store without a database read; the 256-bit secret is what makes it
+ * unguessable. Only SHA-256(token) is stored.
+ */
+const TENANT_TOKEN = /^mt1\.(tn_[0-9a-z]{26})\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
+const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
+/** Shards per tenant. One today; tokens name their shard so this can grow without re-issuing them. */
+const SHARDS = 1
+const SHARD = 0
+
+export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes'> & {
+  idleMinutes?: number
+  absoluteMinutes?: number
+}
+
+export type IssuedSession = { token: string; principal: Principal }
+
+function scopeOf(principal: { tenantId: string | null }): SessionScope {
+  return principal.tenantId === null
+    ? { kind: 'operators', shard: SHARD }
+    : { kind: 'tenant', tenantId: principal.tenantId, shard: SHARD }
+}
+
+/** Creates a session and returns its bearer token, shown to the caller once. */
+export async function issueSession(env: Env, request: SessionRequest): Promise<IssuedSession> {
+  const secret = toBase64Url(randomBytes(32))
+  const token = request.tenantId === null ? `mo1.${SHARD}.${secret}` : `mt1.${request.tenantId}.${SHARD}.${secret}`
+  const limits =
+    request.kind === 'password_change'
+      ? { idle: SESSION_LIMITS.passwordChangeMinutes, absolute: SESSION_LIMITS.passwordChangeMinutes }
+      : {
+          idle: request.idleMinutes ?? SESSION_LIMITS.idleMinutes,
+          absolute: request.absoluteMinutes ?? SESSION_LIMITS.absoluteMinutes,
+        }
+  const principal = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
+    ...request,
+    tokenHash: await sha256Hex(token),
+    idleMinutes: limits.idle,
+    absoluteMinutes: limits.absolute,
+  })
+  return { token, principal }
+}
+
+/**
+ * Resolves a bearer token to its principal, or null. A token of the wrong
+ * shape never reaches a Durable Object.
+ */
+export async function authenticateToken(env: Env, token: string): Promise<Principal | null> {
+  const tenant = TENANT_TOKEN.exec(token)
+  const operator = tenant ? null : OPERATOR_TOKEN.exec(token)
+  let scope: SessionScope
+  if (tenant) scope = { kind: 'tenant', tenantId: tenant[1]!, shard: Number(tenant[2]) }
+  else if (operator) scope = { kind: 'operators', shard: Number(operator[1]) }
+  else return null
+  // A forged shard number must not conjure up a new Durable Object.
+  if (scope.shard >= SHARDS) return null
+  const result = await sessionStoreFor(env, scope).authenticate(await sha256Hex(token))
+  return result.ok ? result.principal : null
+}
+
+/**
+ * Turns the caller's session into a full one with fresh default lifetimes
+ * (after a password change). Returns null if it ended meanwhile.
+ */
+export function upgradeSession(env: Env, principal: Principal): Promise<Principal | null> {
+  return sessionStoreFor(env, scopeOf(principal)).upgrade(principal.sessionId, {
+    idleMinutes: SESSION_LIMITS.idleMinutes,
+    absoluteMinutes: SESSION_LIMITS.absoluteMinutes,
+  })
+}
+
+/** Ends the caller's own session (sign-out). */
+export async function endSession(env: Env, principal: Principal): Promise<void> {
+  await sessionStoreFor(env, scopeOf(principal)).revoke(principal.sessionId)
+}
+
+/** Ends every session of one account, optionally sparing one; returns how many ended. */
+export function endActorSessions(
+  env: Env,
+  who: { tenantId: string | null; actorId: string },
+  exceptSessionId: string | null = null,
+): Promise<number> {
+  return sessionStoreFor(env, scopeOf(who)).revokeActor(who.actorId, exceptSessionId)
+}
+
+/** Ends every session of a tenant (suspension, termination). */
+export function endTenantSessions(env: Env, tenantId: string): Promise<number> {
+  return sessionStoreFor(env, { kind: 'tenant', tenantId, shard: SHARD }).revokeAll()
+}
