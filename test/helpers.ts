@@ -1,0 +1,120 @@
+import { SELF, env } from 'cloudflare:test'
+import { expect } from 'vitest'
+
+export const ORIGIN = 'https://mamori.test'
+export const BOOTSTRAP_TOKEN = 'test-bootstrap-token'
+export const OPERATOR = { email: 'ops@mamori.test', name: 'Test Operator', password: 'operator-passphrase-2026' }
+
+export type CallOptions = {
+  token?: string
+  body?: unknown
+  /** Sent as is, instead of JSON.stringify(body). */
+  raw?: BodyInit
+  headers?: Record<string, string>
+}
+
+export type Reply = { status: number; headers: Headers; body: any }
+
+/** One HTTP call through the Worker's real fetch handler. */
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.token) headers.Authorization = `Bearer ${options.token}`
+  let body: BodyInit | undefined = options.raw
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body)
+    headers['Content-Type'] ??= 'application/json'
+  }
+  const res = await SELF.fetch(`${ORIGIN}${path}`, { method, headers, body })
+  const text = await res.text()
+  let parsed: unknown = text
+  if (text && /json/.test(res.headers.get('Content-Type') ?? '')) parsed = JSON.parse(text)
+  return { status: res.status, headers: res.headers, body: parsed }
+}
+
+/** Asserts a problem document of the given status and type, and returns it. */
+export function expectProblem(reply: Reply, status: number, type: string) {
+  expect({ status: reply.status, type: reply.body?.type }).toEqual({ status, type })
+  expect(reply.headers.get('Content-Type')).toBe('application/problem+json')
+  expect(reply.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) })
+  expect(reply.body.request_id).toBe(reply.headers.get('X-Request-Id'))
+  return reply.body
+}
+
+let operatorToken: Promise<string> | null = null
+
+/** Bootstraps this file's operator (storage is per test file) and signs in once. */
+export function operator(): Promise<string> {
+  operatorToken ??= (async () => {
+    const boot = await call('POST', '/ops/v1/bootstrap', { token: BOOTSTRAP_TOKEN, body: OPERATOR })
+    expect(boot.status).toBe(201)
+    const login = await call('POST', '/ops/v1/auth/login', { body: { email: OPERATOR.email, password: OPERATOR.password } })
+    expect(login.status).toBe(200)
+    return login.body.token as string
+  })()
+  return operatorToken
+}
+
+let counter = 0
+export function uniqueSlug(prefix = 't') {
+  counter += 1
+  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`
+}
+
+export type TestTenant = {
+  id: string
+  slug: string
+  adminId: string
+  adminEmail: string
+  /** The admin's password after the forced change. */
+  adminPassword: string
+  /** A full session of the admin. */
+  adminToken: string
+}
+
+/** Creates a tenant through the operator API and walks its admin through the forced password change. */
+export async function tenantWithAdmin(plan: 'free' | 'standard' | 'enterprise' = 'standard'): Promise<TestTenant> {
+  const ops = await operator()
+  const slug = uniqueSlug()
+  const adminEmail = `admin@${slug}.example`
+  const created = await call('POST', '/ops/v1/tenants', {
+    token: ops,
+    body: { slug, name: `Tenant ${slug}`, plan, contact_email: `contact@${slug}.example`, admin: { email: adminEmail, name: 'Admin' } },
+  })
+  expect(created.status).toBe(201)
+  const first = await call('POST', '/api/v1/auth/login', {
+    body: { tenant: slug, email: adminEmail, password: created.body.admin.temporary_password },
+  })
+  expect(first.body.status).toBe('password_change_required')
+  const adminPassword = `correct horse ${slug}`
+  const changed = await call('POST', '/api/v1/auth/password', {
+    token: first.body.token,
+    body: { current_password: created.body.admin.temporary_password, new_password: adminPassword },
+  })
+  expect(changed.status).toBe(200)
+  return {
+    id: created.body.tenant.id,
+    slug,
+    adminId: created.body.admin.id,
+    adminEmail,
+    adminPassword,
+    adminToken: first.body.token,
+  }
+}
+
+/** Signs a tenant user in and returns the full session token. */
+export async function signIn(tenant: string, email: string, password: string): Promise<string> {
+  const reply = await call('POST', '/api/v1/auth/login', { body: { tenant, email, password } })
+  expect(reply.status).toBe(200)
+  expect(reply.body.status).toBe('ok')
+  return reply.body.token
+}
+
+/** Row counts of every table a request could change: the "nothing changed" evidence. */
+export async function snapshotCounts() {
+  const tables = ['tenants', 'users', 'operators', 'records', 'audit_events']
+  const counts: Record<string, number> = {}
+  for (const t of tables) {
+    counts[t] = (await env.DB.prepare(`SELECT count(*) AS n FROM ${t}`).first<{ n: number }>())!.n
+  }
+  return counts
+}
