@@ -1,0 +1,105 @@
+// npm run bench: starts its own local dev server (separate state directory),
+// then measures with autocannon:
+//   1. GET /health/live                      the bare baseline
+//   2. GET /api/v1/records/{id} (signed in)  session check + tenant-scoped D1 read
+//   3. POST /api/v1/auth/login               password sign-in (scrypt), low concurrency
+// Prints a Markdown table for BENCHMARKS.md and writes bench/results/latest.json.
+// Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_PORT (default 8799).
+import autocannon from 'autocannon'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync, existsSync, copyFileSync, rmSync } from 'node:fs'
+import { cpus } from 'node:os'
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10)
+const port = Number(process.env.BENCH_PORT ?? 8799)
+const base = `http://127.0.0.1:${port}`
+const state = '.wrangler/bench-state'
+const env = { ...process.env, CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
+
+if (!existsSync('.dev.vars')) copyFileSync('.dev.vars.example', '.dev.vars')
+rmSync(state, { recursive: true, force: true })
+const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { env, stdio: 'ignore' })
+if (migrate.status !== 0) throw new Error('migrations failed')
+
+const server = spawn(
+  'wrangler',
+  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn', '--show-interactive-dev-session=false'],
+  { env, stdio: 'ignore', detached: true },
+)
+const stop = () => {
+  try {
+    process.kill(-server.pid, 'SIGTERM')
+  } catch {}
+}
+process.on('exit', stop)
+
+async function waitForServer() {
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`${base}/health/live`)).ok) return
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  throw new Error('dev server did not start')
+}
+
+async function json(path, init) {
+  const res = await fetch(`${base}${path}`, init)
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+  return res.json()
+}
+
+function run(title, options) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections, duration: seconds, ...options }, (err, result) => {
+      if (err) return reject(err)
+      const bad = result.non2xx + result.errors + result.timeouts
+      resolve({
+        title,
+        requests_per_second: Math.round(result.requests.average),
+        p50_ms: result.latency.p50,
+        p99_ms: result.latency.p99,
+        total: result.requests.total,
+        failed: bad,
+        connections: options.connections ?? connections,
+      })
+    })
+  })
+}
+
+await waitForServer()
+await fetch(`${base}/health/ready`) // runs the development seed
+const login = { tenant: 'demo', email: 'admin@demo.example', password: 'mamori-admin-demo-2026' }
+const signedIn = await json('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(login) })
+const auth = { authorization: `Bearer ${signedIn.token}` }
+const record = await json('/api/v1/records', {
+  method: 'POST',
+  headers: { ...auth, 'content-type': 'application/json' },
+  body: JSON.stringify({ collection: 'bench', data: { name: 'Benchmark KK', tier: 1 } }),
+})
+
+const results = []
+results.push(await run('GET /health/live (baseline)', { url: `${base}/health/live` }))
+results.push(await run('GET /api/v1/records/{id} (signed in)', { url: `${base}/api/v1/records/${record.id}`, headers: auth }))
+results.push(
+  await run('POST /api/v1/auth/login (password)', {
+    url: `${base}/api/v1/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(login),
+    connections: 2,
+  }),
+)
+stop()
+
+const ratio = results[1].requests_per_second / results[0].requests_per_second
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`
+console.log(`\n${seconds}s per run, ${connections} connections (sign-in: 2), ${machine}\n`)
+console.log('| route | req/s | p50 ms | p99 ms | requests | failed |')
+console.log('|---|---|---|---|---|---|')
+for (const r of results) console.log(`| ${r.title} | ${r.requests_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.total} | ${r.failed} |`)
+console.log(`\nsigned-in read / baseline = ${(ratio * 100).toFixed(1)} % (target ≥ 40 %)`)
+mkdirSync('bench/results', { recursive: true })
+writeFileSync('bench/results/latest.json', JSON.stringify({ at: new Date().toISOString(), machine, seconds, connections, results, ratio }, null, 2))
+process.exit(0)
