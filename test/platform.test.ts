@@ -1,5 +1,12 @@
-import { createExecutionContext, createScheduledController, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { sessionStoreFor } from '../src/durable/session-store'
 import worker from '../src/index'
 import { call } from './helpers'
 
@@ -142,6 +149,17 @@ describe('development seed', () => {
 })
 
 describe('session store', () => {
+  it('creates no storage for forged tokens naming made-up tenants', async () => {
+    const tenantId = 'tn_0123456789abcdefghjkmnpqrs'
+    const reply = await call('GET', '/api/v1/me', { token: `mt1.${tenantId}.0.${'A'.repeat(43)}` })
+    expect(reply.status).toBe(401)
+    const tables = await runInDurableObject(
+      sessionStoreFor(env, { kind: 'tenant', tenantId, shard: 0 }),
+      (_instance, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
+    )
+    expect(tables).toEqual([])
+  })
+
   it('sweeps ended sessions in its alarm', async () => {
     const stub = env.SESSIONS.get(env.SESSIONS.idFromName('test:sweep'))
     await runInDurableObject(stub, async (instance, state) => {

@@ -50,33 +50,47 @@ const TOUCH_INTERVAL_MS = 60_000
  */
 export class SessionStore extends DurableObject<Env> {
   private readonly sql: SqlStorage
+  private ready = false
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
-        id TEXT PRIMARY KEY,
-        token_hash TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        actor_type TEXT NOT NULL,
-        actor_id TEXT NOT NULL,
-        tenant_id TEXT,
-        role TEXT NOT NULL,
-        permissions TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        last_seen_at INTEGER NOT NULL,
-        idle_ms INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        ip TEXT,
-        user_agent TEXT
-      )`)
-      this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_actor ON sessions (actor_id)')
-    })
+  }
+
+  /**
+   * Whether this store has ever held a session. Read paths check this instead
+   * of creating the table, so a forged token naming a made-up tenant leaves
+   * no storage behind.
+   */
+  private hasTable(): boolean {
+    this.ready ||= this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").toArray().length > 0
+    return this.ready
+  }
+
+  private ensureTable() {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
+      id TEXT PRIMARY KEY,
+      token_hash TEXT NOT NULL UNIQUE,
+      kind TEXT NOT NULL,
+      actor_type TEXT NOT NULL,
+      actor_id TEXT NOT NULL,
+      tenant_id TEXT,
+      role TEXT NOT NULL,
+      permissions TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL,
+      idle_ms INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      ip TEXT,
+      user_agent TEXT
+    )`)
+    this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_actor ON sessions (actor_id)')
+    this.ready = true
   }
 
   /** Stores a new session and returns the principal it stands for. */
   async create(id: string, input: NewSession): Promise<Principal> {
+    this.ensureTable()
     const now = Date.now()
     const expiresAt = now + input.absoluteMinutes * 60_000
     this.sql.exec(
@@ -104,6 +118,7 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Resolves a token hash to its principal, sliding the idle window. */
   async authenticate(tokenHash: string): Promise<AuthenticateResult> {
+    if (!this.hasTable()) return { ok: false, reason: 'unknown' }
     const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
     if (!row) return { ok: false, reason: 'unknown' }
     const now = Date.now()
@@ -120,6 +135,7 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Makes a session full with new lifetimes counted from now; null if it is gone. */
   async upgrade(sessionId: string, limits: { idleMinutes: number; absoluteMinutes: number }): Promise<Principal | null> {
+    if (!this.hasTable()) return null
     const now = Date.now()
     const row = this.sql
       .exec<SessionRow>(
@@ -139,11 +155,13 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Ends one session by id. Returns whether it existed. */
   async revoke(sessionId: string): Promise<boolean> {
+    if (!this.hasTable()) return false
     return this.sql.exec('DELETE FROM sessions WHERE id = ? RETURNING id', sessionId).toArray().length > 0
   }
 
   /** Ends every session of one account, optionally sparing one. Returns how many ended. */
   async revokeActor(actorId: string, exceptSessionId: string | null = null): Promise<number> {
+    if (!this.hasTable()) return 0
     return this.sql
       .exec('DELETE FROM sessions WHERE actor_id = ? AND id IS NOT ? RETURNING id', actorId, exceptSessionId)
       .toArray().length
@@ -151,11 +169,13 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Ends every session in this store (tenant suspended or terminated). */
   async revokeAll(): Promise<number> {
+    if (!this.hasTable()) return 0
     return this.sql.exec('DELETE FROM sessions RETURNING id').toArray().length
   }
 
   /** Live sessions, newest first; all of them, or one account's. */
   async list(actorId: string | null = null): Promise<SessionSummary[]> {
+    if (!this.hasTable()) return []
     const now = Date.now()
     const rows = this.sql
       .exec<SessionRow>(
@@ -180,10 +200,12 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Liveness probe for /health/ready: proves the object and its storage answer. */
   async ping(): Promise<number> {
+    if (!this.hasTable()) return 0
     return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM sessions').one().n
   }
 
   override async alarm(): Promise<void> {
+    if (!this.hasTable()) return
     const now = Date.now()
     this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
     const next = this.sql

@@ -22,7 +22,7 @@ export function decodeCursor(cursor: string | undefined, pattern: RegExp): strin
 }
 
 function invalidCursor() {
-  return Problem.validation([{ path: 'cursor', message: 'Not a cursor this API issued.' }], 'Invalid cursor.')
+  return Problem.validation([{ path: 'query.cursor', message: 'Not a cursor this API issued.' }], 'Invalid cursor.')
 }
 
 /** Splits one extra row off a `limit + 1` query into the page and the next cursor. */

@@ -22,8 +22,17 @@ export const CollectionSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, '1–64 letters, digits, "_", "." or "-", starting with a letter or digit.')
   .openapi({ example: 'customers' })
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Any JSON object, kept as parsed. Not z.record(): that copies keys by
+ * assignment, which silently turns a `"__proto__"` key into a prototype
+ * change and drops it from the data.
+ */
 export const RecordDataSchema = z
-  .record(z.string(), z.unknown())
+  .custom<Record<string, unknown>>(isPlainObject, 'Expected a JSON object.')
   .superRefine((data, ctx) => {
     if (depthOf(data) > RECORD_DATA_MAX_DEPTH) {
       ctx.addIssue({ code: 'custom', message: `Nested deeper than ${RECORD_DATA_MAX_DEPTH} levels.` })
@@ -33,7 +42,12 @@ export const RecordDataSchema = z
       ctx.addIssue({ code: 'custom', message: `Larger than ${RECORD_DATA_MAX_BYTES} bytes as JSON.` })
     }
   })
-  .openapi({ description: 'Any JSON object, at most 64 KiB serialised and 32 levels deep.', example: { name: 'Acme' } })
+  .openapi({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Any JSON object, at most 64 KiB serialised and 32 levels deep.',
+    example: { name: 'Acme' },
+  })
 
 export const RecordInputSchema = z
   .strictObject({ collection: CollectionSchema, data: RecordDataSchema })

@@ -13,7 +13,8 @@ function patternOf(path: string): RegExp {
     .split('/')
     .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/')
-  return new RegExp(`^${body}/?$`)
+  // Exact match: routing is strict, so /health/live/ is a different, unknown path.
+  return new RegExp(`^${body}$`)
 }
 
 /**
