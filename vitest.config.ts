@@ -14,6 +14,7 @@ export default defineConfig({
           ENVIRONMENT: 'test',
           REQUEST_LOG: 'off',
           BOOTSTRAP_TOKEN: 'test-bootstrap-token',
+          MASTER_KEY: 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=',
           TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
         },
       },

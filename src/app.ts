@@ -8,12 +8,16 @@ import { requestLog } from './middleware/request-log'
 import { securityHeaders } from './middleware/security-headers'
 import { audit } from './routes/audit/audit.index'
 import { auth } from './routes/auth/auth.index'
+import { dev } from './routes/dev/dev.index'
 import { mountDocs } from './routes/docs/docs.index'
 import { health } from './routes/health/health.index'
+import { myMfa } from './routes/my-mfa/my-mfa.index'
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
+import { policy } from './routes/policy/policy.index'
 import { records } from './routes/records/records.index'
+import { users } from './routes/users/users.index'
 import { createRouter } from './routes/router'
 
 /**
@@ -30,7 +34,7 @@ export function createApp() {
   app.use(bodyLimit())
   app.use(devSeed())
 
-  for (const router of [health, opsAuth, opsTenants, opsAudit, auth, records, audit]) app.route('/', router)
+  for (const router of [health, dev, opsAuth, opsTenants, opsAudit, auth, myMfa, policy, users, records, audit]) app.route('/', router)
   mountDocs(app)
 
   app.notFound(notFound({ routes: () => app.routes }))

@@ -40,6 +40,31 @@ export function expectProblem(reply: Reply, status: number, type: string) {
   return reply.body
 }
 
+/** The newest mail the app queued for `to` (the outbox is the test mailbox). */
+export async function lastMail(to: string) {
+  return env.DB.prepare('SELECT subject, body, status FROM mail_outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1')
+    .bind(to)
+    .first<{ subject: string; body: string; status: string }>()
+}
+
+/** The one-time code in the newest sign-in mail to `to`. */
+export async function lastCode(to: string): Promise<string> {
+  const mail = await lastMail(to)
+  const code = mail?.body.match(/sign-in code is (\d{6})/)?.[1]
+  expect(code, `no sign-in code mailed to ${to}`).toBeDefined()
+  return code!
+}
+
+/** Operator sign-in: password, then the e-mailed code (operators always need a second factor). */
+export async function operatorSignIn(email = OPERATOR.email, password = OPERATOR.password): Promise<string> {
+  const login = await call('POST', '/ops/v1/auth/login', { body: { email, password } })
+  expect(login.status).toBe(200)
+  expect(login.body.status).toBe('mfa_required')
+  const done = await call('POST', '/ops/v1/auth/mfa', { body: { challenge: login.body.challenge, code: await lastCode(email) } })
+  expect(done.status).toBe(200)
+  return done.body.token as string
+}
+
 let operatorToken: Promise<string> | null = null
 
 /** Bootstraps this file's operator (storage is per test file) and signs in once. */
@@ -47,11 +72,14 @@ export function operator(): Promise<string> {
   operatorToken ??= (async () => {
     const boot = await call('POST', '/ops/v1/bootstrap', { token: BOOTSTRAP_TOKEN, body: OPERATOR })
     expect(boot.status).toBe(201)
-    const login = await call('POST', '/ops/v1/auth/login', { body: { email: OPERATOR.email, password: OPERATOR.password } })
-    expect(login.status).toBe(200)
-    return login.body.token as string
+    return operatorSignIn()
   })()
   return operatorToken
+}
+
+/** A password the strength rules accept, different every call. */
+export function strongPassword() {
+  return `Quiet-River-${crypto.randomUUID().slice(0, 8)}-Lantern`
 }
 
 let counter = 0
@@ -85,7 +113,7 @@ export async function tenantWithAdmin(plan: 'free' | 'standard' | 'enterprise' =
     body: { tenant: slug, email: adminEmail, password: created.body.admin.temporary_password },
   })
   expect(first.body.status).toBe('password_change_required')
-  const adminPassword = `correct horse ${slug}`
+  const adminPassword = strongPassword()
   const changed = await call('POST', '/api/v1/auth/password', {
     token: first.body.token,
     body: { current_password: created.body.admin.temporary_password, new_password: adminPassword },

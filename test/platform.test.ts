@@ -110,7 +110,7 @@ describe('API description', () => {
         expect(access, `${method} ${path}`).toBeDefined()
         if (access.audience === 'public') {
           expect(op.security, `${method} ${path}`).toEqual([])
-          expect(['/health/live', '/health/ready', '/api/v1/auth/login', '/ops/v1/auth/login']).toContain(path)
+          expect(['/health/live', '/health/ready', '/api/v1/auth/login', '/api/v1/auth/mfa', '/ops/v1/auth/login', '/ops/v1/auth/mfa', '/dev/mailbox']).toContain(path)
         } else {
           expect(op.security.length, `${method} ${path}`).toBe(1)
         }
@@ -148,6 +148,8 @@ describe('development seed', () => {
   })
 })
 
+const NO_SOURCE = { ip: null, certificate: null }
+
 describe('session store', () => {
   it('creates no storage for forged tokens naming made-up tenants', async () => {
     const tenantId = 'tn_0123456789abcdefghjkmnpqrs'
@@ -165,7 +167,7 @@ describe('session store', () => {
     await runInDurableObject(stub, async (instance, state) => {
       await instance.create('ses_a', {
         actorType: 'user', actorId: 'usr_a', tenantId: 'tn_a', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h1', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null,
+        tokenHash: 'h1', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], rules: null,
       })
       state.storage.sql.exec('UPDATE sessions SET expires_at = 0')
       await instance.alarm()
@@ -178,12 +180,12 @@ describe('session store', () => {
     await runInDurableObject(stub, async (instance, state) => {
       await instance.create('ses_b', {
         actorType: 'user', actorId: 'usr_b', tenantId: 'tn_b', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h2', idleMinutes: 30, absoluteMinutes: 600, ip: null, userAgent: null,
+        tokenHash: 'h2', idleMinutes: 30, absoluteMinutes: 600, ip: null, userAgent: null, certFingerprints: [], rules: null,
       })
-      expect((await instance.authenticate('h2')).ok).toBe(true)
+      expect((await instance.authenticate('h2', NO_SOURCE)).ok).toBe(true)
       state.storage.sql.exec('UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60000')
-      expect(await instance.authenticate('h2')).toEqual({ ok: false, reason: 'expired' })
-      expect(await instance.authenticate('h2')).toEqual({ ok: false, reason: 'unknown' })
+      expect(await instance.authenticate('h2', NO_SOURCE)).toEqual({ ok: false, reason: 'expired' })
+      expect(await instance.authenticate('h2', NO_SOURCE)).toEqual({ ok: false, reason: 'unknown' })
     })
   })
 })

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { BOOTSTRAP_TOKEN, OPERATOR, call, expectProblem } from './helpers'
+import { BOOTSTRAP_TOKEN, OPERATOR, call, expectProblem, lastCode } from './helpers'
 
 /**
  * The whole first day of a tenant, in order, as one story: each step uses
@@ -28,11 +28,14 @@ describe('walking skeleton', () => {
     expect(operators.results).toEqual([{ email: OPERATOR.email }])
   })
 
-  it('signs the operator in', async () => {
+  it('signs the operator in with a password and an e-mailed code', async () => {
     const login = await call('POST', '/ops/v1/auth/login', { body: { email: OPERATOR.email, password: OPERATOR.password } })
     expect(login.status).toBe(200)
-    expect(login.body).toMatchObject({ status: 'ok', token: expect.stringMatching(/^mo1\./), operator: { email: OPERATOR.email } })
-    state.ops = login.body.token
+    expect(login.body).toEqual({ status: 'mfa_required', challenge: expect.stringMatching(/^mc1\./), methods: ['email'] })
+    const done = await call('POST', '/ops/v1/auth/mfa', { body: { challenge: login.body.challenge, code: await lastCode(OPERATOR.email) } })
+    expect(done.status).toBe(200)
+    expect(done.body).toMatchObject({ status: 'ok', token: expect.stringMatching(/^mo1\./), operator: { email: OPERATOR.email } })
+    state.ops = done.body.token
   })
 
   it('creates a tenant whose admin gets a one-time temporary password', async () => {

@@ -1,3 +1,4 @@
+import { mailAndReminders } from './mail-and-reminders'
 import { selfCheck } from './self-check'
 
 type Job = (env: Env, scheduledTime: number) => Promise<unknown>
@@ -8,7 +9,7 @@ type Job = (env: Env, scheduledTime: number) => Promise<unknown>
  * feature; until then that trigger only logs that it has no job.
  */
 export const JOBS: Record<string, Job[]> = {
-  '*/5 * * * *': [selfCheck],
+  '*/5 * * * *': [selfCheck, mailAndReminders],
 }
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {

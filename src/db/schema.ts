@@ -124,3 +124,126 @@ export const auditEvents = sqliteTable(
     index('audit_request').on(t.requestId),
   ],
 )
+
+/**
+ * A tenant's own security policy (EX-1): only ever stricter than the
+ * platform minimums. No row means the platform defaults.
+ */
+export const tenantPolicies = sqliteTable('tenant_policies', {
+  tenantId: text('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  /** The whole policy as validated JSON (schemas/policy.ts); read and written as one value. */
+  policy: text('policy', { mode: 'json' }).notNull(),
+  updatedAt: text('updated_at').notNull(),
+  updatedBy: text('updated_by').notNull(),
+})
+
+/**
+ * Second factors of tenant users and operators. `account_id` is a user or
+ * operator id (their prefixes differ). A TOTP secret is stored only
+ * encrypted (AES-256-GCM); e-mail factors have none.
+ */
+export const mfaFactors = sqliteTable(
+  'mfa_factors',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    kind: text('kind', { enum: ['email', 'totp'] }).notNull(),
+    status: text('status', { enum: ['pending', 'active'] }).notNull(),
+    secret: text('secret'),
+    /** Highest TOTP time step accepted so far: a code is never accepted twice. */
+    lastUsedStep: integer('last_used_step').notNull().default(0),
+    createdAt: text('created_at').notNull(),
+    confirmedAt: text('confirmed_at'),
+  },
+  (t) => [uniqueIndex('mfa_factors_account_kind_status').on(t.accountId, t.kind, t.status)],
+)
+
+/** One-time recovery codes, stored as SHA-256 hashes (they carry 50 random bits). */
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    codeHash: text('code_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+    usedAt: text('used_at'),
+  },
+  (t) => [index('recovery_codes_account').on(t.accountId)],
+)
+
+/**
+ * A sign-in that passed the password and waits for its second factor. The
+ * challenge token and the e-mailed code are stored only as hashes.
+ */
+export const mfaChallenges = sqliteTable('mfa_challenges', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+  accountId: text('account_id').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  /** HMAC of the e-mailed code; null when no code was sent. */
+  codeMac: text('code_mac'),
+  methods: text('methods', { mode: 'json' }).$type<string[]>().notNull(),
+  /** `enroll`: no factor yet; a correct e-mailed code enrols e-mail OTP. */
+  purpose: text('purpose', { enum: ['login', 'enroll'] }).notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  expiresAt: text('expires_at').notNull(),
+  consumedAt: text('consumed_at'),
+  createdAt: text('created_at').notNull(),
+})
+
+/**
+ * Outgoing mail. Services queue rows in the same transaction as the change
+ * that causes them; a transport delivers them (at once, and retried by the
+ * five-minute cron). `dedupe_key` makes reminders go out once.
+ */
+export const mailOutbox = sqliteTable(
+  'mail_outbox',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    toAddress: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    dedupeKey: text('dedupe_key').unique(),
+    status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: text('created_at').notNull(),
+    sentAt: text('sent_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [index('mail_outbox_status').on(t.status, t.createdAt)],
+)
+
+/** Earlier password hashes of an account, for the no-reuse rule. */
+export const passwordHistory = sqliteTable(
+  'password_history',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('password_history_account').on(t.accountId, t.createdAt)],
+)
+
+/** Client-certificate fingerprints (SHA-256, lower-case hex) bound to an account (SE-41). */
+export const accountCertificates = sqliteTable(
+  'account_certificates',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    createdAt: text('created_at').notNull(),
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [uniqueIndex('account_certificates_user_fp').on(t.userId, t.fingerprint)],
+)

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
+import { checkSource, type RequestSource, type SourceRules } from '../lib/source-rules'
 import type { Principal } from '../schemas/principal'
 
 /** What sign-in hands the store; the token itself never leaves the service, only its hash. */
@@ -8,6 +9,10 @@ export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
   absoluteMinutes: number
   ip: string | null
   userAgent: string | null
+  /** Client-certificate fingerprints bound to the account when the session began. */
+  certFingerprints: string[]
+  /** The tenant's current source rules; sign-in refreshes the store's copy. */
+  rules: SourceRules | null
 }
 
 export type SessionSummary = {
@@ -21,7 +26,10 @@ export type SessionSummary = {
   userAgent: string | null
 }
 
-export type AuthenticateResult = { ok: true; principal: Principal } | { ok: false; reason: 'unknown' | 'expired' }
+export type AuthenticateResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'unknown' | 'expired' }
+  | { ok: false; reason: 'source'; rule: 'ip' | 'certificate'; detail: string; principal: Principal }
 
 type SessionRow = {
   id: string
@@ -38,15 +46,40 @@ type SessionRow = {
   expires_at: number
   ip: string | null
   user_agent: string | null
+  cert_fingerprints: string
 }
 
 /** last_seen is written at most this often, so a busy session costs one read per request, not a write. */
 const TOUCH_INTERVAL_MS = 60_000
 
+/** Storage schema, applied in order once per object; the applied count lives in kv `schema`. */
+const SCHEMA = [
+  `CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    tenant_id TEXT,
+    role TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    idle_ms INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    ip TEXT,
+    user_agent TEXT
+  )`,
+  'CREATE INDEX sessions_actor ON sessions (actor_id)',
+  "ALTER TABLE sessions ADD COLUMN cert_fingerprints TEXT NOT NULL DEFAULT '[]'",
+]
+
 /**
  * The sessions of one tenant shard (or of the operators). Tokens are stored
  * only as SHA-256 hashes. A session ends at the earlier of its absolute
- * expiry and `idle` after its last use; an alarm sweeps ended sessions.
+ * expiry and `idle` after its last use; an alarm sweeps ended sessions. The
+ * store also holds the tenant's source rules (IP allowlists, client
+ * certificates), so every request is checked against them in the same call.
  */
 export class SessionStore extends DurableObject<Env> {
   private readonly sql: SqlStorage
@@ -59,44 +92,48 @@ export class SessionStore extends DurableObject<Env> {
 
   /**
    * Whether this store has ever held a session. Read paths check this instead
-   * of creating the table, so a forged token naming a made-up tenant leaves
-   * no storage behind.
+   * of creating storage, so a forged token naming a made-up tenant leaves
+   * nothing behind.
    */
   private hasTable(): boolean {
-    this.ready ||= this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").toArray().length > 0
+    if (!this.ready && (this.ctx.storage.kv.get<number>('schema') ?? 0) > 0) {
+      this.migrate()
+      this.ready = true
+    }
     return this.ready
   }
 
-  private ensureTable() {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
-      id TEXT PRIMARY KEY,
-      token_hash TEXT NOT NULL UNIQUE,
-      kind TEXT NOT NULL,
-      actor_type TEXT NOT NULL,
-      actor_id TEXT NOT NULL,
-      tenant_id TEXT,
-      role TEXT NOT NULL,
-      permissions TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      last_seen_at INTEGER NOT NULL,
-      idle_ms INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      ip TEXT,
-      user_agent TEXT
-    )`)
-    this.sql.exec('CREATE INDEX IF NOT EXISTS sessions_actor ON sessions (actor_id)')
-    this.ready = true
+  private migrate() {
+    const applied = this.ctx.storage.kv.get<number>('schema') ?? 0
+    if (applied >= SCHEMA.length) return
+    this.ctx.storage.transactionSync(() => {
+      for (const statement of SCHEMA.slice(applied)) this.sql.exec(statement)
+      this.ctx.storage.kv.put('schema', SCHEMA.length)
+    })
+  }
+
+  private rules(): SourceRules | null {
+    return this.ctx.storage.kv.get<SourceRules>('rules') ?? null
+  }
+
+  /** Replaces the source rules every later request is checked against. */
+  async setRules(rules: SourceRules): Promise<void> {
+    this.ctx.storage.kv.put('rules', rules)
   }
 
   /** Stores a new session and returns the principal it stands for. */
   async create(id: string, input: NewSession): Promise<Principal> {
-    this.ensureTable()
+    if (!this.ready) {
+      this.migrate()
+      this.ready = true
+    }
+    if (input.rules) this.ctx.storage.kv.put('rules', input.rules)
     const now = Date.now()
     const expiresAt = now + input.absoluteMinutes * 60_000
     this.sql.exec(
       `INSERT INTO sessions (id, token_hash, kind, actor_type, actor_id, tenant_id, role, permissions,
-        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent, cert_fingerprints)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       input.tokenHash,
       input.kind,
@@ -111,13 +148,17 @@ export class SessionStore extends DurableObject<Env> {
       expiresAt,
       input.ip,
       input.userAgent,
+      JSON.stringify(input.certFingerprints),
     )
     await this.scheduleSweep(Math.min(expiresAt, now + input.idleMinutes * 60_000))
     return toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now)
   }
 
-  /** Resolves a token hash to its principal, sliding the idle window. */
-  async authenticate(tokenHash: string): Promise<AuthenticateResult> {
+  /**
+   * Resolves a token hash to its principal and checks the request's source
+   * against the tenant's rules for the session's role. Slides the idle window.
+   */
+  async authenticate(tokenHash: string, source: RequestSource): Promise<AuthenticateResult> {
     if (!this.hasTable()) return { ok: false, reason: 'unknown' }
     const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
     if (!row) return { ok: false, reason: 'unknown' }
@@ -126,11 +167,16 @@ export class SessionStore extends DurableObject<Env> {
       this.sql.exec('DELETE FROM sessions WHERE id = ?', row.id)
       return { ok: false, reason: 'expired' }
     }
+    const principal = toPrincipal(row, now)
+    const rules = this.rules()
+    if (rules) {
+      const verdict = checkSource(rules, row.role, source, JSON.parse(row.cert_fingerprints))
+      if (!verdict.ok) return { ok: false, reason: 'source', rule: verdict.rule, detail: verdict.detail, principal }
+    }
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
       this.sql.exec('UPDATE sessions SET last_seen_at = ? WHERE id = ?', now, row.id)
-      row.last_seen_at = now
     }
-    return { ok: true, principal: toPrincipal(row, now) }
+    return { ok: true, principal }
   }
 
   /** Makes a session full with new lifetimes counted from now; null if it is gone. */
@@ -153,10 +199,14 @@ export class SessionStore extends DurableObject<Env> {
     return toPrincipal(row, now)
   }
 
-  /** Ends one session by id. Returns whether it existed. */
-  async revoke(sessionId: string): Promise<boolean> {
+  /** Ends one session by id, optionally only if it belongs to `actorId`. Returns whether it existed. */
+  async revoke(sessionId: string, actorId: string | null = null): Promise<boolean> {
     if (!this.hasTable()) return false
-    return this.sql.exec('DELETE FROM sessions WHERE id = ? RETURNING id', sessionId).toArray().length > 0
+    return (
+      this.sql
+        .exec('DELETE FROM sessions WHERE id = ? AND (? IS NULL OR actor_id = ?) RETURNING id', sessionId, actorId, actorId)
+        .toArray().length > 0
+    )
   }
 
   /** Ends every session of one account, optionally sparing one. Returns how many ended. */
@@ -178,11 +228,7 @@ export class SessionStore extends DurableObject<Env> {
     if (!this.hasTable()) return []
     const now = Date.now()
     const rows = this.sql
-      .exec<SessionRow>(
-        'SELECT * FROM sessions WHERE (? IS NULL OR actor_id = ?) ORDER BY created_at DESC',
-        actorId,
-        actorId,
-      )
+      .exec<SessionRow>('SELECT * FROM sessions WHERE (? IS NULL OR actor_id = ?) ORDER BY created_at DESC', actorId, actorId)
       .toArray()
     return rows
       .filter((r) => now < sessionEnd(r))
@@ -200,8 +246,7 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Liveness probe for /health/ready: proves the object and its storage answer. */
   async ping(): Promise<number> {
-    if (!this.hasTable()) return 0
-    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM sessions').one().n
+    return this.ctx.storage.kv.get<number>('schema') ?? 0
   }
 
   override async alarm(): Promise<void> {

@@ -1,15 +1,8 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../env'
-import type { AuditActor, RequestMeta } from '../services/audit'
+import type { AuditActor } from '../services/audit'
 
-/** The request facts every audit event carries, read once from the context. */
-export function requestMeta(c: Context<AppEnv>): RequestMeta {
-  return {
-    requestId: c.var.requestId,
-    ip: c.req.header('CF-Connecting-IP') ?? null,
-    userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
-  }
-}
+export { requestMeta, requestSource } from '../lib/request-meta'
 
 /** The signed-in caller as an audit actor. */
 export function actorOf(c: Context<AppEnv>): AuditActor {
@@ -19,4 +12,16 @@ export function actorOf(c: Context<AppEnv>): AuditActor {
 /** The signed-in tenant user's tenant and audit identity (routes with tenant access only). */
 export function tenantCaller(c: Context<AppEnv>) {
   return { tenantId: c.var.principal.tenantId!, actor: actorOf(c) }
+}
+
+/** Lets a service finish work after the response (mail delivery) without seeing the context. */
+export function defer(c: Context<AppEnv>) {
+  return (work: Promise<unknown>) => {
+    try {
+      c.executionCtx.waitUntil(work)
+    } catch {
+      // No execution context (app.request in a unit test): just let it run.
+      void work
+    }
+  }
 }

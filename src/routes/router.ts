@@ -15,7 +15,7 @@ export type Access =
   | { audience: 'public' }
   | { audience: 'bootstrap' }
   | { audience: 'operator' }
-  | { audience: 'tenant'; permission?: Permission; allowPasswordChange?: boolean }
+  | { audience: 'tenant'; permission?: Permission; role?: 'admin'; allowPasswordChange?: boolean }
 
 function accessMiddleware(access: Access): MiddlewareHandler[] {
   switch (access.audience) {
@@ -28,7 +28,7 @@ function accessMiddleware(access: Access): MiddlewareHandler[] {
       const chain: MiddlewareHandler[] = [
         authenticate({ audience: 'tenant', allowPasswordChange: access.allowPasswordChange ?? false }),
       ]
-      if (access.permission) chain.push(requirePermission({ permission: access.permission }))
+      if (access.permission || access.role) chain.push(requirePermission({ permission: access.permission, role: access.role }))
       return chain
     }
   }

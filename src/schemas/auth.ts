@@ -22,6 +22,23 @@ export const PasswordChangeSchema = z
   .strictObject({ current_password: PasswordInputSchema, new_password: PasswordInputSchema })
   .openapi('PasswordChange')
 
+export const MfaAnswerSchema = z
+  .strictObject({
+    challenge: z.string().min(1).max(128).openapi({ description: 'The challenge from the sign-in answer.' }),
+    code: z.string().min(1).max(32).openapi({ description: 'An e-mailed code, a TOTP code or a recovery code.', example: '123456' }),
+  })
+  .openapi('MfaAnswer')
+
+export const CurrentPasswordSchema = z.strictObject({ current_password: PasswordInputSchema }).openapi('CurrentPassword')
+
+export const TotpConfirmSchema = z.strictObject({ code: z.string().min(1).max(16) }).openapi('TotpConfirm')
+
+const MfaRequiredSchema = z.object({
+  status: z.literal('mfa_required'),
+  challenge: z.string().openapi({ description: 'Answer it at the matching /auth/mfa route within 10 minutes, at most 5 tries.' }),
+  methods: z.array(z.enum(['email', 'totp', 'recovery_code'])),
+})
+
 const SignedInSchema = z.object({
   status: z.literal('ok'),
   token: z.string().openapi({ description: 'Bearer token for the Authorization header. Shown once.' }),
@@ -31,7 +48,7 @@ const SignedInSchema = z.object({
 export const TenantLoginResultSchema = z
   .discriminatedUnion('status', [
     SignedInSchema.extend({ user: UserSchema }),
-    z.object({ status: z.literal('mfa_required'), challenge: z.string(), methods: z.array(z.string()) }),
+    MfaRequiredSchema,
     z.object({
       status: z.literal('password_change_required'),
       token: z.string().openapi({ description: 'Can only call POST /api/v1/auth/password.' }),
@@ -47,7 +64,7 @@ export const OperatorSchema = z
 export const OperatorLoginResultSchema = z
   .discriminatedUnion('status', [
     SignedInSchema.extend({ operator: OperatorSchema }),
-    z.object({ status: z.literal('mfa_required'), challenge: z.string(), methods: z.array(z.string()) }),
+    MfaRequiredSchema,
   ])
   .openapi('OperatorLoginResult')
 
@@ -56,6 +73,7 @@ export const MeSchema = z
     user: UserSchema,
     tenant: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
     session: z.object({ id: z.string(), expires_at: z.string() }),
+    mfa: z.object({ methods: z.array(z.enum(['email', 'totp'])) }),
   })
   .openapi('Me')
 

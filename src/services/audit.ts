@@ -6,11 +6,11 @@ import { GENESIS_HASH, auditEventHash, type StoredAuditEvent } from '../lib/audi
 import { decodeCursor, page } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
 import { Problem } from '../lib/problem'
+import type { RequestMeta } from '../lib/request-meta'
 import type { AuditEvent, AuditFilter, ChainVerification } from '../schemas/audit'
 import { AUDIT_CATEGORIES } from '../schemas/audit'
 
-/** Where a request came from, as the audit trail records it. */
-export type RequestMeta = { requestId: string; ip: string | null; userAgent: string | null }
+export type { RequestMeta }
 
 export type AuditActor = { type: 'user' | 'operator' | 'system' | 'anonymous'; id: string | null }
 

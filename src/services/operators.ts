@@ -6,9 +6,14 @@ import { normaliseEmail } from '../lib/email'
 import { newId } from '../lib/ids'
 import { Problem } from '../lib/problem'
 import { isoNow } from '../lib/time'
+import type { RequestSource } from '../lib/source-rules'
 import { audit, auditChange, type RequestMeta } from './audit'
-import { assertNewPassword, hashPassword, verifyNothing, verifyPassword } from './passwords'
+import { completeChallenge, startChallenge, type MfaAccount } from './mfa'
+import { assertStrongPassword } from './password-policy'
+import { hashPassword, verifyNothing, verifyPassword } from './passwords'
+import { PLATFORM } from '../schemas/policy'
 import { issueSession } from './sessions'
+import { operatorSourceVerdict, refuseSource } from './source-restrictions'
 
 type OperatorRow = typeof operators.$inferSelect
 
@@ -40,7 +45,7 @@ export async function bootstrapOperator(
       headers: { 'WWW-Authenticate': 'Bearer' },
     })
   }
-  assertNewPassword(input.password, null, 'body.password')
+  assertStrongPassword(input.password, { email: input.email, tenantSlug: null, minLength: PLATFORM.passwordMinLength }, 'body.password')
   const now = isoNow()
   const row: OperatorRow = {
     id: newId('op'),
@@ -66,27 +71,59 @@ export async function bootstrapOperator(
   return toOperator(row)
 }
 
+function operatorAccount(row: OperatorRow): MfaAccount {
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email }
+}
+
 /**
- * Operator sign-in. Same rules as tenants: one answer and one amount of work
- * for an unknown e-mail and a wrong password.
+ * Operator sign-in, step one. The platform allowlist is checked before the
+ * password; then, as for tenants, one answer and one amount of work for an
+ * unknown e-mail and a wrong password. Operators always need a second
+ * factor: the answer is always `mfa_required` (SE-16).
  */
-export async function operatorSignIn(env: Env, db: Database, input: { email: string; password: string }, meta: RequestMeta) {
-  const operator = await db.select().from(operators).where(eq(operators.email, normaliseEmail(input.email))).get()
+export async function operatorSignIn(
+  env: Env,
+  db: Database,
+  input: { email: string; password: string },
+  source: RequestSource,
+  meta: RequestMeta,
+  defer: (work: Promise<unknown>) => void,
+) {
+  const email = normaliseEmail(input.email)
+  const operator = await db.select().from(operators).where(eq(operators.email, email)).get()
+  const verdict = operatorSourceVerdict(env, source)
+  if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
   const ok = operator ? (await verifyPassword(input.password, operator.passwordHash)).ok : await verifyNothing(input.password)
-  const entry = {
-    tenantId: null,
-    actor: { type: 'operator' as const, id: operator?.id ?? null },
-    action: 'auth.login',
-    target: { type: 'operator', id: operator?.id ?? null },
-  }
   if (!operator || !ok) {
     await audit(env, meta, {
-      ...entry,
+      tenantId: null,
+      actor: { type: 'operator', id: operator?.id ?? null },
+      action: 'auth.login',
+      target: { type: 'operator', id: operator?.id ?? null },
       outcome: 'failure',
-      details: { reason: operator ? 'wrong_password' : 'unknown_email', email: normaliseEmail(input.email) },
+      details: { reason: operator ? 'wrong_password' : 'unknown_email', email },
     })
     throw Problem.invalidCredentials()
   }
+  const challenge = await startChallenge(env, db, operatorAccount(operator), meta, defer)
+  return { status: 'mfa_required' as const, ...challenge }
+}
+
+/** Operator sign-in, step two: the second factor, then the session. */
+export async function completeOperatorMfa(
+  env: Env,
+  db: Database,
+  input: { challenge: string; code: string },
+  source: RequestSource,
+  meta: RequestMeta,
+) {
+  const done = await completeChallenge(env, db, { type: 'operator' }, input.challenge, input.code, meta, async (id) => {
+    const row = await db.select().from(operators).where(eq(operators.id, id)).get()
+    return row ? operatorAccount(row) : null
+  })
+  const operator = (await db.select().from(operators).where(eq(operators.id, done.accountId)).get())!
+  const verdict = operatorSourceVerdict(env, source)
+  if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator.id, role: 'operator' }, verdict)
   const now = isoNow()
   const session = await issueSession(env, {
     actorType: 'operator',
@@ -98,9 +135,19 @@ export async function operatorSignIn(env: Env, db: Database, input: { email: str
     ip: meta.ip,
     userAgent: meta.userAgent,
   })
-  await audit(env, meta, { ...entry, outcome: 'success', details: { session_id: session.principal.sessionId } }, [
-    db.update(operators).set({ lastLoginAt: now }).where(eq(operators.id, operator.id)).toSQL(),
-  ])
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: null,
+      actor: { type: 'operator', id: operator.id },
+      action: 'auth.login',
+      target: { type: 'operator', id: operator.id },
+      outcome: 'success',
+      details: { session_id: session.principal.sessionId, method: done.method, ...(done.enrolled ? { enrolled: 'email' } : {}) },
+    },
+    [db.update(operators).set({ lastLoginAt: now }).where(eq(operators.id, operator.id)).toSQL()],
+  )
   return {
     status: 'ok' as const,
     token: session.token,
@@ -108,4 +155,3 @@ export async function operatorSignIn(env: Env, db: Database, input: { email: str
     operator: toOperator({ ...operator, lastLoginAt: now }),
   }
 }
-

@@ -1,10 +1,11 @@
-import { sessionStoreFor, type NewSession, type SessionScope } from '../durable/session-store'
+import { sessionStoreFor, type AuthenticateResult, type NewSession, type SessionScope } from '../durable/session-store'
 import { randomBytes, sha256Hex } from '../lib/digest'
 import { toBase64Url } from '../lib/encoding'
 import { newId } from '../lib/ids'
+import type { RequestSource, SourceRules } from '../lib/source-rules'
 import type { Principal } from '../schemas/principal'
 
-/** Default lifetimes until tenant policy (a later issue) overrides them. */
+/** Lifetimes for operators, and for a password-change-only session; tenant sessions follow the tenant policy. */
 export const SESSION_LIMITS = {
   idleMinutes: 30,
   absoluteMinutes: 12 * 60,
@@ -20,13 +21,16 @@ export const SESSION_LIMITS = {
  */
 const TENANT_TOKEN = /^mt1\.(tn_[0-9a-z]{26})\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
+
 /** Shards per tenant. One today; tokens name their shard so this can grow without re-issuing them. */
 const SHARDS = 1
 const SHARD = 0
 
-export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes'> & {
+export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules'> & {
   idleMinutes?: number
   absoluteMinutes?: number
+  certFingerprints?: string[]
+  rules?: SourceRules | null
 }
 
 export type IssuedSession = { token: string; principal: Principal }
@@ -53,36 +57,46 @@ export async function issueSession(env: Env, request: SessionRequest): Promise<I
     tokenHash: await sha256Hex(token),
     idleMinutes: limits.idle,
     absoluteMinutes: limits.absolute,
+    certFingerprints: request.certFingerprints ?? [],
+    rules: request.rules ?? null,
   })
   return { token, principal }
 }
 
 /**
- * Resolves a bearer token to its principal, or null. A token of the wrong
- * shape never reaches a Durable Object.
+ * Resolves a bearer token to its principal, checking the request's source
+ * against the tenant's rules in the same call. A token of the wrong shape
+ * never reaches a Durable Object.
  */
-export async function authenticateToken(env: Env, token: string): Promise<Principal | null> {
+export async function authenticateToken(env: Env, token: string, source: RequestSource): Promise<AuthenticateResult> {
   const tenant = TENANT_TOKEN.exec(token)
   const operator = tenant ? null : OPERATOR_TOKEN.exec(token)
   let scope: SessionScope
   if (tenant) scope = { kind: 'tenant', tenantId: tenant[1]!, shard: Number(tenant[2]) }
   else if (operator) scope = { kind: 'operators', shard: Number(operator[1]) }
-  else return null
+  else return { ok: false, reason: 'unknown' }
   // A forged shard number must not conjure up a new Durable Object.
-  if (scope.shard >= SHARDS) return null
-  const result = await sessionStoreFor(env, scope).authenticate(await sha256Hex(token))
-  return result.ok ? result.principal : null
+  if (scope.shard >= SHARDS) return { ok: false, reason: 'unknown' }
+  return sessionStoreFor(env, scope).authenticate(await sha256Hex(token), source)
+}
+
+/** Sends a tenant's new source rules to every shard of its session store. */
+export async function pushSourceRules(env: Env, tenantId: string, rules: SourceRules): Promise<void> {
+  await Promise.all(
+    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).setRules(rules)),
+  )
 }
 
 /**
- * Turns the caller's session into a full one with fresh default lifetimes
- * (after a password change). Returns null if it ended meanwhile.
+ * Turns the caller's session into a full one with fresh lifetimes (after a
+ * password change). Returns null if it ended meanwhile.
  */
-export function upgradeSession(env: Env, principal: Principal): Promise<Principal | null> {
-  return sessionStoreFor(env, scopeOf(principal)).upgrade(principal.sessionId, {
-    idleMinutes: SESSION_LIMITS.idleMinutes,
-    absoluteMinutes: SESSION_LIMITS.absoluteMinutes,
-  })
+export function upgradeSession(
+  env: Env,
+  principal: Principal,
+  limits: { idleMinutes: number; absoluteMinutes: number } = SESSION_LIMITS,
+): Promise<Principal | null> {
+  return sessionStoreFor(env, scopeOf(principal)).upgrade(principal.sessionId, limits)
 }
 
 /** Ends the caller's own session (sign-out). */

@@ -1,7 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { Problem } from '../../lib/problem'
+import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
+import { operatorSourceVerdict, refuseSource } from '../../services/source-restrictions'
 import { authenticateToken } from '../../services/sessions'
 
 export type AuthenticateOptions = {
@@ -16,13 +18,15 @@ export type AuthenticateOptions = {
   cookie?: string
 }
 
-export type AuthenticateVariables = { principal: Principal }
+export type AuthenticateVariables = { principal: Principal; requestId: string }
 
 /**
  * Resolves `Authorization: Bearer <token>` (or the console's session cookie)
- * to a principal through the session store, one Durable Object call, and
- * sets `c.var.principal`. A tenant token never passes as an operator's, nor
- * the reverse.
+ * to a principal through the session store, in one Durable Object call that
+ * also checks the request's source (IP allowlist, client certificate) against
+ * the tenant's rules for the session's role. Operators are checked against
+ * the platform allowlist. A tenant token never passes as an operator's, nor
+ * the reverse. A refused source is audited and answers 403 `source-not-allowed`.
  *
  * @example router.use('/api/v1/records/*', authenticate({ audience: 'tenant' }))
  */
@@ -36,12 +40,19 @@ export const authenticate = ({
     const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
     const token = bearer ?? getCookie(c, cookie)
     if (!token) throw Problem.unauthenticated()
-    const principal = await authenticateToken(c.env, token)
+    const source = requestSource(c)
+    const result = await authenticateToken(c.env, token, source)
     const expected = audience === 'tenant' ? 'user' : 'operator'
+    const principal = result.ok || result.reason === 'source' ? result.principal : null
     if (!principal || principal.actorType !== expected) {
       throw Problem.unauthenticated('The session is unknown, expired or signed out: sign in again.')
     }
     c.set('principal', principal)
+    if (!result.ok && result.reason === 'source') await refuseSource(c.env, requestMeta(c), principal, result)
+    if (audience === 'operator') {
+      const verdict = operatorSourceVerdict(c.env, source)
+      if (!verdict.ok) await refuseSource(c.env, requestMeta(c), principal, verdict)
+    }
     if (principal.kind === 'password_change' && !allowPasswordChange) {
       throw Problem.forbidden(
         'Change your password first (POST /api/v1/auth/password); this session can do nothing else.',

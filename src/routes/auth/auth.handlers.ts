@@ -1,12 +1,17 @@
 import { database } from '../../db/client'
-import { changePassword as change, me as whoAmI, signOut, tenantSignIn } from '../../services/tenant-auth'
-import { requestMeta } from '../context'
+import { changePassword as change, completeTenantMfa, me as whoAmI, signOut, tenantSignIn } from '../../services/tenant-auth'
+import { defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { ChangePasswordRoute, LoginRoute, LogoutRoute, MeRoute } from './auth.routes'
+import type { ChangePasswordRoute, LoginRoute, LogoutRoute, MeRoute, MfaRoute } from './auth.routes'
 
 export const login: AppRouteHandler<LoginRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
-  return c.json(await tenantSignIn(c.env, database(c.env), c.req.valid('json'), requestMeta(c)), 200)
+  return c.json(await tenantSignIn(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c)), 200)
+}
+
+export const mfa: AppRouteHandler<MfaRoute> = async (c) => {
+  c.header('Cache-Control', 'no-store')
+  return c.json(await completeTenantMfa(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c)), 200)
 }
 
 export const changePassword: AppRouteHandler<ChangePasswordRoute> = async (c) => {

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { MeSchema, PasswordChangeSchema, TenantLoginResultSchema, TenantLoginSchema } from '../../schemas/auth'
+import { MeSchema, MfaAnswerSchema, PasswordChangeSchema, TenantLoginResultSchema, TenantLoginSchema } from '../../schemas/auth'
 import { UserSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
 
@@ -19,6 +19,23 @@ export const login = defineRoute(
     responses: {
       200: jsonResponse(TenantLoginResultSchema, 'Signed in, or a further step is needed'),
       ...problemResponses(400, 401, 403, 413, 415, 422, 429),
+    },
+  },
+)
+
+export const mfa = defineRoute(
+  { audience: 'public' },
+  {
+    method: 'post',
+    path: '/api/v1/auth/mfa',
+    tags,
+    summary: 'Answer the second-factor challenge of a sign-in',
+    description:
+      'An e-mailed code (6 digits, 10 minutes, once), a TOTP code (±30 s, never twice) or a recovery code (once). Five tries per challenge; then sign in again.',
+    request: { body: jsonBody(MfaAnswerSchema) },
+    responses: {
+      200: jsonResponse(TenantLoginResultSchema, 'Signed in (or a password change is needed first)'),
+      ...problemResponses(400, 401, 403, 413, 415, 422),
     },
   },
 )
@@ -66,6 +83,7 @@ export const me = defineRoute(
 )
 
 export type LoginRoute = typeof login
+export type MfaRoute = typeof mfa
 export type ChangePasswordRoute = typeof changePassword
 export type LogoutRoute = typeof logout
 export type MeRoute = typeof me

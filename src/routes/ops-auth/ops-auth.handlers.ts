@@ -1,9 +1,9 @@
 import { database } from '../../db/client'
-import { bootstrapOperator, operatorSignIn } from '../../services/operators'
+import { bootstrapOperator, completeOperatorMfa, operatorSignIn } from '../../services/operators'
 import { signOut } from '../../services/tenant-auth'
-import { requestMeta } from '../context'
+import { defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { BootstrapRoute, LoginRoute, LogoutRoute } from './ops-auth.routes'
+import type { BootstrapRoute, LoginRoute, LogoutRoute, MfaRoute } from './ops-auth.routes'
 
 export const bootstrap: AppRouteHandler<BootstrapRoute> = async (c) => {
   const presented = c.req.header('Authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null
@@ -12,7 +12,13 @@ export const bootstrap: AppRouteHandler<BootstrapRoute> = async (c) => {
 }
 
 export const login: AppRouteHandler<LoginRoute> = async (c) => {
-  return c.json(await operatorSignIn(c.env, database(c.env), c.req.valid('json'), requestMeta(c)), 200)
+  c.header('Cache-Control', 'no-store')
+  return c.json(await operatorSignIn(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c)), 200)
+}
+
+export const mfa: AppRouteHandler<MfaRoute> = async (c) => {
+  c.header('Cache-Control', 'no-store')
+  return c.json(await completeOperatorMfa(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c)), 200)
 }
 
 export const logout: AppRouteHandler<LogoutRoute> = async (c) => {

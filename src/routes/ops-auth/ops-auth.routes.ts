@@ -1,5 +1,5 @@
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { BootstrapSchema, OperatorLoginResultSchema, OperatorLoginSchema, OperatorSchema } from '../../schemas/auth'
+import { BootstrapSchema, MfaAnswerSchema, OperatorLoginResultSchema, OperatorLoginSchema, OperatorSchema } from '../../schemas/auth'
 import { defineRoute } from '../router'
 
 export const bootstrap = defineRoute(
@@ -23,11 +23,26 @@ export const login = defineRoute(
     method: 'post',
     path: '/ops/v1/auth/login',
     tags: ['Operators'],
-    summary: 'Operator sign-in',
+    summary: 'Operator sign-in, step one (password; always followed by a second factor)',
     request: { body: jsonBody(OperatorLoginSchema) },
     responses: {
       200: jsonResponse(OperatorLoginResultSchema, 'Signed in, or a second factor is needed'),
       ...problemResponses(400, 401, 413, 415, 422),
+    },
+  },
+)
+
+export const mfa = defineRoute(
+  { audience: 'public' },
+  {
+    method: 'post',
+    path: '/ops/v1/auth/mfa',
+    tags: ['Operators'],
+    summary: 'Answer the operator sign-in challenge (operators always need a second factor)',
+    request: { body: jsonBody(MfaAnswerSchema) },
+    responses: {
+      200: jsonResponse(OperatorLoginResultSchema, 'Signed in'),
+      ...problemResponses(400, 401, 403, 413, 415, 422),
     },
   },
 )
@@ -45,4 +60,5 @@ export const logout = defineRoute(
 
 export type BootstrapRoute = typeof bootstrap
 export type LoginRoute = typeof login
+export type MfaRoute = typeof mfa
 export type LogoutRoute = typeof logout

@@ -1,8 +1,9 @@
 import { database } from '../../db/client'
 import { createTenant, getTenant, listPlans as plans, listTenants, updateTenant } from '../../services/tenants'
-import { actorOf, requestMeta } from '../context'
+import { forceReset } from '../../services/password-reset'
+import { actorOf, defer, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute } from './ops-tenants.routes'
+import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute } from './ops-tenants.routes'
 
 export const listPlans: AppRouteHandler<ListPlansRoute> = async (c) =>
   c.json({ items: await plans(database(c.env)) }, 200)
@@ -31,4 +32,15 @@ export const patch: AppRouteHandler<PatchRoute> = async (c) => {
     requestMeta(c),
   )
   return c.json(tenant, 200)
+}
+
+export const resetAdminPassword: AppRouteHandler<ResetAdminPasswordRoute> = async (c) => {
+  const { id, userId } = c.req.valid('param')
+  await getTenant(database(c.env), id)
+  const result = await forceReset(c.env, database(c.env), { tenantId: id, userId }, actorOf(c), requestMeta(c), {
+    adminsOnly: true,
+    defer: defer(c),
+  })
+  c.header('Cache-Control', 'no-store')
+  return c.json(result, 200)
 }

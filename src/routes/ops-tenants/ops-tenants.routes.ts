@@ -3,6 +3,7 @@ import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
 import { PlanSchema, TenantCreateSchema, TenantCreatedSchema, TenantPatchSchema, TenantSchema } from '../../schemas/tenants'
 import { defineRoute } from '../router'
+import { ResetResultSchema } from '../users/users.routes'
 
 const operator = { audience: 'operator' } as const
 const tags = ['Operators: tenants']
@@ -54,8 +55,21 @@ export const patch = defineRoute(operator, {
   responses: { 200: jsonResponse(TenantSchema, 'The changed tenant'), ...problemResponses(400, 401, 404, 413, 415, 422) },
 })
 
+export const resetAdminPassword = defineRoute(operator, {
+  method: 'post',
+  path: '/ops/v1/tenants/{id}/users/{userId}/reset-password',
+  tags,
+  summary: 'Force a password reset for one of the tenant’s admins (SE-14)',
+  description: 'Operators may reset tenant admins only; any other account answers 404.',
+  request: {
+    params: IdParamSchema.extend({ userId: z.string().min(1).max(64).openapi({ param: { name: 'userId', in: 'path' } }) }),
+  },
+  responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 404) },
+})
+
 export type ListPlansRoute = typeof listPlans
 export type ListRoute = typeof list
 export type CreateRoute = typeof create
 export type GetOneRoute = typeof getOne
 export type PatchRoute = typeof patch
+export type ResetAdminPasswordRoute = typeof resetAdminPassword
