@@ -3,6 +3,8 @@
 //   1. GET /health/live                      the bare baseline
 //   2. GET /api/v1/records/{id} (signed in)  session check + tenant-scoped D1 read
 //   3. POST /api/v1/auth/login               password sign-in (scrypt), low concurrency
+//   4. sign-in latency, one at a time: password only, and password + e-mailed code
+//      (login, then /auth/mfa; reading the code from /dev/mailbox is not counted)
 // Prints a Markdown table for BENCHMARKS.md and writes bench/results/latest.json.
 // Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_PORT (default 8799).
 import autocannon from 'autocannon'
@@ -91,6 +93,57 @@ results.push(
     connections: 2,
   }),
 )
+
+async function timed(work) {
+  const started = performance.now()
+  await work()
+  return performance.now() - started
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+async function signInSeries(title, signIn, runs = Number(process.env.BENCH_SIGNINS ?? 30)) {
+  const samples = []
+  for (let i = 0; i < runs; i++) samples.push(await signIn())
+  samples.sort((a, b) => a - b)
+  return { title, runs, p50_ms: Math.round(percentile(samples, 50)), p99_ms: Math.round(percentile(samples, 99)) }
+}
+
+const post = (path, body) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const member = { tenant: 'demo', email: 'user@demo.example', password: 'mamori-user-demo-2026' }
+const memberSession = await json('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(member) })
+await json('/api/v1/me/mfa/email', {
+  method: 'POST',
+  headers: { authorization: `Bearer ${memberSession.token}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ current_password: member.password }),
+})
+const signIns = []
+signIns.push(
+  await signInSeries('password only (demo admin)', async () => {
+    const t = await timed(async () => {
+      const res = await post('/api/v1/auth/login', login)
+      if ((await res.json()).status !== 'ok') throw new Error('sign-in failed')
+    })
+    return t
+  }),
+)
+signIns.push(
+  await signInSeries('password + e-mailed code (demo member)', async () => {
+    let challenge
+    const first = await timed(async () => {
+      challenge = (await (await post('/api/v1/auth/login', member)).json()).challenge
+    })
+    const mailbox = await json('/dev/mailbox')
+    const code = mailbox.items[0].text.match(/sign-in code is (\d{6})/)[1]
+    const second = await timed(async () => {
+      const res = await post('/api/v1/auth/mfa', { challenge, code })
+      if ((await res.json()).status !== 'ok') throw new Error('second factor failed')
+    })
+    return first + second
+  }),
+)
 stop()
 
 const ratio = results[1].requests_per_second / results[0].requests_per_second
@@ -100,6 +153,9 @@ console.log('| route | req/s | p50 ms | p99 ms | requests | failed |')
 console.log('|---|---|---|---|---|---|')
 for (const r of results) console.log(`| ${r.title} | ${r.requests_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.total} | ${r.failed} |`)
 console.log(`\nsigned-in read / baseline = ${(ratio * 100).toFixed(1)} % (target ≥ 40 %)`)
+console.log('\n| sign-in, one at a time | runs | p50 ms | p99 ms |')
+console.log('|---|---|---|---|')
+for (const r of signIns) console.log(`| ${r.title} | ${r.runs} | ${r.p50_ms} | ${r.p99_ms} |`)
 mkdirSync('bench/results', { recursive: true })
-writeFileSync('bench/results/latest.json', JSON.stringify({ at: new Date().toISOString(), machine, seconds, connections, results, ratio }, null, 2))
+writeFileSync('bench/results/latest.json', JSON.stringify({ at: new Date().toISOString(), machine, seconds, connections, results, ratio, signIns }, null, 2))
 process.exit(0)

@@ -28,7 +28,7 @@ type Category = (typeof AUDIT_CATEGORIES)[number]
 
 /** Category of each action family; data extractions are tagged one by one. */
 function categoryOf(action: string): Category {
-  if (action.startsWith('auth.') || action.startsWith('session.')) return 'authentication'
+  if (action.startsWith('auth.') || action.startsWith('session.') || action.startsWith('mfa.')) return 'authentication'
   if (action.startsWith('record.')) return 'data_change'
   if (action.endsWith('.download') || action.endsWith('.export')) return 'data_extraction'
   if (action.startsWith('security.')) return 'security'
