@@ -9,16 +9,21 @@ import { securityHeaders } from './middleware/security-headers'
 import { audit } from './routes/audit/audit.index'
 import { auth } from './routes/auth/auth.index'
 import { dev } from './routes/dev/dev.index'
+import { files } from './routes/files/files.index'
 import { mountDocs } from './routes/docs/docs.index'
 import { health } from './routes/health/health.index'
+import { ledger } from './routes/ledger/ledger.index'
 import { myMfa } from './routes/my-mfa/my-mfa.index'
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
+import { opsSupport } from './routes/ops-support/ops-support.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
 import { policy } from './routes/policy/policy.index'
 import { records } from './routes/records/records.index'
 import { users } from './routes/users/users.index'
 import { createRouter } from './routes/router'
+import { sessions } from './routes/sessions/sessions.index'
+import { support } from './routes/support/support.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -31,10 +36,12 @@ export function createApp() {
   app.use(requestId())
   app.use(requestLog({ enabled: (env) => (env as Env).REQUEST_LOG !== 'off' }))
   app.use(securityHeaders())
-  app.use(bodyLimit())
+  // File uploads stream to R2 with their own cap (services/files.ts); every other body is JSON.
+  app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
 
-  for (const router of [health, dev, opsAuth, opsTenants, opsAudit, auth, myMfa, policy, users, records, audit]) app.route('/', router)
+  const routers = [health, dev, opsAuth, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit]
+  for (const router of routers) app.route('/', router)
   mountDocs(app)
 
   app.notFound(notFound({ routes: () => app.routes }))

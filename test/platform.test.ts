@@ -167,7 +167,7 @@ describe('session store', () => {
     await runInDurableObject(stub, async (instance, state) => {
       await instance.create('ses_a', {
         actorType: 'user', actorId: 'usr_a', tenantId: 'tn_a', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h1', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], rules: null,
+        tokenHash: 'h1', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], rules: null, maxSessions: null,
       })
       state.storage.sql.exec('UPDATE sessions SET expires_at = 0')
       await instance.alarm()
@@ -180,7 +180,7 @@ describe('session store', () => {
     await runInDurableObject(stub, async (instance, state) => {
       await instance.create('ses_b', {
         actorType: 'user', actorId: 'usr_b', tenantId: 'tn_b', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h2', idleMinutes: 30, absoluteMinutes: 600, ip: null, userAgent: null, certFingerprints: [], rules: null,
+        tokenHash: 'h2', idleMinutes: 30, absoluteMinutes: 600, ip: null, userAgent: null, certFingerprints: [], rules: null, maxSessions: null,
       })
       expect((await instance.authenticate('h2', NO_SOURCE)).ok).toBe(true)
       state.storage.sql.exec('UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60000')

@@ -25,6 +25,8 @@ export const tenants = sqliteTable('tenants', {
     .references(() => plans.id),
   status: text('status', { enum: ['active', 'suspended'] }).notNull(),
   contactEmail: text('contact_email').notNull(),
+  /** Bytes of files stored, kept exact by the same transactions that add and remove files (EX-4). */
+  storageUsedBytes: integer('storage_used_bytes').notNull().default(0),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
 })
@@ -247,3 +249,34 @@ export const accountCertificates = sqliteTable(
   },
   (t) => [uniqueIndex('account_certificates_user_fp').on(t.userId, t.fingerprint)],
 )
+
+/** Uploaded files: metadata here, bytes in R2 under `tenants/<tenant id>/files/<file id>`. */
+export const files = sqliteTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    createdAt: text('created_at').notNull(),
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [uniqueIndex('files_tenant_name').on(t.tenantId, t.name), index('files_tenant_id').on(t.tenantId, t.id)],
+)
+
+/**
+ * A tenant admin's time-limited permission for operators to read the
+ * tenant's data (SE-26). At most one per tenant; it ends by itself.
+ */
+export const supportGrants = sqliteTable('support_grants', {
+  tenantId: text('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  grantedBy: text('granted_by').notNull(),
+  grantedAt: text('granted_at').notNull(),
+  expiresAt: text('expires_at').notNull(),
+})

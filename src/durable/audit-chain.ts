@@ -11,11 +11,16 @@ export type SqlWrite = { sql: string; params: unknown[] }
 
 export type AppendOptions = {
   /**
-   * Record the event only if the last write changed a row; otherwise nothing
-   * is committed and the result is `no-change` (the target vanished).
+   * Index of a write that must change at least one row. If it changes none
+   * (the target vanished, a guard in its WHERE failed), the whole batch rolls
+   * back (the writes before it, after it, and the event) and the result is
+   * `no-change`.
    */
-  requireChange?: boolean
+  guard?: number
 }
+
+/** Aborts the batch when the statement before it changed nothing (see migrations/0004_write_guards.sql). */
+const GUARD = 'INSERT INTO write_guards (must_stay_empty) SELECT 1 WHERE changes() = 0'
 
 export type AppendResult =
   | { ok: true; event: StoredAuditEvent; rows: unknown[][] }
@@ -89,26 +94,29 @@ export class AuditChain extends DurableObject<Env> {
       event.prev_hash,
       event.hash,
     ]
-    const placeholders = values.map(() => '?').join(', ')
-    const insert = options.requireChange
-      ? `INSERT INTO audit_events (${INSERT_COLUMNS}) SELECT ${placeholders} WHERE changes() > 0`
-      : `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${placeholders})`
+    const insert = `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})`
     const db = this.env.DB
+    const statements: D1PreparedStatement[] = []
+    const resultIndex: number[] = []
+    writes.forEach((w, i) => {
+      resultIndex.push(statements.length)
+      statements.push(db.prepare(w.sql).bind(...w.params))
+      if (options.guard === i) statements.push(db.prepare(GUARD))
+    })
+    statements.push(db.prepare(insert).bind(...values))
     let results: D1Result[]
     try {
-      results = await db.batch([
-        ...writes.map((w) => db.prepare(w.sql).bind(...w.params)),
-        db.prepare(insert).bind(...values),
-      ])
+      results = await db.batch(statements)
     } catch (error) {
-      // The batch rolled back; forget the cached head in case D1 moved under us.
+      // The batch rolled back as a whole, so the chain did not move.
+      if (options.guard !== undefined && String(error).includes('must_stay_empty')) return { ok: false, reason: 'no-change' }
+      // Forget the cached head in case D1 moved under us (a commit whose answer was lost).
       this.head = null
       throw error
     }
-    if (options.requireChange && (results.at(-1)?.meta.changes ?? 0) === 0) return { ok: false, reason: 'no-change' }
     this.head = { seq: event.seq, hash: event.hash }
     this.ctx.storage.kv.put(headKey(chain), this.head)
-    return { ok: true, event, rows: results.slice(0, writes.length).map((r) => r.results ?? []) }
+    return { ok: true, event, rows: resultIndex.map((i) => results[i]?.results ?? []) }
   }
 
   /**

@@ -13,7 +13,11 @@ export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
   certFingerprints: string[]
   /** The tenant's current source rules; sign-in refreshes the store's copy. */
   rules: SourceRules | null
+  /** The plan's limit on concurrent sessions (EX-3); null: none. */
+  maxSessions: number | null
 }
+
+export type CreateResult = { ok: true; principal: Principal } | { ok: false; reason: 'session-limit'; limit: number }
 
 export type SessionSummary = {
   id: string
@@ -121,14 +125,24 @@ export class SessionStore extends DurableObject<Env> {
     this.ctx.storage.kv.put('rules', rules)
   }
 
-  /** Stores a new session and returns the principal it stands for. */
-  async create(id: string, input: NewSession): Promise<Principal> {
+  /**
+   * Stores a new session and returns the principal it stands for, unless the
+   * plan's concurrent sessions are all in use: then nothing is stored (no
+   * other session is silently dropped to make room).
+   */
+  async create(id: string, input: NewSession): Promise<CreateResult> {
     if (!this.ready) {
       this.migrate()
       this.ready = true
     }
     if (input.rules) this.ctx.storage.kv.put('rules', input.rules)
     const now = Date.now()
+    if (input.maxSessions !== null) {
+      const live = this.sql
+        .exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ? AND last_seen_at + idle_ms > ?', now, now)
+        .one().n
+      if (live >= input.maxSessions) return { ok: false, reason: 'session-limit', limit: input.maxSessions }
+    }
     const expiresAt = now + input.absoluteMinutes * 60_000
     this.sql.exec(
       `INSERT INTO sessions (id, token_hash, kind, actor_type, actor_id, tenant_id, role, permissions,
@@ -151,7 +165,15 @@ export class SessionStore extends DurableObject<Env> {
       JSON.stringify(input.certFingerprints),
     )
     await this.scheduleSweep(Math.min(expiresAt, now + input.idleMinutes * 60_000))
-    return toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now)
+    return { ok: true, principal: toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now) }
+  }
+
+  /** Gives an account's live sessions its new role and permissions, effective on their next request. */
+  async updateActor(actorId: string, role: Principal['role'], permissions: string[]): Promise<number> {
+    if (!this.hasTable()) return 0
+    return this.sql
+      .exec('UPDATE sessions SET role = ?, permissions = ? WHERE actor_id = ? RETURNING id', role, JSON.stringify(permissions), actorId)
+      .toArray().length
   }
 
   /**

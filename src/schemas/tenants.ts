@@ -24,6 +24,7 @@ export const TenantSchema = z
     plan: PlanIdSchema,
     status: z.enum(['active', 'suspended']),
     contact_email: z.string(),
+    storage_used_bytes: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
   })

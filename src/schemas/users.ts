@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { EmailSchema, textSchema } from './common'
 import { PermissionSchema } from './permissions'
 
 export const UserSchema = z
@@ -19,3 +20,32 @@ export const UserSchema = z
   .openapi('User')
 
 export type User = z.infer<typeof UserSchema>
+
+const Permissions = z
+  .array(PermissionSchema)
+  .max(20)
+  .refine((list) => new Set(list).size === list.length, 'List each permission once.')
+  .openapi({ description: 'The complete list of grants. Omit for the role\u2019s defaults; `download` and `export` are never defaults.' })
+
+export const UserCreateSchema = z
+  .strictObject({
+    email: EmailSchema,
+    name: textSchema(200),
+    role: z.enum(['admin', 'member']),
+    permissions: Permissions.optional(),
+  })
+  .openapi('UserCreate')
+
+export const UserPatchSchema = z
+  .strictObject({
+    name: textSchema(200).optional(),
+    role: z.enum(['admin', 'member']).optional(),
+    status: z.enum(['active', 'disabled']).optional(),
+    permissions: Permissions.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change.')
+  .openapi('UserPatch')
+
+export const UserCreatedSchema = UserSchema.extend({
+  temporary_password: z.string().openapi({ description: 'Shown once; must be changed at first sign-in.' }),
+}).openapi('UserCreated')

@@ -39,8 +39,8 @@ export const PLATFORM_CHAIN = 'platform'
 
 /**
  * Appends one event to its chain, committing `writes` (the change it records)
- * in the same D1 transaction. With `requireChange`, nothing is committed when
- * the last write touched no row, and the result says so.
+ * in the same D1 transaction. With `guard`, nothing at all is committed when
+ * that write touched no row, and the result says so.
  */
 export async function audit(
   env: Env,
@@ -71,16 +71,21 @@ export async function audit(
   )
 }
 
-/** Like audit(), for changes whose target must still exist: a vanished target is a 404. */
+/**
+ * Like audit(), for changes that must happen or not at all: when the guarded
+ * write (by default the first) changes no row, nothing is committed and
+ * `refused()` is thrown (a vanished target's 404, a failed guard's 409).
+ */
 export async function auditChange(
   env: Env,
   meta: RequestMeta,
   entry: AuditEntry,
   writes: SqlWrite[],
-  notFound: () => Problem,
+  refused: () => Problem,
+  guard = 0,
 ) {
-  const result = await audit(env, meta, entry, writes, { requireChange: true })
-  if (!result.ok) throw notFound()
+  const result = await audit(env, meta, entry, writes, { guard })
+  if (!result.ok) throw refused()
   return result
 }
 

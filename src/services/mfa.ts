@@ -313,6 +313,7 @@ export async function confirmTotp(env: Env, db: Database, account: MfaAccount, c
       db.update(mfaFactors).set({ status: 'active', confirmedAt: now }).where(eq(mfaFactors.id, pending.id)).toSQL(),
     ],
     () => Problem.conflict('The enrolment changed meanwhile; start again.', 'no-pending-enrolment'),
+    3,
   )
   return { recovery_codes: codes }
 }

@@ -67,7 +67,8 @@ export async function queueExpiryReminders(env: Env, db: Database, now = Date.no
         details: { days_left: threshold, expires_at: new Date(expiresAt).toISOString() },
       },
       writes,
-      { requireChange: true },
+      // A reminder already queued for this password and threshold: nothing to do.
+      { guard: 0 },
     )
     if (result.ok) queued++
   }

@@ -57,13 +57,13 @@ export async function forceReset(
       details: { role: user.role },
     },
     [
-      mail.write,
-      ...rememberPassword(db, { tenantId: target.tenantId, accountId: user.id }, user.passwordHash, now),
       db
         .update(users)
         .set({ passwordHash: await hashPassword(password), passwordChangedAt: now, mustChangePassword: true, updatedAt: now })
         .where(and(eq(users.id, user.id), eq(users.tenantId, target.tenantId)))
         .toSQL(),
+      mail.write,
+      ...rememberPassword(db, { tenantId: target.tenantId, accountId: user.id }, user.passwordHash, now),
     ],
     notFound,
   )

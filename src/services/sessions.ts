@@ -2,6 +2,7 @@ import { sessionStoreFor, type AuthenticateResult, type NewSession, type Session
 import { randomBytes, sha256Hex } from '../lib/digest'
 import { toBase64Url } from '../lib/encoding'
 import { newId } from '../lib/ids'
+import { Problem } from '../lib/problem'
 import type { RequestSource, SourceRules } from '../lib/source-rules'
 import type { Principal } from '../schemas/principal'
 
@@ -26,11 +27,12 @@ const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 const SHARDS = 1
 const SHARD = 0
 
-export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules'> & {
+export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions'> & {
   idleMinutes?: number
   absoluteMinutes?: number
   certFingerprints?: string[]
   rules?: SourceRules | null
+  maxSessions?: number | null
 }
 
 export type IssuedSession = { token: string; principal: Principal }
@@ -41,7 +43,11 @@ function scopeOf(principal: { tenantId: string | null }): SessionScope {
     : { kind: 'tenant', tenantId: principal.tenantId, shard: SHARD }
 }
 
-/** Creates a session and returns its bearer token, shown to the caller once. */
+/**
+ * Creates a session and returns its bearer token, shown to the caller once.
+ * When the plan's concurrent sessions are all in use, answers 409
+ * `session-limit` and creates nothing.
+ */
 export async function issueSession(env: Env, request: SessionRequest): Promise<IssuedSession> {
   const secret = toBase64Url(randomBytes(32))
   const token = request.tenantId === null ? `mo1.${SHARD}.${secret}` : `mt1.${request.tenantId}.${SHARD}.${secret}`
@@ -52,15 +58,22 @@ export async function issueSession(env: Env, request: SessionRequest): Promise<I
           idle: request.idleMinutes ?? SESSION_LIMITS.idleMinutes,
           absolute: request.absoluteMinutes ?? SESSION_LIMITS.absoluteMinutes,
         }
-  const principal = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
+  const created = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
     ...request,
     tokenHash: await sha256Hex(token),
     idleMinutes: limits.idle,
     absoluteMinutes: limits.absolute,
     certFingerprints: request.certFingerprints ?? [],
     rules: request.rules ?? null,
+    maxSessions: request.maxSessions ?? null,
   })
-  return { token, principal }
+  if (!created.ok) {
+    throw Problem.conflict(
+      `Your organisation’s plan allows ${created.limit} signed-in sessions at once, and all are in use. Sign out elsewhere, or ask an admin to end a session.`,
+      'session-limit',
+    )
+  }
+  return { token, principal: created.principal }
 }
 
 /**
@@ -97,6 +110,29 @@ export function upgradeSession(
   limits: { idleMinutes: number; absoluteMinutes: number } = SESSION_LIMITS,
 ): Promise<Principal | null> {
   return sessionStoreFor(env, scopeOf(principal)).upgrade(principal.sessionId, limits)
+}
+
+/** Gives an account's live sessions a new role and permissions (effective on their next request). */
+export async function refreshActorSessions(env: Env, tenantId: string, actorId: string, role: Principal['role'], permissions: string[]) {
+  await Promise.all(
+    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).updateActor(actorId, role, permissions)),
+  )
+}
+
+/** Live sessions of a tenant (or of one of its accounts), newest first. */
+export async function listTenantSessions(env: Env, tenantId: string, actorId: string | null) {
+  const shards = await Promise.all(
+    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).list(actorId)),
+  )
+  return shards.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+}
+
+/** Ends one session of a tenant, optionally only if it belongs to `actorId`. */
+export async function endTenantSession(env: Env, tenantId: string, sessionId: string, actorId: string | null) {
+  const ended = await Promise.all(
+    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).revoke(sessionId, actorId)),
+  )
+  return ended.some(Boolean)
 }
 
 /** Ends the caller's own session (sign-out). */

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../db/client'
-import { tenants, users } from '../db/schema'
+import { plans, tenants, users } from '../db/schema'
 import { normaliseEmail } from '../lib/email'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
@@ -160,6 +160,8 @@ async function finishSignIn(
   const now = isoNow()
   const expired = !user.mustChangePassword && passwordExpired(user, policy)
   const passwordChange = user.mustChangePassword || expired
+  const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, target: { type: 'user', id: user.id } }
+  const plan = await db.select({ concurrentSessions: plans.concurrentSessions }).from(plans).where(eq(plans.id, tenant.planId)).get()
   const session = await issueSession(env, {
     actorType: 'user',
     actorId: user.id,
@@ -172,8 +174,13 @@ async function finishSignIn(
     userAgent: meta.userAgent,
     certFingerprints: await boundFingerprints(db, tenant.id, user.id),
     rules: sourceRulesOf(policy),
+    maxSessions: plan?.concurrentSessions ?? null,
+  }).catch(async (error) => {
+    if (error instanceof Problem && error.type === 'session-limit') {
+      await audit(env, meta, { ...entry, action: 'auth.login', outcome: 'denied', details: { reason: 'session_limit' } })
+    }
+    throw error
   })
-  const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, target: { type: 'user', id: user.id } }
   if (expired) {
     await audit(env, meta, {
       ...entry,

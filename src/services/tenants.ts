@@ -23,6 +23,7 @@ export function toTenant(row: TenantRow): Tenant {
     plan: row.planId as Tenant['plan'],
     status: row.status,
     contact_email: row.contactEmail,
+    storage_used_bytes: row.storageUsedBytes,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   }
@@ -62,6 +63,7 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
     planId: input.plan,
     status: 'active',
     contactEmail: normaliseEmail(input.contact_email),
+    storageUsedBytes: 0,
     createdAt: now,
     updatedAt: now,
   }

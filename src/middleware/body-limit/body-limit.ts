@@ -1,10 +1,12 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit'
 import { Problem } from '../../lib/problem'
 
 export type BodyLimitOptions = {
   /** Largest accepted request body in bytes. Default 1 MiB (JSON API bodies). */
   maxBytes?: number
+  /** Requests that enforce their own limit (streamed uploads). Default: none. */
+  skip?: (c: Context) => boolean
 }
 
 /**
@@ -14,7 +16,7 @@ export type BodyLimitOptions = {
  *
  * @example app.use('/api/*', bodyLimit({ maxBytes: 64 * 1024 }))
  */
-export const bodyLimit = ({ maxBytes = 1024 * 1024 }: BodyLimitOptions = {}): MiddlewareHandler => {
+export const bodyLimit = ({ maxBytes = 1024 * 1024, skip = () => false }: BodyLimitOptions = {}): MiddlewareHandler => {
   const limit = honoBodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -22,6 +24,6 @@ export const bodyLimit = ({ maxBytes = 1024 * 1024 }: BodyLimitOptions = {}): Mi
     },
   })
   return async function bodyLimit(c, next) {
-    return limit(c, next)
+    return skip(c) ? next() : limit(c, next)
   }
 }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { IdParamSchema } from '../../schemas/common'
+import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
+import { UserCreateSchema, UserCreatedSchema, UserPatchSchema, UserSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
 
 const admin = { audience: 'tenant', role: 'admin' } as const
@@ -21,6 +22,55 @@ const Fingerprint = z
 export const CertificatesSchema = z
   .object({ fingerprints: z.array(z.string()).openapi({ description: 'SHA-256 fingerprints, lower-case hex.' }) })
   .openapi('BoundCertificates')
+
+export const list = defineRoute(admin, {
+  method: 'get',
+  path: '/api/v1/users',
+  tags,
+  summary: 'The tenant\u2019s accounts, newest first',
+  request: { query: ListQuerySchema },
+  responses: { 200: jsonResponse(paginated(UserSchema, 'UserPage'), 'A page of accounts'), ...problemResponses(401, 403, 422) },
+})
+
+export const create = defineRoute(admin, {
+  method: 'post',
+  path: '/api/v1/users',
+  tags,
+  summary: 'Create an account (one per person; temporary password returned once)',
+  description:
+    'The e-mail is unique in the tenant whatever its case. Permissions default to the role\u2019s; `download` and `export` must be granted explicitly. 409 `seat-limit-reached` when the plan\u2019s seats are taken, 409 `email-taken` for a duplicate.',
+  request: { body: jsonBody(UserCreateSchema) },
+  responses: { 201: jsonResponse(UserCreatedSchema, 'Created'), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
+})
+
+export const getOne = defineRoute(admin, {
+  method: 'get',
+  path: '/api/v1/users/{id}',
+  tags,
+  summary: 'One account',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(UserSchema, 'The account'), ...problemResponses(401, 403, 404) },
+})
+
+export const patch = defineRoute(admin, {
+  method: 'patch',
+  path: '/api/v1/users/{id}',
+  tags,
+  summary: 'Change name, role, status or permissions',
+  description:
+    'Disabling ends the account\u2019s sessions at once; role and permission changes reach its sessions at once. 409 `last-admin` if the tenant would lose its last active admin.',
+  request: { params: IdParamSchema, body: jsonBody(UserPatchSchema) },
+  responses: { 200: jsonResponse(UserSchema, 'The changed account'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+})
+
+export const remove = defineRoute(admin, {
+  method: 'delete',
+  path: '/api/v1/users/{id}',
+  tags,
+  summary: 'Delete an account for good (its audit events stay); its sessions end at once',
+  request: { params: IdParamSchema },
+  responses: { 204: { description: 'Deleted' }, ...problemResponses(401, 403, 404, 409) },
+})
 
 export const resetPassword = defineRoute(admin, {
   method: 'post',
@@ -52,6 +102,11 @@ export const replaceCertificates = defineRoute(admin, {
   responses: { 200: jsonResponse(CertificatesSchema, 'Bound fingerprints'), ...problemResponses(400, 401, 403, 404, 415, 422) },
 })
 
+export type ListRoute = typeof list
+export type CreateRoute = typeof create
+export type GetOneRoute = typeof getOne
+export type PatchRoute = typeof patch
+export type RemoveRoute = typeof remove
 export type ResetPasswordRoute = typeof resetPassword
 export type ListCertificatesRoute = typeof listCertificates
 export type ReplaceCertificatesRoute = typeof replaceCertificates

@@ -1,0 +1,40 @@
+import { database } from '../../db/client'
+import { deleteFile, downloadFile, listFiles, putFile } from '../../services/files'
+import { requestMeta, tenantCaller } from '../context'
+import type { AppRouteHandler } from '../router'
+import type { DownloadRoute, ListRoute, RemoveRoute, UploadRoute } from './files.routes'
+
+export const upload: AppRouteHandler<UploadRoute> = async (c) => {
+  const declared = c.req.header('Content-Length')
+  const length = declared !== undefined && /^\d{1,12}$/.test(declared) ? Number(declared) : null
+  const contentType = (c.req.header('Content-Type') ?? 'application/octet-stream').slice(0, 200)
+  const { file, replaced } = await putFile(
+    c.env,
+    database(c.env),
+    tenantCaller(c),
+    { name: c.req.valid('param').name, body: c.req.raw.body, length, contentType },
+    requestMeta(c),
+  )
+  return replaced ? c.json(file, 200) : c.json(file, 201)
+}
+
+export const list: AppRouteHandler<ListRoute> = async (c) => {
+  const { limit, cursor } = c.req.valid('query')
+  return c.json(await listFiles(database(c.env), c.var.principal.tenantId!, limit, cursor), 200)
+}
+
+export const download: AppRouteHandler<DownloadRoute> = async (c) => {
+  const { file, body } = await downloadFile(c.env, database(c.env), tenantCaller(c), c.req.valid('param').id, requestMeta(c))
+  return c.body(body, 200, {
+    'Content-Type': file.content_type,
+    'Content-Length': String(file.size_bytes),
+    // RFC 6266/5987: the name survives in any language, and the browser saves instead of rendering.
+    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    'Cache-Control': 'no-store',
+  })
+}
+
+export const remove: AppRouteHandler<RemoveRoute> = async (c) => {
+  await deleteFile(c.env, database(c.env), tenantCaller(c), c.req.valid('param').id, requestMeta(c))
+  return c.body(null, 204)
+}

@@ -1,0 +1,11 @@
+import { listSessions, revokeSession } from '../../services/session-admin'
+import { requestMeta } from '../context'
+import type { AppRouteHandler } from '../router'
+import type { ListRoute, RemoveRoute } from './sessions.routes'
+
+export const list: AppRouteHandler<ListRoute> = async (c) => c.json(await listSessions(c.env, c.var.principal), 200)
+
+export const remove: AppRouteHandler<RemoveRoute> = async (c) => {
+  await revokeSession(c.env, c.var.principal, c.req.valid('param').id, requestMeta(c))
+  return c.body(null, 204)
+}

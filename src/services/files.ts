@@ -1,0 +1,204 @@
+import { and, desc, eq, lt, sql } from 'drizzle-orm'
+import type { Database } from '../db/client'
+import { files, plans, tenants } from '../db/schema'
+import type { SqlWrite } from '../durable/audit-chain'
+import { decodeCursor, page } from '../lib/cursor'
+import { toHex } from '../lib/encoding'
+import { ID_PATTERN, newId } from '../lib/ids'
+import { Problem } from '../lib/problem'
+import type { RequestMeta } from '../lib/request-meta'
+import { isoNow } from '../lib/time'
+import { audit, auditChange, type AuditActor } from './audit'
+
+/** Largest single upload. Bodies stream to R2; this bounds one request's time and memory. */
+export const FILE_MAX_BYTES = 25 * 1024 * 1024
+
+type FileRow = typeof files.$inferSelect
+export type Caller = { tenantId: string; actor: AuditActor }
+
+export function toFile(row: FileRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    content_type: row.contentType,
+    size_bytes: row.sizeBytes,
+    sha256: row.sha256,
+    created_at: row.createdAt,
+    created_by: row.createdBy,
+  }
+}
+
+/** Every object of a tenant lives under its own prefix. */
+function objectKey(tenantId: string, fileId: string) {
+  return `tenants/${tenantId}/files/${fileId}`
+}
+
+function quotaExceeded(used: number, quota: number, size: number) {
+  return new Problem({
+    status: 413,
+    type: 'quota-exceeded',
+    title: 'Storage quota exceeded',
+    detail: `This upload needs ${size} bytes; the plan allows ${quota} and ${used} are in use. Delete files or ask for a larger plan.`,
+    extra: { quota_bytes: quota, used_bytes: used },
+  })
+}
+
+async function quotaOf(db: Database, tenantId: string) {
+  const row = await db
+    .select({ used: tenants.storageUsedBytes, quota: plans.storageBytes })
+    .from(tenants)
+    .innerJoin(plans, eq(plans.id, tenants.planId))
+    .where(eq(tenants.id, tenantId))
+    .get()
+  return row ?? { used: 0, quota: 0 }
+}
+
+/**
+ * Stores a file under `name`, replacing an earlier file of that name (EX-4).
+ * The plan quota is checked before anything is stored, and again, atomically,
+ * in the transaction that records the file and adds its size to the
+ * tenant's exact storage count; a lost race removes the object again.
+ */
+export async function putFile(
+  env: Env,
+  db: Database,
+  caller: Caller,
+  upload: { name: string; body: ReadableStream<Uint8Array> | null; length: number | null; contentType: string },
+  meta: RequestMeta,
+) {
+  if (upload.length === null) {
+    throw new Problem({ status: 411, type: 'length-required', title: 'Length required', detail: 'Send the file with a Content-Length header.' })
+  }
+  if (upload.length > FILE_MAX_BYTES) throw Problem.payloadTooLarge(FILE_MAX_BYTES)
+  const previous = await db.select().from(files).where(and(eq(files.tenantId, caller.tenantId), eq(files.name, upload.name))).get()
+  const delta = upload.length - (previous?.sizeBytes ?? 0)
+  const { used, quota } = await quotaOf(db, caller.tenantId)
+  if (used + delta > quota) throw quotaExceeded(used, quota, upload.length)
+
+  const id = newId('fil')
+  const key = objectKey(caller.tenantId, id)
+  const [toStore, toHash] = (upload.body ?? new Blob([]).stream()).tee()
+  const digest = new crypto.DigestStream('SHA-256')
+  const hashed = toHash.pipeTo(digest)
+  try {
+    await env.FILES.put(key, toStore.pipeThrough(new FixedLengthStream(upload.length)), {
+      httpMetadata: { contentType: upload.contentType },
+      customMetadata: { tenant_id: caller.tenantId, file_id: id },
+    })
+    await hashed
+  } catch {
+    await env.FILES.delete(key)
+    throw Problem.badRequest(`The body did not match its Content-Length of ${upload.length} bytes.`, 'length-mismatch')
+  }
+  const row: FileRow = {
+    id,
+    tenantId: caller.tenantId,
+    name: upload.name,
+    contentType: upload.contentType,
+    sizeBytes: upload.length,
+    sha256: toHex(await digest.digest),
+    createdAt: isoNow(),
+    createdBy: caller.actor.id!,
+  }
+  const reserve: SqlWrite = {
+    sql: `UPDATE tenants SET storage_used_bytes = storage_used_bytes + ?
+          WHERE id = ? AND storage_used_bytes + ? <= (SELECT storage_bytes FROM plans WHERE plans.id = tenants.plan_id)`,
+    params: [delta, caller.tenantId, delta],
+  }
+  const writes = [
+    reserve,
+    ...(previous ? [db.delete(files).where(and(eq(files.tenantId, caller.tenantId), eq(files.id, previous.id))).toSQL()] : []),
+    db.insert(files).values(row).toSQL(),
+  ]
+  const result = await audit(
+    env,
+    meta,
+    {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: previous ? 'file.replace' : 'file.upload',
+      target: { type: 'file', id },
+      outcome: 'success',
+      details: { name: row.name, size_bytes: row.sizeBytes, sha256: row.sha256, ...(previous ? { replaced: previous.id } : {}) },
+    },
+    writes,
+    { guard: 0 },
+  ).catch(async (error) => {
+    // Nothing was recorded, so nothing may stay stored.
+    await env.FILES.delete(key)
+    if (String(error).includes('UNIQUE constraint failed: files.tenant_id, files.name')) {
+      throw Problem.conflict(`Another upload of ${JSON.stringify(upload.name)} finished first; try again.`)
+    }
+    throw error
+  })
+  if (!result.ok) {
+    await env.FILES.delete(key)
+    const now = await quotaOf(db, caller.tenantId)
+    throw quotaExceeded(now.used, now.quota, upload.length)
+  }
+  if (previous) await env.FILES.delete(objectKey(caller.tenantId, previous.id))
+  return { file: toFile(row), replaced: previous !== undefined }
+}
+
+export async function listFiles(db: Database, tenantId: string, limit: number, cursor: string | undefined) {
+  const after = decodeCursor(cursor, ID_PATTERN)
+  const rows = await db
+    .select()
+    .from(files)
+    .where(and(eq(files.tenantId, tenantId), after ? lt(files.id, after) : undefined))
+    .orderBy(desc(files.id))
+    .limit(limit + 1)
+  return page(rows.map(toFile), limit, (f) => f.id)
+}
+
+async function findFile(db: Database, tenantId: string, id: string): Promise<FileRow> {
+  const row = ID_PATTERN.test(id) ? await db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id))).get() : undefined
+  if (!row) throw Problem.notFound('file', id)
+  return row
+}
+
+/**
+ * Streams a file's bytes. A download takes data out of the service, so it
+ * is audited as a data extraction before the first byte leaves (GE-5).
+ */
+export async function downloadFile(env: Env, db: Database, caller: Caller, id: string, meta: RequestMeta) {
+  const row = await findFile(db, caller.tenantId, id)
+  const object = await env.FILES.get(objectKey(caller.tenantId, row.id))
+  if (!object) throw Problem.notFound('file', id)
+  await audit(env, meta, {
+    tenantId: caller.tenantId,
+    actor: caller.actor,
+    action: 'file.download',
+    target: { type: 'file', id: row.id },
+    outcome: 'success',
+    details: { name: row.name, size_bytes: row.sizeBytes },
+  })
+  return { file: toFile(row), body: object.body }
+}
+
+/** Hard delete (SE-36): the object is removed at once and its bytes leave the tenant's count. */
+export async function deleteFile(env: Env, db: Database, caller: Caller, id: string, meta: RequestMeta) {
+  const row = await findFile(db, caller.tenantId, id)
+  await auditChange(
+    env,
+    meta,
+    {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: 'file.delete',
+      target: { type: 'file', id: row.id },
+      outcome: 'success',
+      details: { name: row.name, size_bytes: row.sizeBytes },
+    },
+    [
+      db.delete(files).where(and(eq(files.tenantId, caller.tenantId), eq(files.id, row.id))).toSQL(),
+      db
+        .update(tenants)
+        .set({ storageUsedBytes: sql`${tenants.storageUsedBytes} - ${row.sizeBytes}` })
+        .where(eq(tenants.id, caller.tenantId))
+        .toSQL(),
+    ],
+    () => Problem.notFound('file', id),
+  )
+  await env.FILES.delete(objectKey(caller.tenantId, row.id))
+}
