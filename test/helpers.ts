@@ -146,3 +146,33 @@ export async function snapshotCounts() {
   }
   return counts
 }
+
+export type TestUser = { id: string; email: string; password: string; token: string }
+
+/**
+ * Creates an account through the users API as the tenant's admin and walks
+ * it through the forced password change. Returns a full session token.
+ */
+export async function userOf(
+  tenant: TestTenant,
+  role: 'admin' | 'member' = 'member',
+  permissions?: string[],
+): Promise<TestUser> {
+  const email = `${role}-${crypto.randomUUID().slice(0, 8)}@${tenant.slug}.example`
+  const created = await call('POST', '/api/v1/users', {
+    token: tenant.adminToken,
+    body: { email, name: `Test ${role}`, role, ...(permissions ? { permissions } : {}) },
+  })
+  expect(created.status).toBe(201)
+  const first = await call('POST', '/api/v1/auth/login', {
+    body: { tenant: tenant.slug, email, password: created.body.temporary_password },
+  })
+  expect(first.body.status).toBe('password_change_required')
+  const password = strongPassword()
+  const changed = await call('POST', '/api/v1/auth/password', {
+    token: first.body.token,
+    body: { current_password: created.body.temporary_password, new_password: password },
+  })
+  expect(changed.status).toBe(200)
+  return { id: created.body.id, email, password, token: first.body.token }
+}
