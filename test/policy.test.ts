@@ -780,6 +780,19 @@ describe('client certificates', () => {
       expect((await send('GET', '/api/v1/me', { token })).status).toBe(200)
     })
 
+    it('refuses to unbind the certificate the admin is using right now, with 422 at body.fingerprints', async () => {
+      const session = await signInFrom(tenant.slug, tenant.adminEmail, tenant.adminPassword, { tls: certificate(FP) })
+      const before = await send('GET', `/api/v1/users/${tenant.adminId}/certificates`, { token: session, tls: certificate(FP) })
+      const problem = expectProblem(
+        await send('PUT', `/api/v1/users/${tenant.adminId}/certificates`, { token: session, tls: certificate(FP), body: { fingerprints: [OTHER_FP] } }),
+        422,
+        'validation',
+      )
+      expect(problem.errors[0].path).toBe('body.fingerprints')
+      const after = await send('GET', `/api/v1/users/${tenant.adminId}/certificates`, { token: session, tls: certificate(FP) })
+      expect(after.body).toEqual(before.body)
+    })
+
     it('ends the admin’s sessions when the bindings change, and the next sign-in accepts the new set', async () => {
       const admin2 = await signInFrom(tenant.slug, tenant.adminEmail, tenant.adminPassword, { tls: certificate(FP) })
       // Rebinding to the same set keeps the binding but still ends every session of the account.

@@ -5,8 +5,11 @@ import { ID_PATTERN } from '../lib/ids'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { isoNow } from '../lib/time'
-import { audit, type AuditActor } from './audit'
-import { boundFingerprints } from './policy'
+import { checkSource, type RequestSource } from '../lib/source-rules'
+import type { Principal } from '../schemas/principal'
+import { audit } from './audit'
+import { boundFingerprints, getPolicy } from './policy'
+import { sourceRulesOf } from './source-restrictions'
 import { endActorSessions } from './sessions'
 
 async function assertUser(db: Database, tenantId: string, userId: string) {
@@ -29,14 +32,26 @@ export async function listCertificates(db: Database, tenantId: string, userId: s
 export async function replaceCertificates(
   env: Env,
   db: Database,
-  tenantId: string,
+  caller: Principal,
   userId: string,
   fingerprints: string[],
-  actor: AuditActor,
+  source: RequestSource,
   meta: RequestMeta,
 ) {
+  const tenantId = caller.tenantId!
+  const actor = { type: caller.actorType, id: caller.actorId }
   await assertUser(db, tenantId, userId)
   const unique = [...new Set(fingerprints.map((f) => f.toLowerCase()))]
+  // The same guard as for the policy: an admin cannot unbind the certificate they are using right now.
+  if (userId === caller.actorId) {
+    const verdict = checkSource(sourceRulesOf(await getPolicy(db, tenantId)), caller.role, source, unique)
+    if (!verdict.ok && verdict.rule === 'certificate') {
+      throw Problem.validation(
+        [{ path: 'body.fingerprints', message: `This would lock you out: ${verdict.detail} Keep the certificate you are using bound.` }],
+        'These bindings would reject your own current request, so they were not saved.',
+      )
+    }
+  }
   const now = isoNow()
   await audit(
     env,

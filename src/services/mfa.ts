@@ -253,9 +253,10 @@ async function enrol(env: Env, db: Database, account: MfaAccount, kind: 'email',
   )
 }
 
-/** Turns on e-mailed one-time codes for the account (SE-47). */
-export function enableEmailFactor(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
-  return enrol(env, db, account, 'email', meta, { via: 'settings' })
+/** Turns on e-mailed one-time codes for the account (SE-47); already on, nothing changes. */
+export async function enableEmailFactor(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
+  if ((await activeFactors(db, account.id)).some((f) => f.kind === 'email')) return
+  await enrol(env, db, account, 'email', meta, { via: 'settings' })
 }
 
 /**

@@ -2,7 +2,7 @@ import { database } from '../../db/client'
 import { createAccount, deleteAccount, getAccount, listAccounts, updateAccount } from '../../services/accounts'
 import { listCertificates as certificates, replaceCertificates as replace } from '../../services/certificates'
 import { forceReset } from '../../services/password-reset'
-import { actorOf, defer, requestMeta } from '../context'
+import { actorOf, defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
 import type {
   CreateRoute,
@@ -60,10 +60,10 @@ export const replaceCertificates: AppRouteHandler<ReplaceCertificatesRoute> = as
   const result = await replace(
     c.env,
     database(c.env),
-    c.var.principal.tenantId!,
+    c.var.principal,
     c.req.valid('param').id,
     c.req.valid('json').fingerprints,
-    actorOf(c),
+    requestSource(c),
     requestMeta(c),
   )
   return c.json(result, 200)
