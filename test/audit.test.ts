@@ -189,4 +189,17 @@ describe('audit search', () => {
     expect(verified.body).toMatchObject({ chain: 'platform', ok: true })
     expectProblem(await call('GET', '/ops/v1/audit/verify?chain=anything', { token: ops }), 422, 'validation')
   })
+
+  it('withholds the details of tenant users\u2019 events from operators unless the tenant grants support access', async () => {
+    const ops = await operator()
+    const tenant = await tenantWithAdmin()
+    const [id] = await writeRecords(tenant, 1)
+    const find = async () =>
+      (await call('GET', `/ops/v1/audit?tenant_id=${tenant.id}&target=${id}`, { token: ops })).body.items[0]
+    expect(await find()).toMatchObject({ action: 'record.create', actor_id: tenant.adminId, details: { withheld: 'support access not granted' } })
+    const created = (await call('GET', `/ops/v1/audit?tenant_id=${tenant.id}&action=tenant.create`, { token: ops })).body.items[0]
+    expect(created.details).toMatchObject({ slug: tenant.slug })
+    expect((await call('POST', '/api/v1/support-access', { token: tenant.adminToken, body: { hours: 1 } })).status).toBe(200)
+    expect((await find()).details).toEqual({ collection: 'burst' })
+  })
 })

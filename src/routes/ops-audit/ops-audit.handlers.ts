@@ -1,11 +1,12 @@
 import { database } from '../../db/client'
-import { searchAudit, verifyAuditChain } from '../../services/audit'
+import { verifyAuditChain } from '../../services/audit'
+import { operatorAuditView } from '../../services/support'
 import type { AppRouteHandler } from '../router'
 import type { ListRoute, VerifyRoute } from './ops-audit.routes'
 
 export const list: AppRouteHandler<ListRoute> = async (c) => {
   const { limit, cursor, ...filter } = c.req.valid('query')
-  return c.json(await searchAudit(database(c.env), { allTenants: true }, filter, limit, cursor), 200)
+  return c.json(await operatorAuditView(database(c.env), filter, limit, cursor), 200)
 }
 
 export const verify: AppRouteHandler<VerifyRoute> = async (c) =>

@@ -13,6 +13,8 @@ export const list = defineRoute(operator, {
   path: '/ops/v1/audit',
   tags,
   summary: 'Search every chain (platform and tenants), newest first',
+  description:
+    'The `details` of events by a tenant\u2019s own people are withheld unless the tenant grants support access at the time (SE-26); actor, action, target, time, source and outcome stay visible, and operators\u2019 own actions stay whole.',
   request: {
     query: ListQuerySchema.extend(AuditFilterSchema.shape).extend({
       tenant_id: z.string().max(64).optional().openapi({ description: 'Only this tenant\u2019s events.' }),
