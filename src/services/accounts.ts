@@ -11,9 +11,9 @@ import { isoNow } from '../lib/time'
 import { ROLE_DEFAULT_PERMISSIONS, type Permission, type Role } from '../schemas/permissions'
 import { audit, type AuditActor } from './audit'
 import { deliverMail, queueMail } from './mail'
-import { hashPassword, temporaryPassword } from './passwords'
+import { temporaryPassword } from './passwords'
 import { endActorSessions, refreshActorSessions } from './sessions'
-import { toUser, type UserRow } from './users'
+import { newAccount, toUser, type UserRow } from './users'
 
 /** Permissions only ever granted to an account explicitly, never by a role (SE-18). */
 const EXPLICIT_ONLY: readonly Permission[] = ['download', 'export']
@@ -102,31 +102,23 @@ export async function createAccount(
   if (await db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.email, email))).get()) {
     throw emailTaken(email)
   }
-  const now = isoNow()
   const password = temporaryPassword()
-  const row: UserRow = {
-    id: newId('usr'),
+  const row = await newAccount({
     tenantId,
     email,
     name: input.name,
     role: input.role,
-    status: 'active',
     permissions: permissionsFor(input.role, input.permissions),
-    passwordHash: await hashPassword(password),
-    passwordChangedAt: now,
-    mustChangePassword: true,
-    createdAt: now,
+    password,
     createdBy: `${actor.type}:${actor.id}`,
-    updatedAt: now,
-    lastLoginAt: null,
-  }
+  })
   const insert: SqlWrite = {
     sql: `INSERT INTO users (id, tenant_id, email, name, role, status, permissions, password_hash, password_changed_at,
             must_change_password, created_at, created_by, updated_at)
           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${SEAT_FREE}`,
     params: [
       row.id, tenantId, email, row.name, row.role, row.status, JSON.stringify(row.permissions), row.passwordHash,
-      now, 1, now, row.createdBy, now, tenantId, tenantId,
+      row.passwordChangedAt, 1, row.createdAt, row.createdBy, row.updatedAt, tenantId, tenantId,
     ],
   }
   const mail = queueMail(db, {

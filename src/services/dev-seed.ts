@@ -6,6 +6,7 @@ import { isoNow } from '../lib/time'
 import { ROLE_DEFAULT_PERMISSIONS, type Role } from '../schemas/permissions'
 import { audit } from './audit'
 import { hashPassword } from './passwords'
+import { newAccount } from './users'
 
 /** The development accounts of API.md. Public by design; only ever created when ENVIRONMENT=development. */
 export const DEV_SEED = {
@@ -49,21 +50,9 @@ export async function seedDevelopment(env: Env, db: Database): Promise<void> {
   }
   if (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, DEV_SEED.tenant.slug)).get()) return
   const tenantId = newId('tn')
-  const account = async (role: Role, who: { email: string; name: string; password: string }) => ({
-    id: newId('usr'),
-    tenantId,
-    email: who.email,
-    name: who.name,
-    role,
-    status: 'active' as const,
-    permissions: ROLE_DEFAULT_PERMISSIONS[role],
-    passwordHash: await hashPassword(who.password),
-    passwordChangedAt: now,
-    mustChangePassword: false,
-    createdAt: now,
-    createdBy: 'system:dev-seed',
-    updatedAt: now,
-  })
+  // Passwords already changed: the demo accounts sign in without a forced change.
+  const account = (role: Role, who: { email: string; name: string; password: string }) =>
+    newAccount({ tenantId, ...who, role, permissions: ROLE_DEFAULT_PERMISSIONS[role], createdBy: 'system:dev-seed', mustChangePassword: false })
   await audit(
     env,
     SEED_META,

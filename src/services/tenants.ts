@@ -9,9 +9,9 @@ import { isoNow } from '../lib/time'
 import { ROLE_DEFAULT_PERMISSIONS } from '../schemas/permissions'
 import type { Tenant, TenantCreate, TenantPatch } from '../schemas/tenants'
 import { audit, auditChange, type AuditActor, type RequestMeta } from './audit'
-import { hashPassword, temporaryPassword } from './passwords'
+import { temporaryPassword } from './passwords'
 import { endTenantSessions } from './sessions'
-import { toUser, type UserRow } from './users'
+import { newAccount, toUser } from './users'
 
 type TenantRow = typeof tenants.$inferSelect
 
@@ -68,22 +68,15 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
     updatedAt: now,
   }
   const password = temporaryPassword()
-  const admin: UserRow = {
-    id: newId('usr'),
+  const admin = await newAccount({
     tenantId: tenant.id,
-    email: normaliseEmail(input.admin.email),
+    email: input.admin.email,
     name: input.admin.name,
     role: 'admin',
-    status: 'active',
     permissions: ROLE_DEFAULT_PERMISSIONS.admin,
-    passwordHash: await hashPassword(password),
-    passwordChangedAt: now,
-    mustChangePassword: true,
-    createdAt: now,
+    password,
     createdBy: `${actor.type}:${actor.id}`,
-    updatedAt: now,
-    lastLoginAt: null,
-  }
+  })
   try {
     await audit(
       env,

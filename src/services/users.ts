@@ -1,5 +1,9 @@
 import type { users } from '../db/schema'
-import type { Permission } from '../schemas/permissions'
+import { normaliseEmail } from '../lib/email'
+import { newId } from '../lib/ids'
+import { isoNow } from '../lib/time'
+import { hashPassword } from './passwords'
+import type { Permission, Role } from '../schemas/permissions'
 import type { User } from '../schemas/users'
 
 export type UserRow = typeof users.$inferSelect
@@ -19,5 +23,38 @@ export function toUser(row: UserRow): User {
     created_at: row.createdAt,
     created_by: row.createdBy,
     last_login_at: row.lastLoginAt,
+  }
+}
+
+/**
+ * A new active account row with its password hashed. `mustChangePassword`
+ * is true for system-generated temporary passwords (the normal case).
+ */
+export async function newAccount(fields: {
+  tenantId: string
+  email: string
+  name: string
+  role: Role
+  permissions: Permission[]
+  password: string
+  createdBy: string
+  mustChangePassword?: boolean
+}): Promise<UserRow> {
+  const now = isoNow()
+  return {
+    id: newId('usr'),
+    tenantId: fields.tenantId,
+    email: normaliseEmail(fields.email),
+    name: fields.name,
+    role: fields.role,
+    status: 'active',
+    permissions: fields.permissions,
+    passwordHash: await hashPassword(fields.password),
+    passwordChangedAt: now,
+    mustChangePassword: fields.mustChangePassword ?? true,
+    createdAt: now,
+    createdBy: fields.createdBy,
+    updatedAt: now,
+    lastLoginAt: null,
   }
 }
