@@ -1,7 +1,6 @@
 import { scrypt, timingSafeEqual } from 'node:crypto'
 import { randomBytes } from '../lib/digest'
 import { fromBase64Url, toBase64Url } from '../lib/encoding'
-import { Problem } from '../lib/problem'
 import { Semaphore } from '../lib/semaphore'
 
 /**
@@ -19,7 +18,6 @@ export const SCRYPT_PARAMS = { logN: 14, r: 8, p: 5, keyLength: 32, saltLength: 
 const HASHES_IN_FLIGHT = 2
 const hashSlots = new Semaphore(HASHES_IN_FLIGHT)
 
-export const PASSWORD_MIN_LENGTH = 8
 export const PASSWORD_MAX_LENGTH = 128
 
 /**
@@ -86,22 +84,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export async function verifyNothing(password: string): Promise<false> {
   await verifyPassword(password, DUMMY_HASH)
   return false
-}
-
-/** Length rules only; no composition rules (NIST SP 800-63B). Returns what is wrong, or null. */
-export function passwordLengthProblem(password: string): string | null {
-  const length = [...normalise(password)].length
-  if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`
-  if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`
-  return null
-}
-
-/** Refuses an unacceptable new password with a 422 naming `new_password` (or `field`). */
-export function assertNewPassword(password: string, current: string | null, field = 'body.new_password') {
-  const problem =
-    passwordLengthProblem(password) ??
-    (current !== null && password === current ? 'Choose a password different from the current one.' : null)
-  if (problem) throw Problem.validation([{ path: field, message: problem }], problem)
 }
 
 /**
