@@ -56,7 +56,7 @@ describe('walking skeleton', () => {
       email: 'admin@acme.example',
       role: 'admin',
       must_change_password: true,
-      permissions: ['records:read', 'records:write', 'files:read', 'files:write', 'audit:read'],
+      permissions: ['audit:read', 'files:read', 'files:write', 'records:read', 'records:write'],
     })
     expect(created.body.admin.temporary_password).toMatch(/^[A-Za-z2-9]{20}$/)
     const stored = await env.DB.prepare('SELECT password_hash FROM users WHERE id = ?').bind(created.body.admin.id).first<{ password_hash: string }>()

@@ -11,12 +11,12 @@ export type SqlWrite = { sql: string; params: unknown[] }
 
 export type AppendOptions = {
   /**
-   * Index of a write that must change at least one row. If it changes none
-   * (the target vanished, a guard in its WHERE failed), the whole batch rolls
-   * back (the writes before it, after it, and the event) and the result is
+   * Index (or indices) of writes that must each change at least one row. If
+   * one changes none (the target vanished, a condition in its WHERE failed),
+   * the whole batch rolls back (every write and the event) and the result is
    * `no-change`.
    */
-  guard?: number
+  guard?: number | number[]
 }
 
 /** Aborts the batch when the statement before it changed nothing (see migrations/0004_write_guards.sql). */
@@ -96,12 +96,13 @@ export class AuditChain extends DurableObject<Env> {
     ]
     const insert = `INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})`
     const db = this.env.DB
+    const guarded = new Set(options.guard === undefined ? [] : [options.guard].flat())
     const statements: D1PreparedStatement[] = []
     const resultIndex: number[] = []
     writes.forEach((w, i) => {
       resultIndex.push(statements.length)
       statements.push(db.prepare(w.sql).bind(...w.params))
-      if (options.guard === i) statements.push(db.prepare(GUARD))
+      if (guarded.has(i)) statements.push(db.prepare(GUARD))
     })
     statements.push(db.prepare(insert).bind(...values))
     let results: D1Result[]
@@ -109,7 +110,7 @@ export class AuditChain extends DurableObject<Env> {
       results = await db.batch(statements)
     } catch (error) {
       // The batch rolled back as a whole, so the chain did not move.
-      if (options.guard !== undefined && String(error).includes('must_stay_empty')) return { ok: false, reason: 'no-change' }
+      if (guarded.size > 0 && String(error).includes('must_stay_empty')) return { ok: false, reason: 'no-change' }
       // Forget the cached head in case D1 moved under us (a commit whose answer was lost).
       this.head = null
       throw error

@@ -10,7 +10,8 @@ export function textSchema(max: number) {
     .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'Must not contain control characters.')
 }
 
-export const EmailSchema = z.email().max(254).openapi({ example: 'admin@demo.example' })
+/** An e-mail address; surrounding spaces (a common paste accident) are dropped before checking. */
+export const EmailSchema = z.string().trim().pipe(z.email().max(254)).openapi({ type: 'string', format: 'email', example: 'admin@demo.example' })
 
 export const SlugSchema = z
   .string()

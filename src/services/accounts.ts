@@ -170,11 +170,16 @@ export async function updateAccount(
     role,
     status: patch.status ?? current.status,
     permissions:
-      patch.permissions !== undefined || role !== current.role ? permissionsFor(role, patch.permissions, current.permissions) : current.permissions,
+      patch.permissions !== undefined || role !== current.role
+        ? permissionsFor(role, patch.permissions, current.permissions)
+        : [...current.permissions].sort(),
   }
+  // Permission lists compare as sets: the same grants in another order are no change.
+  const same = (k: 'name' | 'role' | 'status' | 'permissions') =>
+    k === 'permissions' ? JSON.stringify(next.permissions) === JSON.stringify([...current.permissions].sort()) : next[k] === current[k]
   const changes = Object.fromEntries(
     (['name', 'role', 'status', 'permissions'] as const)
-      .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]))
+      .filter((k) => !same(k))
       .map((k) => [k, { from: current[k], to: next[k] }]),
   )
   if (Object.keys(changes).length === 0) return toUser(current)

@@ -122,7 +122,8 @@ export async function putFile(
       details: { name: row.name, size_bytes: row.sizeBytes, sha256: row.sha256, ...(previous ? { replaced: previous.id } : {}) },
     },
     writes,
-    { guard: 0 },
+    // The quota holds, and the file being replaced is still the one the size difference was computed from.
+    { guard: previous ? [0, 1] : 0 },
   ).catch(async (error) => {
     // Nothing was recorded, so nothing may stay stored.
     await env.FILES.delete(key)
@@ -133,6 +134,9 @@ export async function putFile(
   })
   if (!result.ok) {
     await env.FILES.delete(key)
+    if (previous && !(await db.select({ id: files.id }).from(files).where(eq(files.id, previous.id)).get())) {
+      throw Problem.conflict(`${JSON.stringify(upload.name)} was deleted or replaced while this upload ran; upload again.`)
+    }
     const now = await quotaOf(db, caller.tenantId)
     throw quotaExceeded(now.used, now.quota, upload.length)
   }

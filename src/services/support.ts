@@ -34,12 +34,14 @@ export async function grantSupportAccess(env: Env, db: Database, tenantId: strin
   return supportAccess(db, tenantId)
 }
 
+/** Ends support access now. Without a grant there is nothing to end, and nothing is recorded. */
 export async function revokeSupportAccess(env: Env, db: Database, tenantId: string, actor: AuditActor, meta: RequestMeta) {
   await audit(
     env,
     meta,
     { tenantId, actor, action: 'support.revoke', target: { type: 'tenant', id: tenantId }, outcome: 'success' },
     [db.delete(supportGrants).where(eq(supportGrants.tenantId, tenantId)).toSQL()],
+    { guard: 0 },
   )
 }
 

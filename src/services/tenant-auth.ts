@@ -15,7 +15,7 @@ import { activeFactors, completeChallenge, startChallenge, type MfaAccount } fro
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword, verifyNothing, verifyPassword } from './passwords'
 import { boundFingerprints, getPolicy } from './policy'
-import { endActorSessions, endSession, issueSession, upgradeSession } from './sessions'
+import { endActorSessions, endSession, issueSession, refreshActorSessions, upgradeSession } from './sessions'
 import { refuseSource, sourceRulesOf } from './source-restrictions'
 import { toUser, type UserRow } from './users'
 
@@ -181,6 +181,7 @@ async function finishSignIn(
     }
     throw error
   })
+  await confirmAccountUnchanged(env, db, user, session.principal)
   if (expired) {
     await audit(env, meta, {
       ...entry,
@@ -209,6 +210,26 @@ async function finishSignIn(
     return { status: 'password_change_required', token: session.token, expires_at: session.principal.expiresAt }
   }
   return { status: 'ok', token: session.token, expires_at: session.principal.expiresAt, user: toUser({ ...user, lastLoginAt: now }) }
+}
+
+/**
+ * Closes the race between a sign-in and an admin changing the account: the
+ * account was read before the (slow) password check, so it is read again
+ * once the session exists. A disable or delete that committed meanwhile ends
+ * the new session here; one that commits later ends it itself. A role or
+ * permission change is copied into the new session.
+ */
+async function confirmAccountUnchanged(env: Env, db: Database, user: UserRow, principal: Principal) {
+  const now = await db.select().from(users).where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId))).get()
+  if (!now || now.status !== 'active') {
+    await endSession(env, principal)
+    throw now
+      ? Problem.forbidden('This account is disabled; contact your administrator.', 'account-disabled')
+      : Problem.invalidCredentials()
+  }
+  if (now.role !== user.role || JSON.stringify(now.permissions) !== JSON.stringify(user.permissions)) {
+    await refreshActorSessions(env, user.tenantId, user.id, now.role, now.permissions as Permission[])
+  }
 }
 
 /** The signed-in account, its tenant and session. */

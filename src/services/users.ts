@@ -48,7 +48,7 @@ export async function newAccount(fields: {
     name: fields.name,
     role: fields.role,
     status: 'active',
-    permissions: fields.permissions,
+    permissions: [...new Set(fields.permissions)].sort(),
     passwordHash: await hashPassword(fields.password),
     passwordChangedAt: now,
     mustChangePassword: fields.mustChangePassword ?? true,

@@ -29,9 +29,14 @@ export const download: AppRouteHandler<DownloadRoute> = async (c) => {
     'Content-Type': file.content_type,
     'Content-Length': String(file.size_bytes),
     // RFC 6266/5987: the name survives in any language, and the browser saves instead of rendering.
-    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    'Content-Disposition': `attachment; filename*=UTF-8''${rfc8187(file.name)}`,
     'Cache-Control': 'no-store',
   })
+}
+
+/** RFC 8187 value encoding: encodeURIComponent leaves ' ( ) * alone, which the attribute grammar forbids. */
+function rfc8187(name: string) {
+  return encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
 export const remove: AppRouteHandler<RemoveRoute> = async (c) => {
