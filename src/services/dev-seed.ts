@@ -11,7 +11,7 @@ import { newAccount } from './users'
 /** The development accounts of API.md. Public by design; only ever created when ENVIRONMENT=development. */
 export const DEV_SEED = {
   operator: { email: 'ops@example.com', name: 'Demo Operator', password: 'mamori-ops-demo-2026' },
-  tenant: { slug: 'demo', name: 'Demo Tenant', plan: 'standard', contactEmail: 'admin@demo.example' },
+  tenant: { slug: 'demo', name: 'Demo Tenant', plan: 'enterprise', contactEmail: 'admin@demo.example' },
   admin: { email: 'admin@demo.example', name: 'Demo Admin', password: 'mamori-admin-demo-2026' },
   member: { email: 'user@demo.example', name: 'Demo User', password: 'mamori-user-demo-2026' },
 } as const
