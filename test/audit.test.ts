@@ -1,8 +1,9 @@
-import { env } from 'cloudflare:test'
+import { SELF, env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { auditEventHash, type StoredAuditEvent } from '../src/lib/audit-hash'
-import { verifyAuditChain } from '../src/services/audit'
-import { call, expectProblem, operator, tenantWithAdmin, type TestTenant } from './helpers'
+import { database } from '../src/db/client'
+import { exportAudit, verifyAuditChain } from '../src/services/audit'
+import { ORIGIN, call, expectProblem, operator, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 let acme: TestTenant
 
@@ -201,5 +202,60 @@ describe('audit search', () => {
     expect(created.details).toMatchObject({ slug: tenant.slug })
     expect((await call('POST', '/api/v1/support-access', { token: tenant.adminToken, body: { hours: 1 } })).status).toBe(200)
     expect((await find()).details).toEqual({ collection: 'burst' })
+  })
+
+})
+
+describe('audit export', () => {
+  it('streams every matching event as NDJSON, newest first, and records the export as a data extraction', async () => {
+    const tenant = await tenantWithAdmin()
+    await writeRecords(tenant, 3)
+    const listed = (await call('GET', '/api/v1/audit?action=record.create&limit=200', { token: tenant.adminToken })).body.items
+    const res = await SELF.fetch(`${ORIGIN}/api/v1/audit/export?action=record.create`, { headers: { Authorization: `Bearer ${tenant.adminToken}` } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Type')).toBe('application/x-ndjson; charset=utf-8')
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l))
+    expect(lines).toEqual(listed)
+    const exported = (await call('GET', '/api/v1/audit?action=audit.export', { token: tenant.adminToken })).body.items[0]
+    expect(exported).toMatchObject({ category: 'data_extraction', actor_id: tenant.adminId, details: { format: 'ndjson', filter: { action: 'record.create' } } })
+  })
+
+  it('exports CSV with a byte order mark, a header row and one row per event', async () => {
+    const tenant = await tenantWithAdmin()
+    await writeRecords(tenant, 2)
+    const res = await SELF.fetch(`${ORIGIN}/api/v1/audit/export?format=csv&action=record.create`, {
+      headers: { Authorization: `Bearer ${tenant.adminToken}` },
+    })
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    const rows = new TextDecoder().decode(bytes).trim().split('\r\n')
+    // TextDecoder drops the BOM, which the byte check above already saw.
+    expect(rows[0]).toBe('id,at,tenant_id,actor_type,actor_id,action,category,target_type,target_id,request_id,ip,user_agent,outcome,details,seq,prev_hash,hash')
+    expect(rows).toHaveLength(3)
+    expect(rows[1]).toContain(',record.create,data_change,record,')
+  })
+
+  it('exports the whole trail, the export\u2019s own event included', async () => {
+    const tenant = await tenantWithAdmin()
+    await writeRecords(tenant, 12)
+    const before = (await call('GET', '/api/v1/audit?limit=200', { token: tenant.adminToken })).body.items.length
+    const res = await SELF.fetch(`${ORIGIN}/api/v1/audit/export`, { headers: { Authorization: `Bearer ${tenant.adminToken}` } })
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l))
+    expect(lines).toHaveLength(before + 1)
+    expect(lines[0].action).toBe('audit.export')
+  })
+
+  it('streams page after page without repeating or skipping an event', async () => {
+    const tenant = await tenantWithAdmin()
+    await writeRecords(tenant, 7)
+    const all = (await call('GET', '/api/v1/audit?limit=200', { token: tenant.adminToken })).body.items.map((e: { id: string }) => e.id)
+    const text = await new Response(exportAudit(database(env), tenant.id, {}, 'ndjson', 3)).text()
+    expect(text.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(all)
+  })
+
+  it('refuses members, who lack audit:read', async () => {
+    const tenant = await tenantWithAdmin()
+    const member = await userOf(tenant)
+    expectProblem(await call('GET', '/api/v1/audit/export', { token: member.token }), 403, 'forbidden')
   })
 })

@@ -4,11 +4,17 @@
  * spreadsheet would run as a formula (=, +, -, @, tab, CR) are prefixed
  * with an apostrophe (CSV injection).
  */
-export function toCsv(header: string[], rows: unknown[][]): string {
+export const CSV_BOM = '\uFEFF'
+
+export function csvRow(values: unknown[]): string {
   const cell = (value: unknown) => {
-    let text = value === null || value === undefined ? '' : String(value)
+    let text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value)
     if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
   }
-  return `\uFEFF${[header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`
+  return `${values.map(cell).join(',')}\r\n`
+}
+
+export function toCsv(header: string[], rows: unknown[][]): string {
+  return CSV_BOM + [header, ...rows].map(csvRow).join('')
 }

@@ -3,6 +3,7 @@ import type { Database } from '../db/client'
 import { auditEvents } from '../db/schema'
 import { auditChainFor, type AppendOptions, type AppendResult, type SqlWrite } from '../durable/audit-chain'
 import { GENESIS_HASH, auditEventHash, type StoredAuditEvent } from '../lib/audit-hash'
+import { CSV_BOM, csvRow } from '../lib/csv'
 import { decodeCursor, page } from '../lib/cursor'
 import { ID_PATTERN } from '../lib/ids'
 import { Problem } from '../lib/problem'
@@ -187,4 +188,41 @@ export async function verifyAuditChain(env: Env, chain: string): Promise<ChainVe
     return fail(checked, 'the newest event is not the one its sequencer committed')
   }
   return { chain, ok: true, checked, head: anchored, problem: null }
+}
+
+const EXPORT_COLUMNS = [
+  'id', 'at', 'tenant_id', 'actor_type', 'actor_id', 'action', 'category', 'target_type', 'target_id',
+  'request_id', 'ip', 'user_agent', 'outcome', 'details', 'seq', 'prev_hash', 'hash',
+] as const
+
+/**
+ * The tenant's audit trail as a download (GE-5): every event matching the
+ * filter, newest first, as NDJSON or as CSV for spreadsheets. The body is
+ * streamed page by page, so a long trail never sits in memory at once.
+ */
+export function exportAudit(
+  db: Database,
+  tenantId: string,
+  filter: AuditFilter,
+  format: 'ndjson' | 'csv',
+  pageSize = 500,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  let cursor: string | undefined
+  let started = false
+  return new ReadableStream({
+    async pull(controller) {
+      if (!started) {
+        started = true
+        if (format === 'csv') controller.enqueue(encoder.encode(CSV_BOM + csvRow([...EXPORT_COLUMNS])))
+      }
+      const found = await searchAudit(db, { tenantId }, filter, pageSize, cursor)
+      const text = found.items
+        .map((e) => (format === 'csv' ? csvRow(EXPORT_COLUMNS.map((c) => e[c])) : `${JSON.stringify(e)}\n`))
+        .join('')
+      if (text) controller.enqueue(encoder.encode(text))
+      if (found.next_cursor === null) controller.close()
+      else cursor = found.next_cursor
+    },
+  })
 }

@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
 import { AuditEventSchema, AuditFilterSchema, ChainVerificationSchema } from '../../schemas/audit'
 import { ListQuerySchema, paginated } from '../../schemas/common'
@@ -17,6 +18,22 @@ export const list = defineRoute(access, {
   responses: { 200: jsonResponse(AuditPageSchema, 'A page of events'), ...problemResponses(401, 403, 422) },
 })
 
+export const exportAll = defineRoute(access, {
+  method: 'get',
+  path: '/api/v1/audit/export',
+  tags,
+  summary: 'Download the audit trail (NDJSON or CSV), with the same filters; e.g. category=data_extraction (GE-5)',
+  description: 'Every matching event, newest first, streamed. The export itself is audited as a data extraction.',
+  request: { query: AuditFilterSchema.extend({ format: z.enum(['ndjson', 'csv']).default('ndjson') }) },
+  responses: {
+    200: {
+      description: 'The events',
+      content: { 'application/x-ndjson': { schema: z.string() }, 'text/csv': { schema: z.string() } },
+    },
+    ...problemResponses(401, 403, 422),
+  },
+})
+
 export const verify = defineRoute(access, {
   method: 'get',
   path: '/api/v1/audit/verify',
@@ -27,3 +44,4 @@ export const verify = defineRoute(access, {
 
 export type ListRoute = typeof list
 export type VerifyRoute = typeof verify
+export type ExportRoute = typeof exportAll
