@@ -9,8 +9,10 @@ import {
   snapshotCounts,
   tenantWithAdmin,
   uniqueSlug,
+  userOf,
   type Reply,
   type TestTenant,
+  type TestUser,
 } from './helpers'
 
 /**
@@ -32,6 +34,10 @@ const ctx = {
   password: '',
   recordId: '',
   otherRecordId: '',
+  /** A member who manages their own second factors in the table below. */
+  member: null as unknown as TestUser,
+  /** A member the admin edits (renames, binds certificates to). */
+  target: null as unknown as TestUser,
 }
 
 let passwordGeneration = 0
@@ -53,6 +59,8 @@ beforeAll(async () => {
   })
   expect(theirs.status).toBe(201)
   ctx.otherRecordId = theirs.body.id
+  ctx.member = await userOf(ctx.tenant)
+  ctx.target = await userOf(ctx.tenant)
 })
 
 /** Everything a request could change in D1: the counts, and every row of the tables bad input could touch. */
@@ -207,6 +215,98 @@ const ROUTES: JsonRoute[] = [
     accepted: 200,
     wrongTypes: { body: { collection: ['customers'], data: 42 }, paths: ['body.collection', 'body.data'] },
     bigField: 'collection',
+  },
+  {
+    name: 'POST /api/v1/auth/mfa',
+    method: 'POST',
+    path: () => '/api/v1/auth/mfa',
+    token: () => undefined,
+    valid: () => ({ challenge: `mc1.${'A'.repeat(43)}`, code: '123456' }),
+    // A well-formed answer to a challenge that does not exist.
+    accepted: 401,
+    wrongTypes: { body: { challenge: 1, code: ['123456'] }, paths: ['body.challenge', 'body.code'] },
+    bigField: 'code',
+  },
+  {
+    name: 'PUT /api/v1/policy',
+    method: 'PUT',
+    path: () => '/api/v1/policy',
+    token: () => ctx.tenant.adminToken,
+    valid: () => ({ session_idle_minutes: 20 }),
+    accepted: 200,
+    wrongTypes: { body: { password_min_length: '12', mfa_required: 'yes' }, paths: ['body.mfa_required', 'body.password_min_length'] },
+    bigField: 'password_min_length',
+  },
+  {
+    name: 'POST /api/v1/users',
+    method: 'POST',
+    path: () => '/api/v1/users',
+    token: () => ctx.tenant.adminToken,
+    valid: () => ({ email: `${uniqueSlug('u')}@${ctx.tenant.slug}.example`, name: 'New Person', role: 'member' }),
+    accepted: 201,
+    wrongTypes: { body: { email: 1, name: 2, role: 'owner' }, paths: ['body.email', 'body.name', 'body.role'] },
+    bigField: 'name',
+  },
+  {
+    name: 'PATCH /api/v1/users/{id}',
+    method: 'PATCH',
+    path: () => `/api/v1/users/${ctx.target.id}`,
+    token: () => ctx.tenant.adminToken,
+    valid: () => ({ name: 'Renamed Person' }),
+    accepted: 200,
+    wrongTypes: { body: { name: 1, status: 'gone' }, paths: ['body.name', 'body.status'] },
+    bigField: 'name',
+  },
+  {
+    name: 'PUT /api/v1/users/{id}/certificates',
+    method: 'PUT',
+    path: () => `/api/v1/users/${ctx.target.id}/certificates`,
+    token: () => ctx.tenant.adminToken,
+    valid: () => ({ fingerprints: ['ab'.repeat(32)] }),
+    accepted: 200,
+    wrongTypes: { body: { fingerprints: 'ab' }, paths: ['body.fingerprints'] },
+    bigField: 'fingerprints',
+  },
+  {
+    name: 'POST /api/v1/support-access',
+    method: 'POST',
+    path: () => '/api/v1/support-access',
+    token: () => ctx.tenant.adminToken,
+    valid: () => ({ hours: 1 }),
+    accepted: 200,
+    wrongTypes: { body: { hours: 'one' }, paths: ['body.hours'] },
+    bigField: 'hours',
+  },
+  {
+    name: 'POST /api/v1/me/mfa/email',
+    method: 'POST',
+    path: () => '/api/v1/me/mfa/email',
+    token: () => ctx.member.token,
+    valid: () => ({ current_password: ctx.member.password }),
+    accepted: 200,
+    wrongTypes: { body: { current_password: 5 }, paths: ['body.current_password'] },
+    bigField: 'current_password',
+  },
+  {
+    name: 'POST /api/v1/me/mfa/totp',
+    method: 'POST',
+    path: () => '/api/v1/me/mfa/totp',
+    token: () => ctx.member.token,
+    valid: () => ({ current_password: ctx.member.password }),
+    accepted: 200,
+    wrongTypes: { body: { current_password: false }, paths: ['body.current_password'] },
+    bigField: 'current_password',
+  },
+  {
+    name: 'POST /api/v1/me/mfa/totp/confirm',
+    method: 'POST',
+    path: () => '/api/v1/me/mfa/totp/confirm',
+    token: () => ctx.member.token,
+    // A well-formed code that does not match the authenticator.
+    valid: () => ({ code: '000000' }),
+    accepted: 422,
+    wrongTypes: { body: { code: 123456 }, paths: ['body.code'] },
+    bigField: 'code',
   },
 ]
 
