@@ -49,6 +49,12 @@ export const users = sqliteTable(
     passwordChangedAt: text('password_changed_at').notNull(),
     /** Set for system-generated temporary passwords: sign-in must change it first. */
     mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull(),
+    /**
+     * Set when an operator reset the password: the next sign-in must also
+     * answer a code mailed to the account's own address, so the operator who
+     * saw the temporary password cannot use it (SE-26).
+     */
+    verifyEmailAtSignIn: integer('verify_email_at_sign_in', { mode: 'boolean' }).notNull().default(false),
     createdAt: text('created_at').notNull(),
     /** `operator:<id>` or `user:<id>`: who created the account. */
     createdBy: text('created_by').notNull(),
@@ -211,6 +217,8 @@ export const mailOutbox = sqliteTable(
     subject: text('subject').notNull(),
     body: text('body').notNull(),
     dedupeKey: text('dedupe_key').unique(),
+    /** Holds a secret (a one-time code): subject and body are blanked once delivered in production. */
+    sensitive: integer('sensitive', { mode: 'boolean' }).notNull().default(false),
     status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     createdAt: text('created_at').notNull(),

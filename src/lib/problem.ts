@@ -93,6 +93,11 @@ export class Problem extends Error {
     })
   }
 
+  /** What an unknown path answers (and routes that only exist in some environments). */
+  static noRoute(path: string) {
+    return new Problem({ status: 404, type: 'not-found', title: 'Not found', detail: `No route for ${path}.` })
+  }
+
   static conflict(detail: string, type = 'conflict') {
     return new Problem({ status: 409, type, title: 'Conflict', detail })
   }

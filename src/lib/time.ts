@@ -1,3 +1,5 @@
+export const DAY_MS = 86_400_000
+
 /** ISO-8601 UTC timestamps, the only time format on the wire and in D1. */
 export function isoNow(now = Date.now()): string {
   return new Date(now).toISOString()

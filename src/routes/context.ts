@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../env'
+import type { Defer } from '../lib/defer'
 import type { AuditActor } from '../services/audit'
 
 export { requestMeta, requestSource } from '../lib/request-meta'
@@ -15,8 +16,8 @@ export function tenantCaller(c: Context<AppEnv>) {
 }
 
 /** Lets a service finish work after the response (mail delivery) without seeing the context. */
-export function defer(c: Context<AppEnv>) {
-  return (work: Promise<unknown>) => {
+export function defer(c: Context<AppEnv>): Defer {
+  return (work) => {
     try {
       c.executionCtx.waitUntil(work)
     } catch {

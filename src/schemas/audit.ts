@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { paginated } from './common'
 
 export const AUDIT_CATEGORIES = ['authentication', 'administration', 'data_change', 'data_extraction', 'security'] as const
 
@@ -24,6 +25,8 @@ export const AuditEventSchema = z
     hash: z.string(),
   })
   .openapi('AuditEvent')
+
+export const AuditPageSchema = paginated(AuditEventSchema, 'AuditEventPage')
 
 const isoInstant = z.iso.datetime({ offset: true })
 

@@ -49,3 +49,10 @@ export const UserPatchSchema = z
 export const UserCreatedSchema = UserSchema.extend({
   temporary_password: z.string().openapi({ description: 'Shown once; must be changed at first sign-in.' }),
 }).openapi('UserCreated')
+
+export const ResetResultSchema = z
+  .object({
+    temporary_password: z.string().openapi({ description: 'Shown once; the user must change it at the next sign-in.' }),
+    sessions_revoked: z.number().int(),
+  })
+  .openapi('PasswordReset')

@@ -5,6 +5,7 @@ import type { SqlWrite } from '../durable/audit-chain'
 import { decodeCursor, page } from '../lib/cursor'
 import { normaliseEmail } from '../lib/email'
 import { ID_PATTERN, newId } from '../lib/ids'
+import type { Defer } from '../lib/defer'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { isoNow } from '../lib/time'
@@ -96,7 +97,7 @@ export async function createAccount(
   input: { email: string; name: string; role: Role; permissions?: Permission[] | undefined },
   actor: AuditActor,
   meta: RequestMeta,
-  defer: (work: Promise<unknown>) => void,
+  defer: Defer,
 ) {
   const email = normaliseEmail(input.email)
   if (await db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.email, email))).get()) {

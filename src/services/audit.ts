@@ -15,6 +15,9 @@ export type { RequestMeta }
 
 export type AuditActor = { type: 'user' | 'operator' | 'system' | 'anonymous'; id: string | null }
 
+/** A signed-in tenant user acting on their tenant's data. */
+export type TenantCaller = { tenantId: string; actor: AuditActor }
+
 export type AuditEntry = {
   /** The tenant the event belongs to; null puts it on the platform chain. */
   tenantId: string | null

@@ -8,13 +8,12 @@ import { ID_PATTERN, newId } from '../lib/ids'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { isoNow } from '../lib/time'
-import { audit, auditChange, type AuditActor } from './audit'
+import { audit, auditChange, type TenantCaller as Caller } from './audit'
 
 /** Largest single upload. Bodies stream to R2; this bounds one request's time and memory. */
 export const FILE_MAX_BYTES = 25 * 1024 * 1024
 
 type FileRow = typeof files.$inferSelect
-export type Caller = { tenantId: string; actor: AuditActor }
 
 export function toFile(row: FileRow) {
   return {

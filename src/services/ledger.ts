@@ -3,10 +3,10 @@ import type { Database } from '../db/client'
 import { mfaFactors, users } from '../db/schema'
 import { toCsv } from '../lib/csv'
 import type { RequestMeta } from '../lib/request-meta'
+import { DAY_MS } from '../lib/time'
 import { PERMISSIONS, type Permission } from '../schemas/permissions'
 import { audit, type AuditActor } from './audit'
 
-const DAY_MS = 86_400_000
 
 /**
  * The account ledger (SE-18): every account of the tenant with its role,

@@ -7,6 +7,7 @@ import { decryptText, encryptText, mac, macMatches } from '../lib/crypto'
 import { randomBytes, sha256Hex } from '../lib/digest'
 import { toBase64Url } from '../lib/encoding'
 import { newId } from '../lib/ids'
+import type { Defer } from '../lib/defer'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { addMinutes, isoNow } from '../lib/time'
@@ -84,7 +85,7 @@ export async function startChallenge(
   db: Database,
   account: MfaAccount,
   meta: RequestMeta,
-  defer: (work: Promise<unknown>) => void,
+  defer: Defer,
 ): Promise<Challenge> {
   const factors = await activeFactors(db, account.id)
   const enroll = factors.length === 0

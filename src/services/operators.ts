@@ -4,6 +4,7 @@ import { operators } from '../db/schema'
 import { secretsEqual } from '../lib/digest'
 import { normaliseEmail } from '../lib/email'
 import { newId } from '../lib/ids'
+import type { Defer } from '../lib/defer'
 import { Problem } from '../lib/problem'
 import type { RequestSource } from '../lib/source-rules'
 import { isoNow } from '../lib/time'
@@ -87,7 +88,7 @@ export async function operatorSignIn(
   input: { email: string; password: string },
   source: RequestSource,
   meta: RequestMeta,
-  defer: (work: Promise<unknown>) => void,
+  defer: Defer,
 ) {
   const email = normaliseEmail(input.email)
   const operator = await db.select().from(operators).where(eq(operators.email, email)).get()

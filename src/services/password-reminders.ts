@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client'
 import type { SqlWrite } from '../durable/audit-chain'
+import { DAY_MS } from '../lib/time'
 import { DEFAULT_POLICY } from '../schemas/policy'
 import { audit } from './audit'
 import { deliverMail, queueMail } from './mail'
 
-const DAY_MS = 86_400_000
 /** Reminders go out when this many days or fewer are left, each once per password. */
 export const REMINDER_DAYS = [7, 1] as const
 

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../db/client'
 import { tenants, users } from '../db/schema'
+import type { Defer } from '../lib/defer'
 import { ID_PATTERN } from '../lib/ids'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
@@ -24,7 +25,7 @@ export async function forceReset(
   target: { tenantId: string; userId: string },
   actor: AuditActor,
   meta: RequestMeta,
-  options: { adminsOnly?: boolean; defer: (work: Promise<unknown>) => void },
+  options: { adminsOnly?: boolean; defer: Defer },
 ) {
   const notFound = () => Problem.notFound('user', target.userId)
   if (!ID_PATTERN.test(target.userId)) throw notFound()

@@ -6,7 +6,7 @@ import { ID_PATTERN, newId } from '../lib/ids'
 import { Problem } from '../lib/problem'
 import { isoNow } from '../lib/time'
 import type { RecordInput, TenantRecord } from '../schemas/records'
-import { audit, auditChange, type AuditActor, type RequestMeta } from './audit'
+import { audit, auditChange, type RequestMeta, type TenantCaller as Caller } from './audit'
 
 type RecordRow = typeof records.$inferSelect
 
@@ -43,7 +43,6 @@ function assertId(id: string) {
   if (!ID_PATTERN.test(id) || !id.startsWith('rec_')) throw notFound(id)()
 }
 
-export type Caller = { tenantId: string; actor: AuditActor }
 
 export async function createRecord(env: Env, db: Database, caller: Caller, input: RecordInput, meta: RequestMeta) {
   const now = isoNow()

@@ -5,7 +5,8 @@ import { normaliseEmail } from '../lib/email'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { checkSource, type RequestSource } from '../lib/source-rules'
-import { isoNow } from '../lib/time'
+import type { Defer } from '../lib/defer'
+import { DAY_MS, isoNow } from '../lib/time'
 import type { TenantLogin, TenantLoginResult } from '../schemas/auth'
 import type { Permission } from '../schemas/permissions'
 import type { Policy } from '../schemas/policy'
@@ -21,10 +22,6 @@ import { toUser, type UserRow } from './users'
 
 type TenantRow = typeof tenants.$inferSelect
 
-/** Lets services start work that may finish after the response (mail delivery). */
-export type Defer = (work: Promise<unknown>) => void
-
-const DAY_MS = 86_400_000
 
 /** Whether the account's password is older than its role's maximum age (SE-13, SE-19). */
 export function passwordExpired(user: Pick<UserRow, 'passwordChangedAt' | 'role'>, policy: Policy, now = Date.now()) {

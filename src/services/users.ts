@@ -52,6 +52,7 @@ export async function newAccount(fields: {
     passwordHash: await hashPassword(fields.password),
     passwordChangedAt: now,
     mustChangePassword: fields.mustChangePassword ?? true,
+    verifyEmailAtSignIn: false,
     createdAt: now,
     createdBy: fields.createdBy,
     updatedAt: now,

@@ -40,6 +40,6 @@ export const notFound = ({ routes }: NotFoundOptions): NotFoundHandler => {
         headers: { Allow: allowed.join(', ') },
       })
     }
-    throw new Problem({ status: 404, type: 'not-found', title: 'Not found', detail: `No route for ${c.req.path}.` })
+    throw Problem.noRoute(c.req.path)
   }
 }

@@ -1,13 +1,11 @@
 import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
-import { AuditEventSchema, AuditFilterSchema, ChainVerificationSchema } from '../../schemas/audit'
-import { ListQuerySchema, paginated } from '../../schemas/common'
+import { AuditFilterSchema, AuditPageSchema, ChainVerificationSchema } from '../../schemas/audit'
+import { ListQuerySchema } from '../../schemas/common'
 import { defineRoute } from '../router'
 
 const access = { audience: 'tenant', permission: 'audit:read' } as const
 const tags = ['Audit']
-
-export const AuditPageSchema = paginated(AuditEventSchema, 'AuditEventPage')
 
 export const list = defineRoute(access, {
   method: 'get',

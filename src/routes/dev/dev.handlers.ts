@@ -7,7 +7,7 @@ import type { MailboxRoute } from './dev.routes'
 export const mailbox: AppRouteHandler<MailboxRoute> = async (c) => {
   // Exactly like an unknown route anywhere but development.
   if (c.env.ENVIRONMENT !== 'development') {
-    throw new Problem({ status: 404, type: 'not-found', title: 'Not found', detail: `No route for ${c.req.path}.` })
+    throw Problem.noRoute(c.req.path)
   }
   c.header('Cache-Control', 'no-store')
   return c.json({ items: await listMailbox(database(c.env)) }, 200)

@@ -1,8 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
-import { AuditFilterSchema, ChainVerificationSchema } from '../../schemas/audit'
+import { AuditFilterSchema, AuditPageSchema, ChainVerificationSchema } from '../../schemas/audit'
 import { ListQuerySchema } from '../../schemas/common'
-import { AuditPageSchema } from '../audit/audit.routes'
 import { defineRoute } from '../router'
 
 const operator = { audience: 'operator' } as const

@@ -1,4 +1,5 @@
 import { database } from '../../db/client'
+import { bearerToken } from '../../lib/bearer'
 import { bootstrapOperator, completeOperatorMfa, operatorSignIn } from '../../services/operators'
 import { signOut } from '../../services/tenant-auth'
 import { defer, requestMeta, requestSource } from '../context'
@@ -6,7 +7,7 @@ import type { AppRouteHandler } from '../router'
 import type { BootstrapRoute, LoginRoute, LogoutRoute, MfaRoute } from './ops-auth.routes'
 
 export const bootstrap: AppRouteHandler<BootstrapRoute> = async (c) => {
-  const presented = c.req.header('Authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null
+  const presented = bearerToken(c.req.header('Authorization'))
   const operator = await bootstrapOperator(c.env, database(c.env), presented, c.req.valid('json'), requestMeta(c))
   return c.json(operator, 201)
 }

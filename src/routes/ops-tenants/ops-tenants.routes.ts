@@ -2,8 +2,8 @@ import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
 import { PlanSchema, TenantCreateSchema, TenantCreatedSchema, TenantPatchSchema, TenantSchema } from '../../schemas/tenants'
+import { ResetResultSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
-import { ResetResultSchema } from '../users/users.routes'
 
 const operator = { audience: 'operator' } as const
 const tags = ['Operators: tenants']

@@ -1,18 +1,11 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
-import { UserCreateSchema, UserCreatedSchema, UserPatchSchema, UserSchema } from '../../schemas/users'
+import { ResetResultSchema, UserCreateSchema, UserCreatedSchema, UserPatchSchema, UserSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
 
 const admin = { audience: 'tenant', role: 'admin' } as const
 const tags = ['Users']
-
-export const ResetResultSchema = z
-  .object({
-    temporary_password: z.string().openapi({ description: 'Shown once; the user must change it at the next sign-in.' }),
-    sessions_revoked: z.number().int(),
-  })
-  .openapi('PasswordReset')
 
 const Fingerprint = z
   .string()
