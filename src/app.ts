@@ -1,4 +1,3 @@
-import type { AppEnv } from './env'
 import { toProblem } from './lib/render-problem'
 import { bodyLimit } from './middleware/body-limit'
 import { devSeed } from './middleware/dev-seed'

@@ -643,6 +643,32 @@ describe('users: disable and delete', () => {
     expect(sessions.body.items.filter((s: { user_id: string }) => s.user_id === member.id)).toEqual([])
   })
 
+  it('leaves no live session to a sign-in with the old password racing a forced reset', async () => {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    const [signInReply, reset] = await Promise.all([
+      login(t, member.email, member.password),
+      call('POST', `/api/v1/users/${member.id}/reset-password`, { token: t.adminToken }),
+    ])
+    expect(reset.status).toBe(200)
+    if (signInReply.status === 200) expectProblem(await call('GET', '/api/v1/records', { token: signInReply.body.token }), 401, 'unauthenticated')
+    else expectProblem(signInReply, 401, 'invalid-credentials')
+    const sessions = await call('GET', '/api/v1/sessions', { token: t.adminToken })
+    expect(sessions.body.items.filter((s: { user_id: string }) => s.user_id === member.id)).toEqual([])
+  })
+
+  it('leaves no live session to a sign-in racing a tenant suspension', async () => {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    const [signInReply, suspended] = await Promise.all([
+      login(t, member.email, member.password),
+      call('PATCH', `/ops/v1/tenants/${t.id}`, { token: await operator(), body: { status: 'suspended' } }),
+    ])
+    expect(suspended.status).toBe(200)
+    if (signInReply.status === 200) expectProblem(await call('GET', '/api/v1/records', { token: signInReply.body.token }), 401, 'unauthenticated')
+    else expectProblem(signInReply, 403, 'tenant-suspended')
+  })
+
   it('deleting removes the row, its second factors, recovery codes and password history, and ends its sessions', async () => {
     const t = await tenantWithAdmin()
     const member = await userOf(t)

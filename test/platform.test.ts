@@ -162,6 +162,21 @@ describe('session store', () => {
     expect(tables).toEqual([])
   })
 
+  it('keeps newer source rules when a sign-in brings rules it read before a policy change', async () => {
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName('test:rules'))
+    const rules = (version: string, member: string[]) => ({ ip_allowlist: { admin: [], member }, client_cert_required: {}, version })
+    await runInDurableObject(stub, async (instance, state) => {
+      await instance.setRules(rules('2026-11-26T10:00:00.000Z', ['10.0.0.0/8']))
+      await instance.create('ses_r', {
+        actorType: 'user', actorId: 'usr_r', tenantId: 'tn_r', role: 'member', permissions: [], kind: 'full',
+        tokenHash: 'h3', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], maxSessions: null,
+        rules: rules('2026-11-26T09:00:00.000Z', []),
+      })
+      expect(state.storage.kv.get('rules')).toEqual(rules('2026-11-26T10:00:00.000Z', ['10.0.0.0/8']))
+      expect(await instance.authenticate('h3', { ip: '192.0.2.1', certificate: null })).toMatchObject({ ok: false, reason: 'source', rule: 'ip' })
+    })
+  })
+
   it('sweeps ended sessions in its alarm', async () => {
     const stub = env.SESSIONS.get(env.SESSIONS.idFromName('test:sweep'))
     await runInDurableObject(stub, async (instance, state) => {

@@ -8,6 +8,7 @@ import {
   ORIGIN,
   call,
   expectProblem,
+  lastCode,
   lastMail,
   operator,
   signIn,
@@ -160,9 +161,9 @@ async function setPasswordAge(userId: string, days: number) {
 }
 
 async function userRow(userId: string) {
-  return env.DB.prepare('SELECT password_hash, password_changed_at, must_change_password FROM users WHERE id = ?')
+  return env.DB.prepare('SELECT password_hash, password_changed_at, must_change_password, verify_email_at_sign_in FROM users WHERE id = ?')
     .bind(userId)
-    .first<{ password_hash: string; password_changed_at: string; must_change_password: number }>()
+    .first<{ password_hash: string; password_changed_at: string; must_change_password: number; verify_email_at_sign_in: number }>()
 }
 
 function changePassword(token: string, current: string, next: string) {
@@ -464,10 +465,9 @@ describe('IP allowlists', () => {
       expect(refused.details).toEqual({ rule: 'ip', role: 'member', reason: `Your address ${OUTSIDE} is not on the member allowlist.` })
     })
 
-    it('answers a wrong password from outside with 403, not 401: the password is never examined', async () => {
+    it('answers a wrong password from outside with the usual 401: a role\u2019s own rule is only revealed to someone who knows the password', async () => {
       const reply = await login(tenant.slug, member.email, 'not the password at all', { ip: OUTSIDE })
-      const problem = expectProblem(reply, 403, 'source-not-allowed')
-      expect(await eventsOfRequest(problem.request_id)).toEqual([{ action: 'security.source_refused', outcome: 'denied' }])
+      expectProblem(reply, 401, 'invalid-credentials')
     })
 
     it('lets a member sign in normally from inside', async () => {
@@ -518,6 +518,16 @@ describe('IP allowlists', () => {
       await setPolicy(tenant, { ip_allowlist: { member: [] } })
       expect((await send('GET', '/api/v1/me', { token: sessionBefore, ip: OUTSIDE })).status).toBe(200)
     })
+  })
+
+  it('refuses a source that no role may use with 403 before the password is examined, whatever the e-mail', async () => {
+    const closed = await tenantWithAdmin()
+    const admin = await signInFrom(closed.slug, closed.adminEmail, closed.adminPassword, { ip: INSIDE })
+    await setPolicy(closed, { ip_allowlist: { admin: ['10.0.0.0/8'], member: ['10.0.0.0/8'] } }, { ip: INSIDE, token: admin })
+    for (const email of [closed.adminEmail, 'nobody@example.com']) {
+      const problem = expectProblem(await login(closed.slug, email, 'not the password at all', { ip: OUTSIDE }), 403, 'source-not-allowed')
+      expect(await eventsOfRequest(problem.request_id)).toEqual([{ action: 'security.source_refused', outcome: 'denied' }])
+    }
   })
 
   describe('for admins', () => {
@@ -770,9 +780,8 @@ describe('client certificates', () => {
       expect(reply.body.user.id).toBe(tenant.adminId)
     })
 
-    it('refuses a wrong password presented with no certificate with 403 before the password is examined', async () => {
-      const problem = expectProblem(await login(tenant.slug, tenant.adminEmail, 'not the password at all'), 403, 'source-not-allowed')
-      expect(await eventsOfRequest(problem.request_id)).toEqual([{ action: 'security.source_refused', outcome: 'denied' }])
+    it('answers a wrong admin password without a certificate with the usual 401, so the admin\u2019s rule does not reveal the admin', async () => {
+      expectProblem(await login(tenant.slug, tenant.adminEmail, 'not the password at all'), 401, 'invalid-credentials')
     })
 
     it('does not ask members for a certificate', async () => {
@@ -1152,13 +1161,17 @@ describe('forced password reset by an operator', () => {
       401,
       'invalid-credentials',
     )
+    const resetMail = await lastMail(tenant.adminEmail)
+    expect(resetMail!.subject).toBe('Mamori: your password was reset')
+    expect(resetMail!.body).toContain('by the service operator')
+    // The operator saw the temporary password: it only works with a code mailed to the admin (SE-26).
     const first = await call('POST', '/api/v1/auth/login', {
       body: { tenant: tenant.slug, email: tenant.adminEmail, password: reply.body.temporary_password },
     })
-    expect(first.body.status).toBe('password_change_required')
-    const mail = await lastMail(tenant.adminEmail)
-    expect(mail!.subject).toBe('Mamori: your password was reset')
-    expect(mail!.body).toContain('by the service operator')
+    expect(first.body).toEqual({ status: 'mfa_required', challenge: expect.any(String), methods: ['email'] })
+    const second = await call('POST', '/api/v1/auth/mfa', { body: { challenge: first.body.challenge, code: await lastCode(tenant.adminEmail) } })
+    expect(second.body.status).toBe('password_change_required')
+    expect((await userRow(tenant.adminId))!.verify_email_at_sign_in).toBe(0)
     const audited = (await events(tenant.id, 'auth.password_reset')).at(-1)!
     expect(audited).toMatchObject({ actor_type: 'operator', target_id: tenant.adminId, outcome: 'success' })
     expect(audited.details).toEqual({ role: 'admin' })

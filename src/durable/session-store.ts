@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
-import { checkSource, type RequestSource, type SourceRules } from '../lib/source-rules'
+import { checkSource, newerRules, type RequestSource, type SourceRules } from '../lib/source-rules'
 import type { Principal } from '../schemas/principal'
 
 /** What sign-in hands the store; the token itself never leaves the service, only its hash. */
@@ -120,9 +120,9 @@ export class SessionStore extends DurableObject<Env> {
     return this.ctx.storage.kv.get<SourceRules>('rules') ?? null
   }
 
-  /** Replaces the source rules every later request is checked against. */
+  /** Replaces the source rules every later request is checked against, unless it holds newer ones. */
   async setRules(rules: SourceRules): Promise<void> {
-    this.ctx.storage.kv.put('rules', rules)
+    if (newerRules(rules, this.rules())) this.ctx.storage.kv.put('rules', rules)
   }
 
   /**
@@ -135,7 +135,7 @@ export class SessionStore extends DurableObject<Env> {
       this.migrate()
       this.ready = true
     }
-    if (input.rules) this.ctx.storage.kv.put('rules', input.rules)
+    if (input.rules) await this.setRules(input.rules)
     const now = Date.now()
     if (input.maxSessions !== null) {
       const live = this.sql

@@ -15,6 +15,17 @@ export type RequestSource = { ip: string | null; certificate: ClientCertificate 
 export type SourceRules = {
   ip_allowlist: Record<string, readonly string[]>
   client_cert_required: Record<string, boolean>
+  /**
+   * When the policy they come from was saved (ISO time; '' for the platform
+   * defaults). A store keeps the newest rules it was given, so a sign-in
+   * carrying rules it read before a policy change cannot bring them back.
+   */
+  version?: string
+}
+
+/** Whether `incoming` may replace `stored` (never an older policy over a newer one). */
+export function newerRules(incoming: SourceRules, stored: SourceRules | null): boolean {
+  return !stored || (incoming.version ?? '') >= (stored.version ?? '')
 }
 
 export type SourceVerdict = { ok: true } | { ok: false; rule: 'ip' | 'certificate'; detail: string }

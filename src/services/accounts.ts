@@ -4,7 +4,7 @@ import { mfaChallenges, mfaFactors, passwordHistory, plans, recoveryCodes, tenan
 import type { SqlWrite } from '../durable/audit-chain'
 import { decodeCursor, page } from '../lib/cursor'
 import { normaliseEmail } from '../lib/email'
-import { ID_PATTERN, newId } from '../lib/ids'
+import { ID_PATTERN } from '../lib/ids'
 import type { Defer } from '../lib/defer'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'

@@ -78,7 +78,9 @@ export type Challenge = { challenge: string; methods: MfaMethod[] }
  * Starts the second step of a sign-in. With factors, the caller may answer
  * with any of them; without any (`enroll`), an e-mailed code both signs in
  * and enrols e-mail OTP, which is how enrolment is forced when the policy
- * requires a factor. An e-mail code goes out at once when e-mail is a method.
+ * requires a factor. `emailOnly` (after an operator reset) accepts nothing
+ * but a code mailed to the account's own address. An e-mail code goes out at
+ * once when e-mail is a method.
  */
 export async function startChallenge(
   env: Env,
@@ -86,10 +88,11 @@ export async function startChallenge(
   account: MfaAccount,
   meta: RequestMeta,
   defer: Defer,
+  options: { emailOnly?: boolean } = {},
 ): Promise<Challenge> {
   const factors = await activeFactors(db, account.id)
   const enroll = factors.length === 0
-  const methods: MfaMethod[] = enroll ? ['email'] : factors.map((f) => f.kind)
+  const methods: MfaMethod[] = enroll || options.emailOnly ? ['email'] : factors.map((f) => f.kind)
   if (methods.includes('totp')) methods.push('recovery_code')
   const id = newId('mfa')
   const token = `mc1.${toBase64Url(randomBytes(32))}`

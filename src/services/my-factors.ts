@@ -4,7 +4,7 @@ import type { RequestMeta } from '../lib/request-meta'
 import type { Principal } from '../schemas/principal'
 import { activeFactors, beginTotp, confirmTotp, enableEmailFactor, removeFactors, type MfaAccount } from './mfa'
 import { getPolicy } from './policy'
-import { assertCurrentPassword, currentUser } from './tenant-auth'
+import { assertCurrentPassword, currentUser } from './me'
 
 /**
  * A tenant user's own second factors. Adding, changing or removing one needs

@@ -17,7 +17,10 @@ import { endActorSessions } from './sessions'
  * tenant admin (`adminsOnly`). The system generates the temporary password
  * (nobody chooses it) and returns it once; the old password is dead at once,
  * every session of the account ends, the next sign-in must change it, and
- * the user is told by mail.
+ * the user is told by mail. After an operator's reset the next sign-in also
+ * needs a code mailed to the admin's own address: the operator saw the
+ * temporary password, and must not be able to use it to read the tenant's
+ * data without a support grant (SE-26).
  */
 export async function forceReset(
   env: Env,
@@ -60,7 +63,13 @@ export async function forceReset(
     [
       db
         .update(users)
-        .set({ passwordHash: await hashPassword(password), passwordChangedAt: now, mustChangePassword: true, updatedAt: now })
+        .set({
+          passwordHash: await hashPassword(password),
+          passwordChangedAt: now,
+          mustChangePassword: true,
+          verifyEmailAtSignIn: actor.type === 'operator',
+          updatedAt: now,
+        })
         .where(and(eq(users.id, user.id), eq(users.tenantId, target.tenantId)))
         .toSQL(),
       mail.write,

@@ -11,11 +11,20 @@ import { auditChange, type RequestMeta } from './audit'
 import { pushSourceRules } from './sessions'
 import { sourceRulesOf } from './source-restrictions'
 
-/** The tenant's policy in force: its own row, or the platform defaults. */
-export async function getPolicy(db: Database, tenantId: string): Promise<Policy> {
-  const row = await db.select({ policy: tenantPolicies.policy }).from(tenantPolicies).where(eq(tenantPolicies.tenantId, tenantId)).get()
+/** The tenant's policy in force (its own row, or the platform defaults) and when it was saved. */
+export async function loadPolicy(db: Database, tenantId: string): Promise<{ policy: Policy; version: string }> {
+  const row = await db
+    .select({ policy: tenantPolicies.policy, updatedAt: tenantPolicies.updatedAt })
+    .from(tenantPolicies)
+    .where(eq(tenantPolicies.tenantId, tenantId))
+    .get()
+  if (!row) return { policy: DEFAULT_POLICY, version: '' }
   // Stored policies were validated on the way in; parsing again fills fields added since.
-  return row ? PolicySchema.parse({ ...DEFAULT_POLICY, ...(row.policy as object) }) : DEFAULT_POLICY
+  return { policy: PolicySchema.parse({ ...DEFAULT_POLICY, ...(row.policy as object) }), version: row.updatedAt }
+}
+
+export async function getPolicy(db: Database, tenantId: string): Promise<Policy> {
+  return (await loadPolicy(db, tenantId)).policy
 }
 
 export async function boundFingerprints(db: Database, tenantId: string, userId: string): Promise<string[]> {
@@ -93,6 +102,6 @@ export async function updatePolicy(
     ],
     () => Problem.notFound('tenant', tenantId),
   )
-  await pushSourceRules(env, tenantId, sourceRulesOf(next))
+  await pushSourceRules(env, tenantId, sourceRulesOf(next, now))
   return next
 }

@@ -1,6 +1,6 @@
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
-import { checkSource, type RequestSource, type SourceVerdict } from '../lib/source-rules'
+import { checkSource, type RequestSource, type SourceRules, type SourceVerdict } from '../lib/source-rules'
 import type { Policy } from '../schemas/policy'
 import type { Principal } from '../schemas/principal'
 import { audit } from './audit'
@@ -22,9 +22,9 @@ export function operatorSourceVerdict(env: Pick<Env, 'OPS_IP_ALLOWLIST'>, source
   )
 }
 
-/** The source rules of a tenant policy, in the shape the session store checks. */
-export function sourceRulesOf(policy: Pick<Policy, 'ip_allowlist' | 'client_cert_required'>) {
-  return { ip_allowlist: policy.ip_allowlist, client_cert_required: policy.client_cert_required }
+/** The source rules of a tenant policy (saved at `version`), in the shape the session store checks. */
+export function sourceRulesOf(policy: Pick<Policy, 'ip_allowlist' | 'client_cert_required'>, version = ''): SourceRules {
+  return { ip_allowlist: policy.ip_allowlist, client_cert_required: policy.client_cert_required, version }
 }
 
 /** Whose request was refused: a session's principal, or an account at sign-in. */

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { jsonResponse, problemResponses } from '../../lib/openapi'
+import { problemResponses } from '../../lib/openapi'
 import { PermissionSchema } from '../../schemas/permissions'
 import { defineRoute } from '../router'
 

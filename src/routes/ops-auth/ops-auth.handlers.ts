@@ -1,7 +1,7 @@
 import { database } from '../../db/client'
 import { bearerToken } from '../../lib/bearer'
 import { bootstrapOperator, completeOperatorMfa, operatorSignIn } from '../../services/operators'
-import { signOut } from '../../services/tenant-auth'
+import { signOut } from '../../services/sign-out'
 import { defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { BootstrapRoute, LoginRoute, LogoutRoute, MfaRoute } from './ops-auth.routes'
