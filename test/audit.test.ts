@@ -54,6 +54,13 @@ describe('audit chain', () => {
     expect(verified.body).toEqual({ chain: tenant.id, ok: true, checked: chain.length, head: { seq: chain.length, hash: chain.at(-1)!.hash }, problem: null })
   })
 
+  it('reports an intact chain while other writes are landing', async () => {
+    const tenant = await tenantWithAdmin()
+    await writeRecords(tenant, 5)
+    const [verified] = await Promise.all([verifyAuditChain(env, tenant.id), writeRecords(tenant, 6)])
+    expect(verified).toMatchObject({ ok: true, problem: null })
+  })
+
   it('refuses any UPDATE of an audit event at the database level', async () => {
     await expect(env.DB.prepare("UPDATE audit_events SET outcome = 'success' WHERE chain = ?").bind(acme.id).run()).rejects.toThrow(
       /append-only/,

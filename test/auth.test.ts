@@ -113,6 +113,16 @@ describe('sessions', () => {
     expect(logout).toEqual({ actor_id: acme.adminId, target_type: 'session' })
   })
 
+  it('refuses sign-out to a password-change-only session, like every route but the password change', async () => {
+    const tenant = await tenantWithAdmin()
+    const reset = await call('POST', `/api/v1/users/${tenant.adminId}/reset-password`, { token: tenant.adminToken })
+    const login = await call('POST', '/api/v1/auth/login', {
+      body: { tenant: tenant.slug, email: tenant.adminEmail, password: reset.body.temporary_password },
+    })
+    expect(login.body.status).toBe('password_change_required')
+    expectProblem(await call('POST', '/api/v1/auth/logout', { token: login.body.token }), 403, 'password-change-required')
+  })
+
   it('stores session tokens only as SHA-256 hashes, nowhere in clear', async () => {
     const token = await signIn(acme.slug, acme.adminEmail, acme.adminPassword)
     const secret = token.split('.').at(-1)!

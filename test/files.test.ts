@@ -385,6 +385,18 @@ describe('file list and download', () => {
     expect(got.headers.get('Cache-Control')).toBe('no-store')
   })
 
+  it('answers HEAD with the download headers but no content, and records no data extraction', async () => {
+    const tenant = await tenantWithAdmin()
+    await grantDownload(tenant)
+    const file = await uploaded(tenant.adminToken, "Bob's (v2).txt", text('head only'))
+    const res = await SELF.fetch(`${ORIGIN}/api/v1/files/${file.id}`, { method: 'HEAD', headers: { Authorization: `Bearer ${tenant.adminToken}` } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Length')).toBe('9')
+    expect(res.headers.get('Content-Disposition')).toBe("attachment; filename*=UTF-8''Bob%27s%20%28v2%29.txt")
+    expect(await res.text()).toBe('')
+    expect(await auditOf(tenant.id, 'file.download')).toEqual([])
+  })
+
   it('audits a download as file.download in the data_extraction category', async () => {
     const tenant = await tenantWithAdmin()
     await grantDownload(tenant)

@@ -63,6 +63,44 @@ describe('records', () => {
   })
 })
 
+describe('storage quota (EX-4)', () => {
+  const used = async (tenantId: string) =>
+    (await env.DB.prepare('SELECT storage_used_bytes AS n FROM tenants WHERE id = ?').bind(tenantId).first<{ n: number }>())!.n
+  const size = (data: unknown) => new TextEncoder().encode(JSON.stringify(data)).length
+
+  it('counts the exact bytes of records as they are created, changed and deleted', async () => {
+    const t = await tenantWithAdmin()
+    const before = await used(t.id)
+    const first = { name: '株式会社サンプル', n: 1 }
+    const record = await create(t, 'sized', first)
+    expect(await used(t.id)).toBe(before + size(first))
+    const second = { name: 'x'.repeat(500) }
+    expect((await call('PUT', `/api/v1/records/${record.id}`, { token: t.adminToken, body: { collection: 'sized', data: second } })).status).toBe(200)
+    expect(await used(t.id)).toBe(before + size(second))
+    expect((await call('DELETE', `/api/v1/records/${record.id}`, { token: t.adminToken })).status).toBe(204)
+    expect(await used(t.id)).toBe(before)
+  })
+
+  it('refuses a record that would exceed the plan quota with 413 quota-exceeded and stores nothing', async () => {
+    const t = await tenantWithAdmin('free')
+    await env.DB.prepare('UPDATE tenants SET storage_used_bytes = 1073741824 - 10 WHERE id = ?').bind(t.id).run()
+    const before = (await env.DB.prepare('SELECT count(*) AS n FROM records WHERE tenant_id = ?').bind(t.id).first<{ n: number }>())!.n
+    const reply = await call('POST', '/api/v1/records', { token: t.adminToken, body: { collection: 'big', data: { text: 'more than ten bytes' } } })
+    expect(expectProblem(reply, 413, 'quota-exceeded')).toMatchObject({ quota_bytes: 1073741824, used_bytes: 1073741814 })
+    expect((await env.DB.prepare('SELECT count(*) AS n FROM records WHERE tenant_id = ?').bind(t.id).first<{ n: number }>())!.n).toBe(before)
+    expect(await used(t.id)).toBe(1073741814)
+  })
+
+  it('lets a record shrink even when the tenant is over its quota', async () => {
+    const t = await tenantWithAdmin('free')
+    const record = await create(t, 'shrink', { text: 'y'.repeat(200) })
+    await env.DB.prepare('UPDATE tenants SET storage_used_bytes = 1073741824 WHERE id = ?').bind(t.id).run()
+    const reply = await call('PUT', `/api/v1/records/${record.id}`, { token: t.adminToken, body: { collection: 'shrink', data: { text: 'y' } } })
+    expect(reply.status).toBe(200)
+    expect(await used(t.id)).toBe(1073741824 - 200 + 1)
+  })
+})
+
 describe('tenant isolation', () => {
   it('answers another tenant\u2019s record id exactly like a missing one, for read, update and delete', async () => {
     const theirs = await create(globex, 'secret', { owner: 'globex' })

@@ -169,7 +169,7 @@ export const mfaFactors = sqliteTable(
   (t) => [uniqueIndex('mfa_factors_account_kind_status').on(t.accountId, t.kind, t.status)],
 )
 
-/** One-time recovery codes, stored as SHA-256 hashes (they carry 50 random bits). */
+/** One-time recovery codes, stored only as HMACs under a key derived from MASTER_KEY. */
 export const recoveryCodes = sqliteTable(
   'recovery_codes',
   {

@@ -139,7 +139,7 @@ function headKey(chain: string) {
   return `head:${chain}`
 }
 
-/** One sequencer per chain: `tenant:<id>` or `platform`. */
+/** One sequencer per chain: a chain is a tenant id, or `platform`. */
 export function auditChainFor(env: Pick<Env, 'AUDIT_CHAIN'>, chain: string) {
   return env.AUDIT_CHAIN.get(env.AUDIT_CHAIN.idFromName(`audit:${chain}`))
 }

@@ -21,6 +21,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   403: 'Signed in, but not allowed',
   404: 'No such resource (another tenant\u2019s resource answers the same)',
   409: 'Conflicts with the current state',
+  411: 'Content-Length missing',
   413: 'Body too large',
   415: 'Unsupported media type',
   422: 'Invalid fields',

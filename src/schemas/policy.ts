@@ -104,6 +104,3 @@ export const PolicyUpdateSchema = z
   .openapi('PolicyUpdate')
 
 export type PolicyUpdate = z.infer<typeof PolicyUpdateSchema>
-
-/** What the session store needs of a policy to check every request. */
-export type SourcePolicy = Pick<Policy, 'ip_allowlist' | 'client_cert_required'>

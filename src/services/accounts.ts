@@ -77,6 +77,10 @@ function lastAdmin() {
   return Problem.conflict('This is the tenant\u2019s last active admin. Make another account an active admin first.', 'last-admin')
 }
 
+export function changedMeanwhile(what: string) {
+  return Problem.conflict(`The ${what} was changed by someone else meanwhile. Reload it and try again.`, 'edit-conflict')
+}
+
 function emailTaken(email: string) {
   return Problem.conflict(`An account with the e-mail ${email} already exists in this tenant.`, 'email-taken')
 }
@@ -183,24 +187,30 @@ export async function updateAccount(
       .filter((k) => !same(k))
       .map((k) => [k, { from: current[k], to: next[k] }]),
   )
-  if (Object.keys(changes).length === 0) return toUser(current)
+  if (Object.keys(changes).length === 0) {
+    // Nothing to change; a repeated "disable" still makes sure no session survived an earlier failure.
+    if (current.status !== 'active') await endActorSessions(env, { tenantId, actorId: id })
+    return toUser(current)
+  }
   next.updatedAt = isoNow()
 
   const losesAdmin = current.role === 'admin' && current.status === 'active' && (next.role !== 'admin' || next.status !== 'active')
   const takesSeat = current.status !== 'active' && next.status === 'active'
   const guards = [losesAdmin ? OTHER_ADMIN : null, takesSeat ? SEAT_FREE : null].filter(Boolean)
   const update: SqlWrite = {
+    // updated_at: the row must still be the one the change was computed from (no lost updates).
     sql: `UPDATE users SET name = ?, role = ?, status = ?, permissions = ?, updated_at = ?
-          WHERE tenant_id = ? AND id = ?${guards.map((g) => ` AND ${g}`).join('')}`,
+          WHERE tenant_id = ? AND id = ? AND updated_at = ?${guards.map((g) => ` AND ${g}`).join('')}`,
     params: [
-      next.name, next.role, next.status, JSON.stringify(next.permissions), next.updatedAt, tenantId, id,
+      next.name, next.role, next.status, JSON.stringify(next.permissions), next.updatedAt, tenantId, id, current.updatedAt,
       ...(losesAdmin ? [tenantId, id] : []),
       ...(takesSeat ? [tenantId, tenantId] : []),
     ],
   }
   const entry = { tenantId, actor, action: 'user.update', target: { type: 'user', id }, outcome: 'success' as const, details: { changes } }
   if (!(await audit(env, meta, entry, [update], { guard: 0 })).ok) {
-    await findUser(db, tenantId, id) // gone meanwhile: 404
+    const now = await findUser(db, tenantId, id) // gone meanwhile: 404
+    if (now.updatedAt !== current.updatedAt) throw changedMeanwhile('account')
     throw losesAdmin ? lastAdmin() : await seatLimitReached(db, tenantId)
   }
   if (next.status !== 'active') await endActorSessions(env, { tenantId, actorId: id })

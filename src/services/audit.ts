@@ -167,11 +167,13 @@ export async function verifyAuditChain(env: Env, chain: string): Promise<ChainVe
     head: anchored,
     problem: { seq, reason },
   })
+  // Events appended after the anchor was read are newer than this check: leave them for the next one.
+  const lastSeq = anchored?.seq ?? Number.MAX_SAFE_INTEGER
   for (;;) {
     const { results } = await env.DB.prepare(
-      'SELECT * FROM audit_events WHERE chain = ? AND seq >= ? ORDER BY seq LIMIT ?',
+      'SELECT * FROM audit_events WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
     )
-      .bind(chain, expectedSeq, VERIFY_PAGE)
+      .bind(chain, expectedSeq, lastSeq, VERIFY_PAGE)
       .all<StoredAuditEvent>()
     for (const event of results) {
       if (event.seq !== expectedSeq) return fail(expectedSeq, `event ${expectedSeq} is missing`)

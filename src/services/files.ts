@@ -1,7 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import type { Database } from '../db/client'
-import { files, plans, tenants } from '../db/schema'
-import type { SqlWrite } from '../durable/audit-chain'
+import { files, tenants } from '../db/schema'
 import { decodeCursor, page } from '../lib/cursor'
 import { toHex } from '../lib/encoding'
 import { ID_PATTERN, newId } from '../lib/ids'
@@ -9,6 +8,7 @@ import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { isoNow } from '../lib/time'
 import { audit, auditChange, type TenantCaller as Caller } from './audit'
+import { quotaExceeded, reserveStorage, storageOf } from './storage-quota'
 
 /** Largest single upload. Bodies stream to R2; this bounds one request's time and memory. */
 export const FILE_MAX_BYTES = 25 * 1024 * 1024
@@ -32,26 +32,6 @@ function objectKey(tenantId: string, fileId: string) {
   return `tenants/${tenantId}/files/${fileId}`
 }
 
-function quotaExceeded(used: number, quota: number, size: number) {
-  return new Problem({
-    status: 413,
-    type: 'quota-exceeded',
-    title: 'Storage quota exceeded',
-    detail: `This upload needs ${size} bytes; the plan allows ${quota} and ${used} are in use. Delete files or ask for a larger plan.`,
-    extra: { quota_bytes: quota, used_bytes: used },
-  })
-}
-
-async function quotaOf(db: Database, tenantId: string) {
-  const row = await db
-    .select({ used: tenants.storageUsedBytes, quota: plans.storageBytes })
-    .from(tenants)
-    .innerJoin(plans, eq(plans.id, tenants.planId))
-    .where(eq(tenants.id, tenantId))
-    .get()
-  return row ?? { used: 0, quota: 0 }
-}
-
 /**
  * Stores a file under `name`, replacing an earlier file of that name (EX-4).
  * The plan quota is checked before anything is stored, and again, atomically,
@@ -71,8 +51,8 @@ export async function putFile(
   if (upload.length > FILE_MAX_BYTES) throw Problem.payloadTooLarge(FILE_MAX_BYTES)
   const previous = await db.select().from(files).where(and(eq(files.tenantId, caller.tenantId), eq(files.name, upload.name))).get()
   const delta = upload.length - (previous?.sizeBytes ?? 0)
-  const { used, quota } = await quotaOf(db, caller.tenantId)
-  if (used + delta > quota) throw quotaExceeded(used, quota, upload.length)
+  const { used, quota } = await storageOf(db, caller.tenantId)
+  if (used + delta > quota) throw await quotaExceeded(db, caller.tenantId, upload.length)
 
   const id = newId('fil')
   const key = objectKey(caller.tenantId, id)
@@ -99,13 +79,8 @@ export async function putFile(
     createdAt: isoNow(),
     createdBy: caller.actor.id!,
   }
-  const reserve: SqlWrite = {
-    sql: `UPDATE tenants SET storage_used_bytes = storage_used_bytes + ?
-          WHERE id = ? AND storage_used_bytes + ? <= (SELECT storage_bytes FROM plans WHERE plans.id = tenants.plan_id)`,
-    params: [delta, caller.tenantId, delta],
-  }
   const writes = [
-    reserve,
+    reserveStorage(caller.tenantId, { sql: '?', params: [delta] }),
     ...(previous ? [db.delete(files).where(and(eq(files.tenantId, caller.tenantId), eq(files.id, previous.id))).toSQL()] : []),
     db.insert(files).values(row).toSQL(),
   ]
@@ -136,8 +111,7 @@ export async function putFile(
     if (previous && !(await db.select({ id: files.id }).from(files).where(eq(files.id, previous.id)).get())) {
       throw Problem.conflict(`${JSON.stringify(upload.name)} was deleted or replaced while this upload ran; upload again.`)
     }
-    const now = await quotaOf(db, caller.tenantId)
-    throw quotaExceeded(now.used, now.quota, upload.length)
+    throw await quotaExceeded(db, caller.tenantId, upload.length)
   }
   if (previous) await env.FILES.delete(objectKey(caller.tenantId, previous.id))
   return { file: toFile(row), replaced: previous !== undefined }
@@ -152,6 +126,11 @@ export async function listFiles(db: Database, tenantId: string, limit: number, c
     .orderBy(desc(files.id))
     .limit(limit + 1)
   return page(rows.map(toFile), limit, (f) => f.id)
+}
+
+/** A file's metadata (HEAD of a download): reveals no content, so it is not a data extraction. */
+export async function fileInfo(db: Database, tenantId: string, id: string) {
+  return toFile(await findFile(db, tenantId, id))
 }
 
 async function findFile(db: Database, tenantId: string, id: string): Promise<FileRow> {
@@ -179,9 +158,15 @@ export async function downloadFile(env: Env, db: Database, caller: Caller, id: s
   return { file: toFile(row), body: object.body }
 }
 
-/** Hard delete (SE-36): the object is removed at once and its bytes leave the tenant's count. */
+/**
+ * Hard delete (SE-36): the object is removed at once and its bytes leave the
+ * tenant's count. The bytes go first: if recording the deletion then fails,
+ * what is left is a row without content (a retry finishes it), never
+ * content without a row.
+ */
 export async function deleteFile(env: Env, db: Database, caller: Caller, id: string, meta: RequestMeta) {
   const row = await findFile(db, caller.tenantId, id)
+  await env.FILES.delete(objectKey(caller.tenantId, row.id))
   await auditChange(
     env,
     meta,
@@ -203,5 +188,4 @@ export async function deleteFile(env: Env, db: Database, caller: Caller, id: str
     ],
     () => Problem.notFound('file', id),
   )
-  await env.FILES.delete(objectKey(caller.tenantId, row.id))
 }

@@ -1,4 +1,4 @@
-import { desc, eq, inArray } from 'drizzle-orm'
+import { and, desc, eq, inArray } from 'drizzle-orm'
 import type { Database } from '../db/client'
 import { mailOutbox } from '../db/schema'
 import type { SqlWrite } from '../durable/audit-chain'
@@ -13,6 +13,8 @@ export type Mail = {
   body: string
   /** Mails with the same key are queued once (reminders). */
   dedupeKey?: string
+  /** Carries a secret (a one-time code): blanked in the outbox once delivered in production. */
+  sensitive?: boolean
 }
 
 /**
@@ -30,6 +32,7 @@ export function queueMail(db: Database, mail: Mail): { id: string; write: SqlWri
       subject: mail.subject,
       body: mail.body,
       dedupeKey: mail.dedupeKey ?? null,
+      sensitive: mail.sensitive ?? false,
       status: 'queued',
       createdAt: isoNow(),
     })
@@ -42,30 +45,41 @@ const MAX_ATTEMPTS = 5
  * Delivers queued mail: the given ids, or everything still queued (the
  * cron's retry). In production through the MAIL send_email binding; in
  * development and tests the outbox itself is the mailbox (GET /dev/mailbox),
- * so delivery only marks the rows sent.
+ * so delivery only marks the rows sent. Each mail is claimed atomically
+ * first, so a request's prompt delivery and the cron never both send it.
+ * A delivered one-time code does not stay readable in the outbox.
  */
 export async function deliverMail(env: Env, db: Database, ids?: string[]) {
   const rows = await db
     .select()
     .from(mailOutbox)
-    .where(ids ? inArray(mailOutbox.id, ids) : eq(mailOutbox.status, 'queued'))
+    .where(and(eq(mailOutbox.status, 'queued'), ids ? inArray(mailOutbox.id, ids) : undefined))
     .limit(100)
+  const production = env.ENVIRONMENT === 'production'
   let sent = 0
   let failed = 0
-  for (const row of rows.filter((r) => r.status === 'queued')) {
+  for (const row of rows) {
+    const attempts = row.attempts + 1
+    const claimed = await db
+      .update(mailOutbox)
+      .set({ status: 'sent', sentAt: isoNow(), attempts })
+      .where(and(eq(mailOutbox.id, row.id), eq(mailOutbox.status, 'queued')))
+      .returning({ id: mailOutbox.id })
+    if (claimed.length === 0) continue
     try {
-      if (env.ENVIRONMENT === 'production') {
+      if (production) {
         const { EmailMessage } = await import('cloudflare:email')
         const raw = plainTextMessage({ from: env.MAIL_FROM, to: row.toAddress, subject: row.subject, body: row.body, messageId: row.id })
         await env.MAIL.send(new EmailMessage(env.MAIL_FROM, row.toAddress, raw))
+        if (row.sensitive) {
+          await db.update(mailOutbox).set({ subject: '(one-time code)', body: '(removed after delivery)' }).where(eq(mailOutbox.id, row.id))
+        }
       }
-      await db.update(mailOutbox).set({ status: 'sent', sentAt: isoNow(), attempts: row.attempts + 1 }).where(eq(mailOutbox.id, row.id))
       sent++
     } catch (error) {
-      const attempts = row.attempts + 1
       await db
         .update(mailOutbox)
-        .set({ attempts, status: attempts >= MAX_ATTEMPTS ? 'failed' : 'queued', lastError: String(error).slice(0, 500) })
+        .set({ status: attempts >= MAX_ATTEMPTS ? 'failed' : 'queued', sentAt: null, lastError: String(error).slice(0, 500) })
         .where(eq(mailOutbox.id, row.id))
       failed++
     }

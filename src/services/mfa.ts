@@ -108,6 +108,7 @@ export async function startChallenge(
       to: account.email,
       subject: `Mamori sign-in code: ${code}`,
       body: `Your Mamori sign-in code is ${code}.\n\nIt is valid for ${MFA_LIMITS.challengeMinutes} minutes and can be used once. If you did not try to sign in, change your password and tell your administrator.\n`,
+      sensitive: true,
     })
     mailId = mail.id
     writes.push(mail.write)
@@ -165,13 +166,21 @@ async function acceptTotp(env: Env, db: Database, account: MfaAccount, factor: t
   return burned.length === 1
 }
 
-async function acceptRecoveryCode(db: Database, accountId: string, code: string) {
+/**
+ * What is stored of a recovery code: an HMAC under a key derived from the
+ * master secret, so a copy of the table alone cannot be brute-forced offline.
+ */
+async function recoveryCodeMac(env: Env, code: string) {
+  return mac(await otpMacKey(env), `recovery:${code}`)
+}
+
+async function acceptRecoveryCode(env: Env, db: Database, accountId: string, code: string) {
   const normalised = code.trim().toLowerCase()
   if (!/^[a-z2-9]{5}-[a-z2-9]{5}$/.test(normalised)) return false
   const used = await db
     .update(recoveryCodes)
     .set({ usedAt: isoNow() })
-    .where(and(eq(recoveryCodes.accountId, accountId), eq(recoveryCodes.codeHash, await sha256Hex(normalised)), isNull(recoveryCodes.usedAt)))
+    .where(and(eq(recoveryCodes.accountId, accountId), eq(recoveryCodes.codeHash, await recoveryCodeMac(env, normalised)), isNull(recoveryCodes.usedAt)))
     .returning({ id: recoveryCodes.id })
   return used.length === 1
 }
@@ -207,7 +216,21 @@ export async function completeChallenge(
       ),
     )
     .returning()
-  if (!challenge) throw dead()
+  if (!challenge) {
+    // Expired, used up or already used: an answer to it is still an attempt worth recording.
+    const known = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, await sha256Hex(token))).get()
+    if (known) {
+      await audit(env, meta, {
+        tenantId: known.tenantId,
+        actor: { type: expected.type, id: known.accountId },
+        action: 'mfa.code_failed',
+        target: { type: expected.type, id: known.accountId },
+        outcome: 'failure',
+        details: { challenge_id: known.id, reason: known.consumedAt ? 'already_used' : known.attempts >= MFA_LIMITS.attempts ? 'no_tries_left' : 'expired' },
+      })
+    }
+    throw dead()
+  }
   const account = await lookup(challenge.accountId)
   if (!account || account.type !== expected.type) throw dead()
 
@@ -219,7 +242,7 @@ export async function completeChallenge(
   } else if (methods.includes('totp')) {
     const factor = (await activeFactors(db, account.id)).find((f) => f.kind === 'totp')
     if (factor && (await acceptTotp(env, db, account, factor, code6))) method = 'totp'
-    else if (await acceptRecoveryCode(db, account.id, code6)) method = 'recovery_code'
+    else if (await acceptRecoveryCode(env, db, account.id, code6)) method = 'recovery_code'
   }
 
   const entry = { tenantId: chainOf(account), actor: auditActor(account), target: { type: account.type, id: account.id } }
@@ -303,7 +326,7 @@ export async function confirmTotp(env: Env, db: Database, account: MfaAccount, c
   }
   const now = isoNow()
   const codes = Array.from({ length: MFA_LIMITS.recoveryCodes }, recoveryCode)
-  const hashed = await Promise.all(codes.map((c) => sha256Hex(c)))
+  const hashed = await Promise.all(codes.map((c) => recoveryCodeMac(env, c)))
   await auditChange(
     env,
     meta,

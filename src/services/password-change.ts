@@ -5,7 +5,7 @@ import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import { isoNow } from '../lib/time'
 import type { Principal } from '../schemas/principal'
-import { audit } from './audit'
+import { auditChange } from './audit'
 import { assertCurrentPassword, currentUser } from './me'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
@@ -36,14 +36,20 @@ export async function changePassword(
 
   const now = isoNow()
   const changed = { passwordHash: await hashPassword(input.new_password), passwordChangedAt: now, mustChangePassword: false, updatedAt: now }
-  await audit(
+  await auditChange(
     env,
     meta,
     { tenantId: user.tenantId, actor: { type: 'user', id: user.id }, action: 'auth.password_change', target: { type: 'user', id: user.id }, outcome: 'success' },
     [
-      db.update(users).set(changed).where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId))).toSQL(),
+      // Only over the password that was checked: a forced reset meanwhile wins.
+      db
+        .update(users)
+        .set(changed)
+        .where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId), eq(users.passwordHash, user.passwordHash)))
+        .toSQL(),
       ...rememberPassword(db, { tenantId: user.tenantId, accountId: user.id }, user.passwordHash, now),
     ],
+    () => Problem.conflict('Your password was changed or reset meanwhile. Sign in again.', 'edit-conflict'),
   )
   await endActorSessions(env, principal, principal.sessionId)
   const session = await upgradeSession(env, principal, sessionLimits(policy))

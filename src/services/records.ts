@@ -7,6 +7,7 @@ import { Problem } from '../lib/problem'
 import { isoNow } from '../lib/time'
 import type { RecordInput, TenantRecord } from '../schemas/records'
 import { audit, auditChange, type RequestMeta, type TenantCaller as Caller } from './audit'
+import { quotaExceeded, recordBytes, reserveStorage } from './storage-quota'
 
 type RecordRow = typeof records.$inferSelect
 
@@ -44,6 +45,12 @@ function assertId(id: string) {
 }
 
 
+const bytes = (text: string) => new TextEncoder().encode(text).length
+
+/**
+ * Creates a record. Its bytes count against the plan's storage quota (EX-4)
+ * in the same transaction; over the quota, nothing is stored (413).
+ */
 export async function createRecord(env: Env, db: Database, caller: Caller, input: RecordInput, meta: RequestMeta) {
   const now = isoNow()
   const row: RecordRow = {
@@ -56,7 +63,7 @@ export async function createRecord(env: Env, db: Database, caller: Caller, input
     createdBy: caller.actor.id!,
     updatedBy: caller.actor.id!,
   }
-  await audit(
+  const result = await audit(
     env,
     meta,
     {
@@ -67,8 +74,10 @@ export async function createRecord(env: Env, db: Database, caller: Caller, input
       outcome: 'success',
       details: { collection: row.collection },
     },
-    [db.insert(records).values(row).toSQL()],
+    [reserveStorage(caller.tenantId, { sql: '?', params: [bytes(row.data)] }), db.insert(records).values(row).toSQL()],
+    { guard: 0 },
   )
+  if (!result.ok) throw await quotaExceeded(db, caller.tenantId, bytes(row.data))
   return toRecord(row)
 }
 
@@ -104,6 +113,10 @@ export async function getRecord(db: Database, tenantId: string, id: string) {
   return toRecord(row)
 }
 
+/**
+ * Replaces a record's collection and data. The storage count moves by the
+ * size difference, computed in SQL from the row as it is at commit time.
+ */
 export async function updateRecord(
   env: Env,
   db: Database,
@@ -113,13 +126,15 @@ export async function updateRecord(
   meta: RequestMeta,
 ) {
   assertId(id)
+  const data = JSON.stringify(input.data)
+  const old = recordBytes(caller.tenantId, id)
   const update = db
     .update(records)
-    .set({ collection: input.collection, data: JSON.stringify(input.data), updatedAt: isoNow(), updatedBy: caller.actor.id! })
+    .set({ collection: input.collection, data, updatedAt: isoNow(), updatedBy: caller.actor.id! })
     .where(and(eq(records.tenantId, caller.tenantId), eq(records.id, id)))
     .returning()
     .toSQL()
-  const result = await auditChange(
+  const result = await audit(
     env,
     meta,
     {
@@ -130,15 +145,20 @@ export async function updateRecord(
       outcome: 'success',
       details: { collection: input.collection },
     },
-    [update],
-    notFound(id),
+    [reserveStorage(caller.tenantId, { sql: `? - ${old.sql}`, params: [bytes(data), ...old.params] }), update],
+    { guard: [0, 1] },
   )
-  return fromReturned(result.rows[0]![0] as Record<string, unknown>)
+  if (!result.ok) {
+    await getRecord(db, caller.tenantId, id) // gone meanwhile: 404
+    throw await quotaExceeded(db, caller.tenantId, bytes(data))
+  }
+  return fromReturned(result.rows[1]![0] as Record<string, unknown>)
 }
 
-/** Hard delete (SE-36): the row is gone at once; only the audit event remembers its id. */
+/** Hard delete (SE-36): the row is gone at once, its bytes leave the count; only the audit event remembers its id. */
 export async function deleteRecord(env: Env, db: Database, caller: Caller, id: string, meta: RequestMeta) {
   assertId(id)
+  const size = recordBytes(caller.tenantId, id)
   await auditChange(
     env,
     meta,
@@ -149,7 +169,12 @@ export async function deleteRecord(env: Env, db: Database, caller: Caller, id: s
       target: { type: 'record', id },
       outcome: 'success',
     },
-    [db.delete(records).where(and(eq(records.tenantId, caller.tenantId), eq(records.id, id))).toSQL()],
+    [
+      // The size is read from the row before it goes, in the same transaction.
+      { sql: `UPDATE tenants SET storage_used_bytes = storage_used_bytes - ${size.sql} WHERE id = ?`, params: [...size.params, caller.tenantId] },
+      db.delete(records).where(and(eq(records.tenantId, caller.tenantId), eq(records.id, id))).toSQL(),
+    ],
     notFound(id),
+    1,
   )
 }

@@ -93,63 +93,71 @@ export async function authenticateToken(env: Env, token: string, source: Request
   return sessionStoreFor(env, scope).authenticate(await sha256Hex(token), source)
 }
 
+/**
+ * Every shard of one scope's session store (a tenant's, or the operators').
+ * Anything that must reach all of an account's or tenant's sessions goes
+ * through this, so raising SHARDS cannot leave a shard behind.
+ */
+function everyShard(tenantId: string | null) {
+  return Array.from({ length: SHARDS }, (_, shard): SessionScope =>
+    tenantId === null ? { kind: 'operators', shard } : { kind: 'tenant', tenantId, shard },
+  )
+}
+
+async function onEveryShard<T>(env: Env, tenantId: string | null, work: (store: ReturnType<typeof sessionStoreFor>) => Promise<T>) {
+  return Promise.all(everyShard(tenantId).map((scope) => work(sessionStoreFor(env, scope))))
+}
+
 /** Sends a tenant's new source rules to every shard of its session store. */
 export async function pushSourceRules(env: Env, tenantId: string, rules: SourceRules): Promise<void> {
-  await Promise.all(
-    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).setRules(rules)),
-  )
+  await onEveryShard(env, tenantId, (store) => store.setRules(rules))
 }
 
 /**
  * Turns the caller's session into a full one with fresh lifetimes (after a
  * password change). Returns null if it ended meanwhile.
  */
-export function upgradeSession(
+export async function upgradeSession(
   env: Env,
   principal: Principal,
   limits: { idleMinutes: number; absoluteMinutes: number } = SESSION_LIMITS,
 ): Promise<Principal | null> {
-  return sessionStoreFor(env, scopeOf(principal)).upgrade(principal.sessionId, limits)
+  const upgraded = await onEveryShard(env, principal.tenantId, (store) => store.upgrade(principal.sessionId, limits))
+  return upgraded.find((p) => p !== null) ?? null
 }
 
 /** Gives an account's live sessions a new role and permissions (effective on their next request). */
 export async function refreshActorSessions(env: Env, tenantId: string, actorId: string, role: Principal['role'], permissions: string[]) {
-  await Promise.all(
-    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).updateActor(actorId, role, permissions)),
-  )
+  await onEveryShard(env, tenantId, (store) => store.updateActor(actorId, role, permissions))
 }
 
 /** Live sessions of a tenant (or of one of its accounts), newest first. */
 export async function listTenantSessions(env: Env, tenantId: string, actorId: string | null) {
-  const shards = await Promise.all(
-    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).list(actorId)),
-  )
+  const shards = await onEveryShard(env, tenantId, (store) => store.list(actorId))
   return shards.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt))
 }
 
 /** Ends one session of a tenant, optionally only if it belongs to `actorId`. */
 export async function endTenantSession(env: Env, tenantId: string, sessionId: string, actorId: string | null) {
-  const ended = await Promise.all(
-    Array.from({ length: SHARDS }, (_, shard) => sessionStoreFor(env, { kind: 'tenant', tenantId, shard }).revoke(sessionId, actorId)),
-  )
-  return ended.some(Boolean)
+  return (await onEveryShard(env, tenantId, (store) => store.revoke(sessionId, actorId))).some(Boolean)
 }
 
 /** Ends the caller's own session (sign-out). */
 export async function endSession(env: Env, principal: Principal): Promise<void> {
-  await sessionStoreFor(env, scopeOf(principal)).revoke(principal.sessionId)
+  await onEveryShard(env, principal.tenantId, (store) => store.revoke(principal.sessionId))
 }
 
 /** Ends every session of one account, optionally sparing one; returns how many ended. */
-export function endActorSessions(
+export async function endActorSessions(
   env: Env,
   who: { tenantId: string | null; actorId: string },
   exceptSessionId: string | null = null,
 ): Promise<number> {
-  return sessionStoreFor(env, scopeOf(who)).revokeActor(who.actorId, exceptSessionId)
+  const ended = await onEveryShard(env, who.tenantId, (store) => store.revokeActor(who.actorId, exceptSessionId))
+  return ended.reduce((a, b) => a + b, 0)
 }
 
 /** Ends every session of a tenant (suspension, termination). */
-export function endTenantSessions(env: Env, tenantId: string): Promise<number> {
-  return sessionStoreFor(env, { kind: 'tenant', tenantId, shard: SHARD }).revokeAll()
+export async function endTenantSessions(env: Env, tenantId: string): Promise<number> {
+  return (await onEveryShard(env, tenantId, (store) => store.revokeAll())).reduce((a, b) => a + b, 0)
 }

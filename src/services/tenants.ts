@@ -1,4 +1,4 @@
-import { desc, eq, lt } from 'drizzle-orm'
+import { and, desc, eq, lt } from 'drizzle-orm'
 import type { Database } from '../db/client'
 import { plans, tenants, users } from '../db/schema'
 import { decodeCursor, page } from '../lib/cursor'
@@ -145,7 +145,11 @@ export async function updateTenant(
       .filter((k) => next[k] !== current[k])
       .map((k) => [k === 'planId' ? 'plan' : k === 'contactEmail' ? 'contact_email' : k, { from: current[k], to: next[k] }]),
   )
-  if (Object.keys(changes).length === 0) return toTenant(current)
+  if (Object.keys(changes).length === 0) {
+    // A repeated "suspend" still makes sure no session survived an earlier failure.
+    if (current.status === 'suspended') await endTenantSessions(env, id)
+    return toTenant(current)
+  }
   next.updatedAt = isoNow()
   await auditChange(
     env,
@@ -162,11 +166,12 @@ export async function updateTenant(
       db
         .update(tenants)
         .set({ name: next.name, planId: next.planId, status: next.status, contactEmail: next.contactEmail, updatedAt: next.updatedAt })
-        .where(eq(tenants.id, id))
+        // The row must still be the one the change was computed from (no lost updates).
+        .where(and(eq(tenants.id, id), eq(tenants.updatedAt, current.updatedAt)))
         .toSQL(),
     ],
-    () => Problem.notFound('tenant', id),
+    () => Problem.conflict('The tenant was changed by someone else meanwhile. Reload it and try again.', 'edit-conflict'),
   )
-  if (next.status === 'suspended' && current.status !== 'suspended') await endTenantSessions(env, id)
+  if (next.status === 'suspended') await endTenantSessions(env, id)
   return toTenant(next)
 }

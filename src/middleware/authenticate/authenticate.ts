@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import { getCookie } from 'hono/cookie'
+import { bearerToken } from '../../lib/bearer'
 import { Problem } from '../../lib/problem'
 import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
@@ -14,15 +14,12 @@ export type AuthenticateOptions = {
    * does). Default false: such a session gets 403 `password-change-required`.
    */
   allowPasswordChange?: boolean
-  /** Cookie the console sends instead of a bearer header. Default `mamori_session`. */
-  cookie?: string
 }
 
 export type AuthenticateVariables = { principal: Principal; requestId: string }
 
 /**
- * Resolves `Authorization: Bearer <token>` (or the console's session cookie)
- * to a principal through the session store, in one Durable Object call that
+ * Resolves `Authorization: Bearer <token>` to a principal through the session store, in one Durable Object call that
  * also checks the request's source (IP allowlist, client certificate) against
  * the tenant's rules for the session's role. Operators are checked against
  * the platform allowlist. A tenant token never passes as an operator's, nor
@@ -33,12 +30,9 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
 export const authenticate = ({
   audience,
   allowPasswordChange = false,
-  cookie = 'mamori_session',
 }: AuthenticateOptions): MiddlewareHandler<{ Bindings: Env; Variables: AuthenticateVariables }> =>
   async function authenticate(c, next) {
-    const header = c.req.header('Authorization')
-    const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
-    const token = bearer ?? getCookie(c, cookie)
+    const token = bearerToken(c.req.header('Authorization'))
     if (!token) throw Problem.unauthenticated()
     const source = requestSource(c)
     const result = await authenticateToken(c.env, token, source)

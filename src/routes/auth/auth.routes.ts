@@ -55,13 +55,13 @@ export const changePassword = defineRoute(
         z.object({ status: z.literal('ok'), expires_at: z.string(), user: UserSchema }).openapi('PasswordChanged'),
         'Changed',
       ),
-      ...problemResponses(400, 401, 413, 415, 422),
+      ...problemResponses(400, 401, 403, 409, 413, 415, 422),
     },
   },
 )
 
 export const logout = defineRoute(
-  { audience: 'tenant', allowPasswordChange: true },
+  { audience: 'tenant' },
   {
     method: 'post',
     path: '/api/v1/auth/logout',

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { deleteFile, downloadFile, listFiles, putFile } from '../../services/files'
+import { deleteFile, downloadFile, fileInfo, listFiles, putFile } from '../../services/files'
 import { requestMeta, tenantCaller } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { DownloadRoute, ListRoute, RemoveRoute, UploadRoute } from './files.routes'
@@ -23,15 +23,24 @@ export const list: AppRouteHandler<ListRoute> = async (c) => {
   return c.json(await listFiles(database(c.env), c.var.principal.tenantId!, limit, cursor), 200)
 }
 
-export const download: AppRouteHandler<DownloadRoute> = async (c) => {
-  const { file, body } = await downloadFile(c.env, database(c.env), tenantCaller(c), c.req.valid('param').id, requestMeta(c))
-  return c.body(body, 200, {
+function fileHeaders(file: { name: string; content_type: string; size_bytes: number }) {
+  return {
     'Content-Type': file.content_type,
     'Content-Length': String(file.size_bytes),
-    // RFC 6266/5987: the name survives in any language, and the browser saves instead of rendering.
+    // RFC 6266/8187: the name survives in any language, and the browser saves instead of rendering.
     'Content-Disposition': `attachment; filename*=UTF-8''${rfc8187(file.name)}`,
     'Cache-Control': 'no-store',
-  })
+  }
+}
+
+export const download: AppRouteHandler<DownloadRoute> = async (c) => {
+  const id = c.req.valid('param').id
+  // HEAD (routed here by Hono) sends no content, so it is neither fetched from R2 nor audited as an extraction.
+  if (c.req.method === 'HEAD') {
+    return c.body(null, 200, fileHeaders(await fileInfo(database(c.env), c.var.principal.tenantId!, id)))
+  }
+  const { file, body } = await downloadFile(c.env, database(c.env), tenantCaller(c), id, requestMeta(c))
+  return c.body(body, 200, fileHeaders(file))
 }
 
 /** RFC 8187 value encoding: encodeURIComponent leaves ' ( ) * alone, which the attribute grammar forbids. */

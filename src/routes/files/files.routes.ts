@@ -21,7 +21,7 @@ export const upload = defineRoute(
     responses: {
       201: jsonResponse(FileSchema, 'Stored'),
       200: jsonResponse(FileSchema, 'Replaced an earlier file of this name'),
-      ...problemResponses(400, 401, 403, 409, 413, 422),
+      ...problemResponses(400, 401, 403, 409, 411, 413, 422),
     },
   },
 )

@@ -1,6 +1,6 @@
 import { database } from '../../db/client'
 import { verifyAuditChain } from '../../services/audit'
-import { operatorAuditView } from '../../services/support'
+import { operatorAuditView } from '../../services/operator-audit'
 import type { AppRouteHandler } from '../router'
 import type { ListRoute, VerifyRoute } from './ops-audit.routes'
 

@@ -27,7 +27,7 @@ export const login = defineRoute(
     request: { body: jsonBody(OperatorLoginSchema) },
     responses: {
       200: jsonResponse(OperatorLoginResultSchema, 'Signed in, or a second factor is needed'),
-      ...problemResponses(400, 401, 413, 415, 422),
+      ...problemResponses(400, 401, 403, 413, 415, 422),
     },
   },
 )

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
+import { SUPPORT_MAX_HOURS } from '../../services/support'
 import { defineRoute } from '../router'
 
 const admin = { audience: 'tenant', role: 'admin' } as const
@@ -28,7 +29,11 @@ export const grant = defineRoute(admin, {
   tags,
   summary: 'Let operators read this tenant\u2019s records and files for N hours (at most 72); every read is audited here',
   request: {
-    body: jsonBody(z.strictObject({ hours: z.number().int().min(1).max(72, 'At most 72 hours.') }).openapi('SupportGrant')),
+    body: jsonBody(
+      z
+        .strictObject({ hours: z.number().int().min(1).max(SUPPORT_MAX_HOURS, `At most ${SUPPORT_MAX_HOURS} hours.`) })
+        .openapi('SupportGrant'),
+    ),
   },
   responses: { 200: jsonResponse(SupportAccessSchema, 'Granted'), ...problemResponses(400, 401, 403, 415, 422) },
 })
