@@ -4,8 +4,8 @@ import { plans, tenants, users } from '../db/schema'
 import { normaliseEmail } from '../lib/email'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
-import { checkSource, type RequestSource } from '../lib/source-rules'
 import type { Defer } from '../lib/defer'
+import { checkSource, type RequestSource } from '../lib/source-rules'
 import { DAY_MS, isoNow } from '../lib/time'
 import type { TenantLogin, TenantLoginResult } from '../schemas/auth'
 import type { Permission } from '../schemas/permissions'
@@ -20,7 +20,6 @@ import { refuseSource, sourceRulesOf } from './source-restrictions'
 import { toUser, type UserRow } from './users'
 
 type TenantRow = typeof tenants.$inferSelect
-
 
 /** Whether the account's password is older than its role's maximum age (SE-13, SE-19). */
 export function passwordExpired(user: Pick<UserRow, 'passwordChangedAt' | 'role'>, policy: Policy, now = Date.now()) {
