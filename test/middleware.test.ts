@@ -585,7 +585,13 @@ describe('onError', () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
     const app = createApp()
     app.get('/busy', () => {
-      throw Problem.unavailable('Down for maintenance.', 'maintenance', 120)
+      throw new Problem({
+        status: 503,
+        type: 'maintenance',
+        title: 'Service unavailable',
+        detail: 'Down for maintenance.',
+        headers: { 'Retry-After': '120' },
+      })
     })
     const res = await app.request(`${ORIGIN}/busy`, {}, env)
     expect(res.headers.get('Retry-After')).toBe('120')

@@ -88,6 +88,8 @@ const SCHEMA = [
 export class SessionStore extends DurableObject<Env> {
   private readonly sql: SqlStorage
   private ready = false
+  /** The stored source rules, read once per instance: every request is checked against them. */
+  private cachedRules: SourceRules | null | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -117,12 +119,15 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   private rules(): SourceRules | null {
-    return this.ctx.storage.kv.get<SourceRules>('rules') ?? null
+    if (this.cachedRules === undefined) this.cachedRules = this.ctx.storage.kv.get<SourceRules>('rules') ?? null
+    return this.cachedRules
   }
 
   /** Replaces the source rules every later request is checked against, unless it holds newer ones. */
   async setRules(rules: SourceRules): Promise<void> {
-    if (newerRules(rules, this.rules())) this.ctx.storage.kv.put('rules', rules)
+    if (!newerRules(rules, this.rules())) return
+    this.ctx.storage.kv.put('rules', rules)
+    this.cachedRules = rules
   }
 
   /**

@@ -98,6 +98,11 @@ export class Problem extends Error {
     return new Problem({ status: 404, type: 'not-found', title: 'Not found', detail: `No route for ${path}.` })
   }
 
+  /** An edit computed from a version someone else changed meanwhile (optimistic concurrency). */
+  static editConflict(detail: string) {
+    return new Problem({ status: 409, type: 'edit-conflict', title: 'Conflict', detail })
+  }
+
   static conflict(detail: string, type = 'conflict') {
     return new Problem({ status: 409, type, title: 'Conflict', detail })
   }
@@ -109,16 +114,6 @@ export class Problem extends Error {
       title: 'Payload too large',
       detail: `The request body exceeds the limit of ${maxBytes} bytes.`,
       extra: { max_bytes: maxBytes },
-    })
-  }
-
-  static unavailable(detail: string, type = 'unavailable', retryAfterSeconds?: number) {
-    return new Problem({
-      status: 503,
-      type,
-      title: 'Service unavailable',
-      detail,
-      headers: retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
     })
   }
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt } from 'drizzle-orm'
 import type { Database } from '../db/client'
-import { mfaChallenges, mfaFactors, passwordHistory, plans, recoveryCodes, tenants, users } from '../db/schema'
+import { mfaChallenges, mfaFactors, passwordHistory, recoveryCodes, users } from '../db/schema'
 import type { SqlWrite } from '../durable/audit-chain'
 import { decodeCursor, page } from '../lib/cursor'
 import { normaliseEmail } from '../lib/email'
@@ -14,6 +14,7 @@ import { audit, type AuditActor } from './audit'
 import { deliverMail, queueMail } from './mail'
 import { temporaryPassword } from './passwords'
 import { endActorSessions, refreshActorSessions } from './sessions'
+import { tenantPlan } from './tenants'
 import { newAccount, toUser, type UserRow } from './users'
 
 /** Permissions only ever granted to an account explicitly, never by a role (SE-18). */
@@ -61,12 +62,7 @@ const SEAT_FREE = `(SELECT count(*) FROM users WHERE tenant_id = ? AND status = 
 const OTHER_ADMIN = `EXISTS (SELECT 1 FROM users WHERE tenant_id = ? AND role = 'admin' AND status = 'active' AND id != ?)`
 
 async function seatLimitReached(db: Database, tenantId: string) {
-  const plan = await db
-    .select({ id: plans.id, seats: plans.seats })
-    .from(tenants)
-    .innerJoin(plans, eq(plans.id, tenants.planId))
-    .where(eq(tenants.id, tenantId))
-    .get()
+  const plan = await tenantPlan(db, tenantId)
   return Problem.conflict(
     `The ${plan?.id} plan allows ${plan?.seats} active accounts and all are taken. Disable or delete one, or ask for a larger plan.`,
     'seat-limit-reached',
@@ -75,10 +71,6 @@ async function seatLimitReached(db: Database, tenantId: string) {
 
 function lastAdmin() {
   return Problem.conflict('This is the tenant\u2019s last active admin. Make another account an active admin first.', 'last-admin')
-}
-
-export function changedMeanwhile(what: string) {
-  return Problem.conflict(`The ${what} was changed by someone else meanwhile. Reload it and try again.`, 'edit-conflict')
 }
 
 function emailTaken(email: string) {
@@ -210,7 +202,7 @@ export async function updateAccount(
   const entry = { tenantId, actor, action: 'user.update', target: { type: 'user', id }, outcome: 'success' as const, details: { changes } }
   if (!(await audit(env, meta, entry, [update], { guard: 0 })).ok) {
     const now = await findUser(db, tenantId, id) // gone meanwhile: 404
-    if (now.updatedAt !== current.updatedAt) throw changedMeanwhile('account')
+    if (now.updatedAt !== current.updatedAt) throw Problem.editConflict('The account was changed by someone else meanwhile. Reload it and try again.')
     throw losesAdmin ? lastAdmin() : await seatLimitReached(db, tenantId)
   }
   if (next.status !== 'active') await endActorSessions(env, { tenantId, actorId: id })

@@ -49,7 +49,7 @@ export async function changePassword(
         .toSQL(),
       ...rememberPassword(db, { tenantId: user.tenantId, accountId: user.id }, user.passwordHash, now),
     ],
-    () => Problem.conflict('Your password was changed or reset meanwhile. Sign in again.', 'edit-conflict'),
+    () => Problem.editConflict('Your password was changed or reset meanwhile. Sign in again.'),
   )
   await endActorSessions(env, principal, principal.sessionId)
   const session = await upgradeSession(env, principal, sessionLimits(policy))

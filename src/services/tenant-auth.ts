@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../db/client'
-import { plans, tenants, users } from '../db/schema'
+import { tenants, users } from '../db/schema'
 import { normaliseEmail } from '../lib/email'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
@@ -17,6 +17,7 @@ import { hashPassword, verifyNothing, verifyPassword } from './passwords'
 import { boundFingerprints, loadPolicy } from './policy'
 import { endSession, issueSession, refreshActorSessions } from './sessions'
 import { refuseSource, sourceRulesOf } from './source-restrictions'
+import { tenantPlan } from './tenants'
 import { toUser, type UserRow } from './users'
 
 type TenantRow = typeof tenants.$inferSelect
@@ -163,7 +164,7 @@ async function finishSignIn(
   const expired = !user.mustChangePassword && passwordExpired(user, policy)
   const passwordChange = user.mustChangePassword || expired
   const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, target: { type: 'user', id: user.id } }
-  const plan = await db.select({ concurrentSessions: plans.concurrentSessions }).from(plans).where(eq(plans.id, tenant.planId)).get()
+  const plan = await tenantPlan(db, tenant.id)
   const session = await issueSession(env, {
     actorType: 'user',
     actorId: user.id,

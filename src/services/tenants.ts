@@ -42,6 +42,17 @@ export async function listPlans(db: Database) {
   }))
 }
 
+/** The plan a tenant is on, with its limits. */
+export async function tenantPlan(db: Database, tenantId: string) {
+  const row = await db
+    .select({ plan: plans })
+    .from(tenants)
+    .innerJoin(plans, eq(plans.id, tenants.planId))
+    .where(eq(tenants.id, tenantId))
+    .get()
+  return row?.plan ?? null
+}
+
 function slugTaken(slug: string) {
   return Problem.conflict(`The slug ${JSON.stringify(slug)} is already taken.`, 'slug-taken')
 }
@@ -170,7 +181,7 @@ export async function updateTenant(
         .where(and(eq(tenants.id, id), eq(tenants.updatedAt, current.updatedAt)))
         .toSQL(),
     ],
-    () => Problem.conflict('The tenant was changed by someone else meanwhile. Reload it and try again.', 'edit-conflict'),
+    () => Problem.editConflict('The tenant was changed by someone else meanwhile. Reload it and try again.'),
   )
   if (next.status === 'suspended') await endTenantSessions(env, id)
   return toTenant(next)
