@@ -1142,6 +1142,30 @@ describe('session administration', () => {
   })
 })
 
+describe('session list paging', () => {
+  it('pages through the tenant\u2019s sessions newest first, without repeats or gaps', async () => {
+    const t = await tenantWithAdmin()
+    for (let i = 0; i < 4; i++) await signIn(t.slug, t.adminEmail, t.adminPassword)
+    const all = (await call('GET', '/api/v1/sessions?limit=200', { token: t.adminToken })).body
+    expect(all.next_cursor).toBeNull()
+    const ids = all.items.map((s: { id: string }) => s.id)
+    expect(ids).toEqual([...ids].sort().reverse())
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const reply: { body: { items: { id: string }[]; next_cursor: string | null } } = await call(
+        'GET',
+        `/api/v1/sessions?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: t.adminToken },
+      )
+      seen.push(...reply.body.items.map((s) => s.id))
+      cursor = reply.body.next_cursor
+    } while (cursor)
+    expect(seen).toEqual(ids)
+    expectProblem(await call('GET', '/api/v1/sessions?limit=0', { token: t.adminToken }), 422, 'validation')
+  })
+})
+
 describe('concurrent sessions (EX-3)', () => {
   /** Fills the free plan's 10 sessions: the admin's first session plus nine more. */
   async function fillSessions(t: TestTenant) {

@@ -48,7 +48,8 @@ export async function accountLedger(env: Env, db: Database, tenantId: string, ac
     outcome: 'success',
     details: { format, accounts: items.length },
   })
-  if (format === 'json') return { items }
+  // The ledger is one document (every account at once), so a JSON list is always a single page.
+  if (format === 'json') return { items, next_cursor: null }
   return toCsv(
     ['id', 'name', 'email', 'role', 'status', 'permissions', 'what the permissions allow', 'second factors', 'password age (days)', 'last sign-in', 'created by', 'created at'],
     items.map((i) => [

@@ -1,3 +1,5 @@
+import { decodeCursor, page } from '../lib/cursor'
+import { ID_PATTERN } from '../lib/ids'
 import { Problem } from '../lib/problem'
 import type { RequestMeta } from '../lib/request-meta'
 import type { Principal } from '../schemas/principal'
@@ -9,10 +11,14 @@ function scopeFor(principal: Principal) {
   return principal.role === 'admin' ? null : principal.actorId
 }
 
-export async function listSessions(env: Env, principal: Principal) {
-  const sessions = await listTenantSessions(env, principal.tenantId!, scopeFor(principal))
-  return {
-    items: sessions.map((s) => ({
+/** Live sessions, newest first, in pages (session ids sort by creation time). */
+export async function listSessions(env: Env, principal: Principal, limit: number, cursor: string | undefined) {
+  const after = decodeCursor(cursor, ID_PATTERN)
+  const sessions = (await listTenantSessions(env, principal.tenantId!, scopeFor(principal)))
+    .filter((s) => !after || s.id < after)
+    .sort((a, b) => (a.id < b.id ? 1 : -1))
+  return page(
+    sessions.slice(0, limit + 1).map((s) => ({
       id: s.id,
       user_id: s.actorId,
       kind: s.kind,
@@ -23,7 +29,9 @@ export async function listSessions(env: Env, principal: Principal) {
       ip: s.ip,
       user_agent: s.userAgent,
     })),
-  }
+    limit,
+    (s) => s.id,
+  )
 }
 
 /** Ends a session: any of the tenant's for an admin, one's own otherwise (another's is a 404). */

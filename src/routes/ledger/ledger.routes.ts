@@ -34,7 +34,7 @@ export const ledger = defineRoute(
       200: {
         description: 'The ledger',
         content: {
-          'application/json': { schema: z.object({ items: z.array(LedgerEntrySchema) }).openapi('Ledger') },
+          'application/json': { schema: z.object({ items: z.array(LedgerEntrySchema), next_cursor: z.null() }).openapi('Ledger') },
           'text/csv': { schema: z.string() },
         },
       },

@@ -6,7 +6,7 @@ import type { AppRouteHandler } from '../router'
 import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute } from './ops-tenants.routes'
 
 export const listPlans: AppRouteHandler<ListPlansRoute> = async (c) =>
-  c.json({ items: await plans(database(c.env)) }, 200)
+  c.json({ items: await plans(database(c.env)), next_cursor: null }, 200)
 
 export const list: AppRouteHandler<ListRoute> = async (c) => {
   const { limit, cursor } = c.req.valid('query')

@@ -13,7 +13,7 @@ export const listPlans = defineRoute(operator, {
   path: '/ops/v1/plans',
   tags,
   summary: 'The plans and their limits',
-  responses: { 200: jsonResponse(z.object({ items: z.array(PlanSchema) }), 'Plans'), ...problemResponses(401) },
+  responses: { 200: jsonResponse(z.object({ items: z.array(PlanSchema), next_cursor: z.null() }), 'All plans (one page)'), ...problemResponses(401) },
 })
 
 export const list = defineRoute(operator, {

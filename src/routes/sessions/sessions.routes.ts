@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
-import { IdParamSchema } from '../../schemas/common'
+import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
 import { defineRoute } from '../router'
 
 const access = { audience: 'tenant' } as const
@@ -24,8 +24,9 @@ export const list = defineRoute(access, {
   method: 'get',
   path: '/api/v1/sessions',
   tags,
-  summary: 'Live sessions: an admin sees the tenant\u2019s, everyone else their own',
-  responses: { 200: jsonResponse(z.object({ items: z.array(SessionSchema) }).openapi('SessionList'), 'Sessions'), ...problemResponses(401, 403) },
+  summary: 'Live sessions, newest first: an admin sees the tenant\u2019s, everyone else their own',
+  request: { query: ListQuerySchema },
+  responses: { 200: jsonResponse(paginated(SessionSchema, 'SessionPage'), 'A page of sessions'), ...problemResponses(401, 403, 422) },
 })
 
 export const remove = defineRoute(access, {
