@@ -1,5 +1,5 @@
 // npm run bench:hash: CPU time and memory of one password verify with the
-// production scrypt parameters (src/services/passwords.ts), measured with
+// production scrypt parameters (src/services/passwords/passwords.ts), measured with
 // Node's scrypt (OpenSSL; workerd uses BoringSSL's implementation of the same
 // algorithm). Memory is the peak RSS growth of a fresh child process doing
 // one hash, next to the theoretical 128·N·r bytes.

@@ -16,7 +16,7 @@ PORT="${PORT:-8787}"
 CI=true wrangler d1 migrations apply DB --local
 
 # Seed as soon as the server answers: the first non-liveness request runs the
-# idempotent development seed (src/services/dev-seed.ts).
+# idempotent development seed (src/services/platform/dev-seed.ts).
 node scripts/dev-warmup.mjs "http://127.0.0.1:${PORT}" &
 
 # exec: stopping npm stops workerd too.

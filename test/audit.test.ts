@@ -2,7 +2,7 @@ import { SELF, env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { auditEventHash, type StoredAuditEvent } from '../src/lib/audit-hash'
 import { database } from '../src/db/client'
-import { exportAudit, verifyAuditChain } from '../src/services/audit'
+import { exportAudit, verifyAuditChain } from '../src/services/audit/audit'
 import { ORIGIN, call, expectProblem, operator, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 let acme: TestTenant

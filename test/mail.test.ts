@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { database } from '../src/db/client'
-import { deliverMail, queueMail } from '../src/services/mail'
+import { deliverMail, queueMail } from '../src/services/mail/mail'
 
 /**
  * Mail delivery through the outbox. The production transport is the MAIL

@@ -3,7 +3,7 @@ import * as OTPAuth from 'otpauth'
 import { describe, expect, it } from 'vitest'
 import { mac } from '../src/lib/crypto'
 import { sha256Hex } from '../src/lib/digest'
-import { otpMacKey } from '../src/services/keys'
+import { otpMacKey } from '../src/services/platform/keys'
 import { OPERATOR, call, expectProblem, lastCode, lastMail, operator, signIn, tenantWithAdmin, type TestTenant } from './helpers'
 
 /** How the service stores a recovery code (an HMAC, never the code). */

@@ -2,7 +2,7 @@ import { scryptSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { toBase64Url } from '../src/lib/encoding'
 import { Semaphore } from '../src/lib/semaphore'
-import { DUMMY_HASH, SCRYPT_PARAMS, hashPassword, temporaryPassword, verifyPassword } from '../src/services/passwords'
+import { DUMMY_HASH, SCRYPT_PARAMS, hashPassword, temporaryPassword, verifyPassword } from '../src/services/passwords/passwords'
 
 describe('password hashes', () => {
   it('stores the algorithm and its parameters with every hash', async () => {

@@ -2,7 +2,7 @@ import { SELF, createExecutionContext, createScheduledController, env, waitOnExe
 import { beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../src/lib/ids'
 import { checkSource } from '../src/lib/source-rules'
-import { operatorAllowlist, operatorSourceVerdict } from '../src/services/source-restrictions'
+import { operatorAllowlist, operatorSourceVerdict } from '../src/services/policy/source-restrictions'
 import worker from '../src/index'
 import {
   ORIGIN,

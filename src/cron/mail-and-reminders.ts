@@ -1,6 +1,6 @@
 import { database } from '../db/client'
-import { deliverMail } from '../services/mail'
-import { queueExpiryReminders } from '../services/password-reminders'
+import { deliverMail } from '../services/mail/mail'
+import { queueExpiryReminders } from '../services/passwords/password-reminders'
 
 /** Five-minute job: queue password-expiry reminders, then deliver (or retry) queued mail. */
 export async function mailAndReminders(env: Env, scheduledTime: number) {

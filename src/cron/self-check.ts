@@ -1,5 +1,5 @@
-import { audit } from '../services/audit'
-import { checkReadiness } from '../services/health'
+import { audit } from '../services/audit/audit'
+import { checkReadiness } from '../services/platform/health'
 
 /**
  * RE-3: the scheduled self-check. Probes every dependency like /health/ready;

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../env'
 import type { Defer } from '../lib/defer'
-import type { AuditActor } from '../services/audit'
+import type { AuditActor } from '../services/audit/audit'
 
 export { requestMeta, requestSource } from '../lib/request-meta'
 

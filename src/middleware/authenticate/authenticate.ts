@@ -3,8 +3,8 @@ import { bearerToken } from '../../lib/bearer'
 import { Problem } from '../../lib/problem'
 import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
-import { operatorSourceVerdict, refuseSource } from '../../services/source-restrictions'
-import { authenticateToken } from '../../services/sessions'
+import { operatorSourceVerdict, refuseSource } from '../../services/policy/source-restrictions'
+import { authenticateToken } from '../../services/identity/sessions'
 
 export type AuthenticateOptions = {
   /** Which kind of account may call: tenant users or platform operators. */

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { database } from '../../db/client'
-import { seedDevelopment } from '../../services/dev-seed'
+import { seedDevelopment } from '../../services/platform/dev-seed'
 
 export type DevSeedOptions = {
   /** Paths served without waiting for the seed (liveness must answer at once). Default `/health/live`. */

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { audit, exportAudit, searchAudit, verifyAuditChain } from '../../services/audit'
+import { audit, exportAudit, searchAudit, verifyAuditChain } from '../../services/audit/audit'
 import { actorOf, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { ExportRoute, ListRoute, VerifyRoute } from './audit.routes'

@@ -1,6 +1,6 @@
 import { database } from '../../db/client'
 import { Problem } from '../../lib/problem'
-import { listMailbox } from '../../services/mail'
+import { listMailbox } from '../../services/mail/mail'
 import type { AppRouteHandler } from '../router'
 import type { MailboxRoute } from './dev.routes'
 

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { deleteFile, downloadFile, fileInfo, listFiles, putFile } from '../../services/files'
+import { deleteFile, downloadFile, fileInfo, listFiles, putFile } from '../../services/data/files'
 import { requestMeta, tenantCaller } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { DownloadRoute, ListRoute, RemoveRoute, UploadRoute } from './files.routes'

@@ -1,4 +1,4 @@
-import { checkReadiness } from '../../services/health'
+import { checkReadiness } from '../../services/platform/health'
 import type { AppRouteHandler } from '../router'
 import type { LiveRoute, ReadyRoute } from './health.routes'
 

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { accountLedger } from '../../services/ledger'
+import { accountLedger } from '../../services/accounts/ledger'
 import { actorOf, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { LedgerRoute } from './ledger.routes'

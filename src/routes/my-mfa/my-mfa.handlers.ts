@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { addEmailFactor, finishTotp, removeMyFactors, startTotp as begin } from '../../services/my-factors'
+import { addEmailFactor, finishTotp, removeMyFactors, startTotp as begin } from '../../services/identity/my-factors'
 import { requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { AddEmailRoute, ConfirmTotpRoute, RemoveRoute, StartTotpRoute } from './my-mfa.routes'

@@ -1,6 +1,6 @@
 import { database } from '../../db/client'
-import { verifyAuditChain } from '../../services/audit'
-import { operatorAuditView } from '../../services/operator-audit'
+import { verifyAuditChain } from '../../services/audit/audit'
+import { operatorAuditView } from '../../services/audit/operator-audit'
 import type { AppRouteHandler } from '../router'
 import type { ListRoute, VerifyRoute } from './ops-audit.routes'
 

@@ -1,6 +1,6 @@
 import { database } from '../../db/client'
-import { createTenant, getTenant, listPlans as plans, listTenants, updateTenant } from '../../services/tenants'
-import { forceReset } from '../../services/password-reset'
+import { createTenant, getTenant, listPlans as plans, listTenants, updateTenant } from '../../services/tenancy/tenants'
+import { forceReset } from '../../services/passwords/password-reset'
 import { actorOf, defer, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute } from './ops-tenants.routes'

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { getPolicy, updatePolicy } from '../../services/policy'
+import { getPolicy, updatePolicy } from '../../services/policy/policy'
 import { requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { GetOneRoute, UpdateRoute } from './policy.routes'

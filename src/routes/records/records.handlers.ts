@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { createRecord, deleteRecord, getRecord, listRecords, updateRecord } from '../../services/records'
+import { createRecord, deleteRecord, getRecord, listRecords, updateRecord } from '../../services/data/records'
 import { requestMeta, tenantCaller } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { CreateRoute, GetOneRoute, ListRoute, RemoveRoute, UpdateRoute } from './records.routes'

@@ -1,4 +1,4 @@
-import { listSessions, revokeSession } from '../../services/session-admin'
+import { listSessions, revokeSession } from '../../services/identity/session-admin'
 import { requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { ListRoute, RemoveRoute } from './sessions.routes'

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { grantSupportAccess, revokeSupportAccess, supportAccess } from '../../services/support'
+import { grantSupportAccess, revokeSupportAccess, supportAccess } from '../../services/tenancy/support'
 import { actorOf, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { GrantRoute, RevokeRoute, StatusRoute } from './support.routes'

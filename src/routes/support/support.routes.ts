@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { SUPPORT_MAX_HOURS } from '../../services/support'
+import { SUPPORT_MAX_HOURS } from '../../services/tenancy/support'
 import { defineRoute } from '../router'
 
 const admin = { audience: 'tenant', role: 'admin' } as const

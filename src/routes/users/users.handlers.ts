@@ -1,7 +1,7 @@
 import { database } from '../../db/client'
-import { createAccount, deleteAccount, getAccount, listAccounts, updateAccount } from '../../services/accounts'
-import { listCertificates as certificates, replaceCertificates as replace } from '../../services/certificates'
-import { forceReset } from '../../services/password-reset'
+import { createAccount, deleteAccount, getAccount, listAccounts, updateAccount } from '../../services/accounts/accounts'
+import { listCertificates as certificates, replaceCertificates as replace } from '../../services/policy/certificates'
+import { forceReset } from '../../services/passwords/password-reset'
 import { actorOf, defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
 import type {

@@ -1,0 +1,70 @@
+import { and, eq, inArray } from 'drizzle-orm'
+import type { Database } from '../../db/client'
+import { mfaFactors, users } from '../../db/schema'
+import { toCsv } from '../../lib/csv'
+import type { RequestMeta } from '../../lib/request-meta'
+import { DAY_MS } from '../../lib/time'
+import { PERMISSIONS, type Permission } from '../../schemas/permissions'
+import { audit, type AuditActor } from '../audit/audit'
+
+
+/**
+ * The account ledger (SE-18): every account of the tenant with its role,
+ * status, permissions and what each allows in plain words, second factors,
+ * password age, last sign-in, and who created it when. Reading it is
+ * audited; the CSV form counts as a data extraction.
+ */
+export async function accountLedger(env: Env, db: Database, tenantId: string, actor: AuditActor, meta: RequestMeta, format: 'json' | 'csv', now = Date.now()) {
+  const rows = await db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(users.createdAt)
+  const factors = rows.length
+    ? await db
+        .select({ accountId: mfaFactors.accountId, kind: mfaFactors.kind })
+        .from(mfaFactors)
+        .where(and(inArray(mfaFactors.accountId, rows.map((r) => r.id)), eq(mfaFactors.status, 'active')))
+    : []
+  const items = rows.map((u) => {
+    const permissions = u.permissions as Permission[]
+    return {
+      id: u.id,
+      name: u.name,
+      email: u.email,
+      role: u.role,
+      status: u.status,
+      permissions,
+      permissions_explained: permissions.map((p) => ({ permission: p, allows: PERMISSIONS[p] })),
+      mfa: factors.filter((f) => f.accountId === u.id).map((f) => f.kind),
+      password_age_days: Math.floor((now - Date.parse(u.passwordChangedAt)) / DAY_MS),
+      password_changed_at: u.passwordChangedAt,
+      last_login_at: u.lastLoginAt,
+      created_by: u.createdBy,
+      created_at: u.createdAt,
+    }
+  })
+  await audit(env, meta, {
+    tenantId,
+    actor,
+    action: format === 'csv' ? 'ledger.export' : 'ledger.read',
+    target: { type: 'tenant', id: tenantId },
+    outcome: 'success',
+    details: { format, accounts: items.length },
+  })
+  // The ledger is one document (every account at once), so a JSON list is always a single page.
+  if (format === 'json') return { items, next_cursor: null }
+  return toCsv(
+    ['id', 'name', 'email', 'role', 'status', 'permissions', 'what the permissions allow', 'second factors', 'password age (days)', 'last sign-in', 'created by', 'created at'],
+    items.map((i) => [
+      i.id,
+      i.name,
+      i.email,
+      i.role,
+      i.status,
+      i.permissions.join(' '),
+      i.permissions_explained.map((p) => `${p.permission}: ${p.allows}`).join(' / '),
+      i.mfa.join(' ') || 'none',
+      i.password_age_days,
+      i.last_login_at ?? 'never',
+      i.created_by,
+      i.created_at,
+    ]),
+  )
+}

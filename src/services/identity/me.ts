@@ -1,0 +1,54 @@
+import { and, eq } from 'drizzle-orm'
+import type { Database } from '../../db/client'
+import { tenants, users } from '../../db/schema'
+import { Problem } from '../../lib/problem'
+import type { RequestMeta } from '../../lib/request-meta'
+import type { Principal } from '../../schemas/principal'
+import { audit } from '../audit/audit'
+import { activeFactors } from './mfa'
+import { verifyPassword } from '../passwords/passwords'
+import { toUser, type UserRow } from '../accounts/users'
+
+/** The signed-in account, its tenant and session. */
+export async function me(db: Database, principal: Principal) {
+  const row = await db
+    .select({ user: users, tenant: { id: tenants.id, slug: tenants.slug, name: tenants.name } })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.id, principal.actorId), eq(users.tenantId, principal.tenantId!)))
+    .get()
+  if (!row) throw Problem.unauthenticated('This account no longer exists.')
+  const factors = await activeFactors(db, principal.actorId)
+  return {
+    user: toUser(row.user),
+    tenant: row.tenant,
+    session: { id: principal.sessionId, expires_at: principal.expiresAt },
+    mfa: { methods: factors.map((f) => f.kind) },
+  }
+}
+
+/** The caller's own account row; the session must still point at a live account. */
+export async function currentUser(db: Database, principal: Principal): Promise<UserRow & { tenantSlug: string }> {
+  const row = await db
+    .select({ user: users, slug: tenants.slug })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.id, principal.actorId), eq(users.tenantId, principal.tenantId!)))
+    .get()
+  if (!row) throw Problem.unauthenticated('This account no longer exists.')
+  return { ...row.user, tenantSlug: row.slug }
+}
+
+/** Re-authentication for sensitive changes (factor changes): the current password, or 422. */
+export async function assertCurrentPassword(env: Env, user: UserRow, password: string, meta: RequestMeta, action: string) {
+  if ((await verifyPassword(password, user.passwordHash)).ok) return
+  await audit(env, meta, {
+    tenantId: user.tenantId,
+    actor: { type: 'user', id: user.id },
+    action,
+    target: { type: 'user', id: user.id },
+    outcome: 'failure',
+    details: { reason: 'wrong_current_password' },
+  })
+  throw Problem.validation([{ path: 'body.current_password', message: 'This is not your current password.' }])
+}

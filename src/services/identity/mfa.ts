@@ -1,0 +1,358 @@
+import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
+import { Secret, TOTP } from 'otpauth'
+import type { Database } from '../../db/client'
+import { mfaChallenges, mfaFactors, recoveryCodes } from '../../db/schema'
+import type { SqlWrite } from '../../durable/audit-chain'
+import { decryptText, encryptText, mac, macMatches } from '../../lib/crypto'
+import { randomBytes, sha256Hex } from '../../lib/digest'
+import { toBase64Url } from '../../lib/encoding'
+import { newId } from '../../lib/ids'
+import type { Defer } from '../../lib/defer'
+import { Problem } from '../../lib/problem'
+import type { RequestMeta } from '../../lib/request-meta'
+import { addMinutes, isoNow } from '../../lib/time'
+import { audit, auditChange } from '../audit/audit'
+import { factorSecretKey, otpMacKey } from '../platform/keys'
+import { deliverMail, queueMail } from '../mail/mail'
+
+/** An account that can hold second factors: a tenant user or an operator. */
+export type MfaAccount = { type: 'user' | 'operator'; id: string; tenantId: string | null; email: string }
+
+export type MfaMethod = 'email' | 'totp' | 'recovery_code'
+
+export const MFA_LIMITS = {
+  /** An e-mailed code and its challenge live this long (SE-47: at most 10 minutes). */
+  challengeMinutes: 10,
+  attempts: 5,
+  codeDigits: 6,
+  /** TOTP steps of drift accepted on either side (30 s each). */
+  totpWindow: 1,
+  recoveryCodes: 10,
+} as const
+
+const CHALLENGE_TOKEN = /^mc1\.[A-Za-z0-9_-]{43}$/
+const TOTP_PERIOD = 30
+
+/** A uniformly random decimal code from the CSPRNG (rejection sampling, no modulo bias). */
+function numericCode(digits: number): string {
+  let out = ''
+  while (out.length < digits) {
+    for (const b of randomBytes(16)) if (b < 250 && out.length < digits) out += String(b % 10)
+  }
+  return out
+}
+
+/** Recovery codes: 10 base32 characters (50 bits) as `xxxxx-xxxxx`. */
+function recoveryCode(): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyz23456789'
+  const chars = Array.from(randomBytes(10), (b) => alphabet[b % 32]).join('')
+  return `${chars.slice(0, 5)}-${chars.slice(5)}`
+}
+
+function totpFor(account: MfaAccount, base32: string) {
+  return new TOTP({ issuer: 'Mamori', label: account.email, algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, secret: Secret.fromBase32(base32) })
+}
+
+function secretAad(account: MfaAccount) {
+  return `mfa-secret:${account.id}`
+}
+
+function chainOf(account: MfaAccount) {
+  return account.tenantId
+}
+
+function auditActor(account: MfaAccount) {
+  return { type: account.type, id: account.id }
+}
+
+export async function activeFactors(db: Database, accountId: string) {
+  return db
+    .select()
+    .from(mfaFactors)
+    .where(and(eq(mfaFactors.accountId, accountId), eq(mfaFactors.status, 'active')))
+}
+
+export type Challenge = { challenge: string; methods: MfaMethod[] }
+
+/**
+ * Starts the second step of a sign-in. With factors, the caller may answer
+ * with any of them; without any (`enroll`), an e-mailed code both signs in
+ * and enrols e-mail OTP, which is how enrolment is forced when the policy
+ * requires a factor. `emailOnly` (after an operator reset) accepts nothing
+ * but a code mailed to the account's own address. An e-mail code goes out at
+ * once when e-mail is a method.
+ */
+export async function startChallenge(
+  env: Env,
+  db: Database,
+  account: MfaAccount,
+  meta: RequestMeta,
+  defer: Defer,
+  options: { emailOnly?: boolean } = {},
+): Promise<Challenge> {
+  const factors = await activeFactors(db, account.id)
+  const enroll = factors.length === 0
+  const methods: MfaMethod[] = enroll || options.emailOnly ? ['email'] : factors.map((f) => f.kind)
+  if (methods.includes('totp')) methods.push('recovery_code')
+  const id = newId('mfa')
+  const token = `mc1.${toBase64Url(randomBytes(32))}`
+  const now = isoNow()
+  const writes: SqlWrite[] = []
+  let mailId: string | null = null
+  let codeMac: string | null = null
+  if (methods.includes('email')) {
+    const code = numericCode(MFA_LIMITS.codeDigits)
+    codeMac = await mac(await otpMacKey(env), `${id}:${code}`)
+    const mail = queueMail(db, {
+      tenantId: account.tenantId,
+      to: account.email,
+      subject: `Mamori sign-in code: ${code}`,
+      body: `Your Mamori sign-in code is ${code}.\n\nIt is valid for ${MFA_LIMITS.challengeMinutes} minutes and can be used once. If you did not try to sign in, change your password and tell your administrator.\n`,
+      sensitive: true,
+    })
+    mailId = mail.id
+    writes.push(mail.write)
+  }
+  writes.unshift(
+    db
+      .insert(mfaChallenges)
+      .values({
+        id,
+        tenantId: account.tenantId,
+        accountId: account.id,
+        tokenHash: await sha256Hex(token),
+        codeMac,
+        methods,
+        purpose: enroll ? 'enroll' : 'login',
+        expiresAt: addMinutes(now, MFA_LIMITS.challengeMinutes),
+        createdAt: now,
+      })
+      .toSQL(),
+  )
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: chainOf(account),
+      actor: auditActor(account),
+      action: mailId ? 'mfa.code_sent' : 'mfa.challenge',
+      target: { type: account.type, id: account.id },
+      outcome: 'success',
+      details: { challenge_id: id, methods, ...(enroll ? { enrolment: 'email' } : {}) },
+    },
+    writes,
+  )
+  if (mailId) defer(deliverMail(env, db, [mailId]))
+  return { challenge: token, methods }
+}
+
+function mfaFailed(detail: string) {
+  return new Problem({ status: 401, type: 'mfa-failed', title: 'Second factor failed', detail })
+}
+
+/** Checks a TOTP code and burns its time step, so the same code is never accepted twice. */
+async function acceptTotp(env: Env, db: Database, account: MfaAccount, factor: typeof mfaFactors.$inferSelect, code: string) {
+  if (!factor.secret || !/^\d{6}$/.test(code)) return false
+  const base32 = await decryptText(await factorSecretKey(env, account.tenantId), factor.secret, secretAad(account))
+  const now = Date.now()
+  const delta = totpFor(account, base32).validate({ token: code, timestamp: now, window: MFA_LIMITS.totpWindow })
+  if (delta === null) return false
+  const step = Math.floor(now / 1000 / TOTP_PERIOD) + delta
+  const burned = await db
+    .update(mfaFactors)
+    .set({ lastUsedStep: step })
+    .where(and(eq(mfaFactors.id, factor.id), lt(mfaFactors.lastUsedStep, step)))
+    .returning({ id: mfaFactors.id })
+  return burned.length === 1
+}
+
+/**
+ * What is stored of a recovery code: an HMAC under a key derived from the
+ * master secret, so a copy of the table alone cannot be brute-forced offline.
+ */
+async function recoveryCodeMac(env: Env, code: string) {
+  return mac(await otpMacKey(env), `recovery:${code}`)
+}
+
+async function acceptRecoveryCode(env: Env, db: Database, accountId: string, code: string) {
+  const normalised = code.trim().toLowerCase()
+  if (!/^[a-z2-9]{5}-[a-z2-9]{5}$/.test(normalised)) return false
+  const used = await db
+    .update(recoveryCodes)
+    .set({ usedAt: isoNow() })
+    .where(and(eq(recoveryCodes.accountId, accountId), eq(recoveryCodes.codeHash, await recoveryCodeMac(env, normalised)), isNull(recoveryCodes.usedAt)))
+    .returning({ id: recoveryCodes.id })
+  return used.length === 1
+}
+
+export type CompletedChallenge = { accountId: string; tenantId: string | null; method: MfaMethod; enrolled: boolean }
+
+/**
+ * Answers a challenge. Each answer counts as a try, right or wrong, before
+ * it is checked; after 5 tries, expiry or one success the challenge is dead.
+ * A correct answer consumes the challenge exactly once even under races.
+ */
+export async function completeChallenge(
+  env: Env,
+  db: Database,
+  expected: { type: MfaAccount['type'] },
+  token: string,
+  code: string,
+  meta: RequestMeta,
+  lookup: (accountId: string) => Promise<MfaAccount | null>,
+): Promise<CompletedChallenge> {
+  const dead = () => mfaFailed('This sign-in attempt has expired or used up its tries. Sign in again.')
+  if (!CHALLENGE_TOKEN.test(token)) throw dead()
+  const now = isoNow()
+  const [challenge] = await db
+    .update(mfaChallenges)
+    .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
+    .where(
+      and(
+        eq(mfaChallenges.tokenHash, await sha256Hex(token)),
+        isNull(mfaChallenges.consumedAt),
+        gt(mfaChallenges.expiresAt, now),
+        lt(mfaChallenges.attempts, MFA_LIMITS.attempts),
+      ),
+    )
+    .returning()
+  if (!challenge) {
+    // Expired, used up or already used: an answer to it is still an attempt worth recording.
+    const known = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, await sha256Hex(token))).get()
+    if (known) {
+      await audit(env, meta, {
+        tenantId: known.tenantId,
+        actor: { type: expected.type, id: known.accountId },
+        action: 'mfa.code_failed',
+        target: { type: expected.type, id: known.accountId },
+        outcome: 'failure',
+        details: { challenge_id: known.id, reason: known.consumedAt ? 'already_used' : known.attempts >= MFA_LIMITS.attempts ? 'no_tries_left' : 'expired' },
+      })
+    }
+    throw dead()
+  }
+  const account = await lookup(challenge.accountId)
+  if (!account || account.type !== expected.type) throw dead()
+
+  const methods = challenge.methods as MfaMethod[]
+  const code6 = code.trim()
+  let method: MfaMethod | null = null
+  if (methods.includes('email') && challenge.codeMac && (await macMatches(await otpMacKey(env), `${challenge.id}:${code6}`, challenge.codeMac))) {
+    method = 'email'
+  } else if (methods.includes('totp')) {
+    const factor = (await activeFactors(db, account.id)).find((f) => f.kind === 'totp')
+    if (factor && (await acceptTotp(env, db, account, factor, code6))) method = 'totp'
+    else if (await acceptRecoveryCode(env, db, account.id, code6)) method = 'recovery_code'
+  }
+
+  const entry = { tenantId: chainOf(account), actor: auditActor(account), target: { type: account.type, id: account.id } }
+  if (!method) {
+    const left = MFA_LIMITS.attempts - challenge.attempts
+    await audit(env, meta, { ...entry, action: 'mfa.code_failed', outcome: 'failure', details: { challenge_id: challenge.id, tries_left: left } })
+    throw mfaFailed(left > 0 ? `The code is wrong. ${left} ${left === 1 ? 'try' : 'tries'} left.` : 'The code is wrong and no tries are left. Sign in again.')
+  }
+  await auditChange(
+    env,
+    meta,
+    { ...entry, action: 'mfa.verified', outcome: 'success', details: { challenge_id: challenge.id, method } },
+    [db.update(mfaChallenges).set({ consumedAt: now }).where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt))).toSQL()],
+    dead,
+  )
+  const enrolled = challenge.purpose === 'enroll'
+  if (enrolled) await enrol(env, db, account, 'email', meta, { via: 'sign-in' })
+  return { accountId: account.id, tenantId: account.tenantId, method, enrolled }
+}
+
+/** Activates a factor of `kind` (idempotent for e-mail). */
+async function enrol(env: Env, db: Database, account: MfaAccount, kind: 'email', meta: RequestMeta, details: Record<string, unknown>) {
+  const now = isoNow()
+  await audit(
+    env,
+    meta,
+    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.enrolled', target: { type: account.type, id: account.id }, outcome: 'success', details: { kind, ...details } },
+    [
+      db
+        .insert(mfaFactors)
+        .values({ id: newId('mf'), tenantId: account.tenantId, accountId: account.id, kind, status: 'active', createdAt: now, confirmedAt: now })
+        .onConflictDoNothing()
+        .toSQL(),
+    ],
+  )
+}
+
+/** Turns on e-mailed one-time codes for the account (SE-47); already on, nothing changes. */
+export async function enableEmailFactor(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
+  if ((await activeFactors(db, account.id)).some((f) => f.kind === 'email')) return
+  await enrol(env, db, account, 'email', meta, { via: 'settings' })
+}
+
+/**
+ * Starts TOTP enrolment: a fresh secret, stored encrypted as a pending
+ * factor until a first code confirms it. Returns the otpauth:// URI.
+ */
+export async function beginTotp(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
+  const secret = new Secret({ size: 20 })
+  const sealed = await encryptText(await factorSecretKey(env, account.tenantId), secret.base32, secretAad(account))
+  const now = isoNow()
+  await audit(
+    env,
+    meta,
+    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.totp_started', target: { type: account.type, id: account.id }, outcome: 'success' },
+    [
+      db.delete(mfaFactors).where(and(eq(mfaFactors.accountId, account.id), eq(mfaFactors.kind, 'totp'), eq(mfaFactors.status, 'pending'))).toSQL(),
+      db
+        .insert(mfaFactors)
+        .values({ id: newId('mf'), tenantId: account.tenantId, accountId: account.id, kind: 'totp', status: 'pending', secret: sealed, createdAt: now })
+        .toSQL(),
+    ],
+  )
+  return { uri: totpFor(account, secret.base32).toString() }
+}
+
+/**
+ * Confirms a pending TOTP factor with a first code: it replaces any earlier
+ * TOTP factor, and 10 new recovery codes (shown once, stored hashed)
+ * replace the old ones.
+ */
+export async function confirmTotp(env: Env, db: Database, account: MfaAccount, code: string, meta: RequestMeta) {
+  const pending = await db
+    .select()
+    .from(mfaFactors)
+    .where(and(eq(mfaFactors.accountId, account.id), eq(mfaFactors.kind, 'totp'), eq(mfaFactors.status, 'pending')))
+    .get()
+  if (!pending) throw Problem.conflict('Start TOTP enrolment first (POST …/me/mfa/totp).', 'no-pending-enrolment')
+  if (!(await acceptTotp(env, db, account, pending, code.trim()))) {
+    throw Problem.validation([{ path: 'body.code', message: 'This code does not match the new authenticator.' }])
+  }
+  const now = isoNow()
+  const codes = Array.from({ length: MFA_LIMITS.recoveryCodes }, recoveryCode)
+  const hashed = await Promise.all(codes.map((c) => recoveryCodeMac(env, c)))
+  await auditChange(
+    env,
+    meta,
+    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.enrolled', target: { type: account.type, id: account.id }, outcome: 'success', details: { kind: 'totp' } },
+    [
+      db.delete(mfaFactors).where(and(eq(mfaFactors.accountId, account.id), eq(mfaFactors.kind, 'totp'), eq(mfaFactors.status, 'active'))).toSQL(),
+      db.delete(recoveryCodes).where(eq(recoveryCodes.accountId, account.id)).toSQL(),
+      db
+        .insert(recoveryCodes)
+        .values(hashed.map((codeHash) => ({ id: newId('rc'), tenantId: account.tenantId, accountId: account.id, codeHash, createdAt: now })))
+        .toSQL(),
+      db.update(mfaFactors).set({ status: 'active', confirmedAt: now }).where(eq(mfaFactors.id, pending.id)).toSQL(),
+    ],
+    () => Problem.conflict('The enrolment changed meanwhile; start again.', 'no-pending-enrolment'),
+    3,
+  )
+  return { recovery_codes: codes }
+}
+
+/** Removes every factor and recovery code of the account. */
+export async function removeFactors(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
+  const removed = await db.select({ kind: mfaFactors.kind }).from(mfaFactors).where(eq(mfaFactors.accountId, account.id))
+  await audit(
+    env,
+    meta,
+    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.removed', target: { type: account.type, id: account.id }, outcome: 'success', details: { kinds: removed.map((r) => r.kind) } },
+    [db.delete(mfaFactors).where(eq(mfaFactors.accountId, account.id)).toSQL(), db.delete(recoveryCodes).where(eq(recoveryCodes.accountId, account.id)).toSQL()],
+  )
+}

@@ -1,0 +1,158 @@
+import { eq } from 'drizzle-orm'
+import type { Database } from '../../db/client'
+import { operators } from '../../db/schema'
+import { secretsEqual } from '../../lib/digest'
+import { normaliseEmail } from '../../lib/email'
+import { newId } from '../../lib/ids'
+import type { Defer } from '../../lib/defer'
+import { Problem } from '../../lib/problem'
+import type { RequestSource } from '../../lib/source-rules'
+import { isoNow } from '../../lib/time'
+import { PLATFORM } from '../../schemas/policy'
+import { audit, auditChange, type RequestMeta } from '../audit/audit'
+import { completeChallenge, startChallenge, type MfaAccount } from './mfa'
+import { assertStrongPassword } from '../passwords/password-policy'
+import { hashPassword, verifyNothing, verifyPassword } from '../passwords/passwords'
+import { issueSession } from './sessions'
+import { operatorSourceVerdict, refuseSource } from '../policy/source-restrictions'
+
+type OperatorRow = typeof operators.$inferSelect
+
+export function toOperator(row: OperatorRow) {
+  return { id: row.id, email: row.email, name: row.name, created_at: row.createdAt, last_login_at: row.lastLoginAt }
+}
+
+/**
+ * Creates the first operator, once. The bootstrap token is compared in
+ * constant time; the insert itself only happens while no operator exists,
+ * so two racing bootstraps cannot both win.
+ */
+export async function bootstrapOperator(
+  env: Env,
+  db: Database,
+  presentedToken: string | null,
+  input: { email: string; name: string; password: string },
+  meta: RequestMeta,
+) {
+  const configured = env.BOOTSTRAP_TOKEN ?? ''
+  const entry = { tenantId: null, actor: { type: 'anonymous' as const, id: null }, action: 'operator.bootstrap' }
+  if (configured.length < 16 || presentedToken === null || !(await secretsEqual(presentedToken, configured))) {
+    await audit(env, meta, { ...entry, outcome: 'denied', details: { reason: 'bad_bootstrap_token' } })
+    throw new Problem({
+      status: 401,
+      type: 'invalid-bootstrap-token',
+      title: 'Invalid bootstrap token',
+      detail: 'Send the BOOTSTRAP_TOKEN secret as a bearer token.',
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    })
+  }
+  assertStrongPassword(input.password, { email: input.email, tenantSlug: null, minLength: PLATFORM.passwordMinLength }, 'body.password')
+  const now = isoNow()
+  const row: OperatorRow = {
+    id: newId('op'),
+    email: normaliseEmail(input.email),
+    name: input.name,
+    passwordHash: await hashPassword(input.password),
+    passwordChangedAt: now,
+    createdAt: now,
+    lastLoginAt: null,
+  }
+  const insert = {
+    sql: `INSERT INTO operators (id, email, name, password_hash, password_changed_at, created_at)
+          SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM operators)`,
+    params: [row.id, row.email, row.name, row.passwordHash, row.passwordChangedAt, row.createdAt],
+  }
+  await auditChange(
+    env,
+    meta,
+    { ...entry, actor: { type: 'operator', id: row.id }, target: { type: 'operator', id: row.id }, outcome: 'success' },
+    [insert],
+    () => Problem.conflict('An operator already exists; bootstrap is closed.', 'already-bootstrapped'),
+  )
+  return toOperator(row)
+}
+
+function operatorAccount(row: OperatorRow): MfaAccount {
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email }
+}
+
+/**
+ * Operator sign-in, step one. The platform allowlist is checked before the
+ * password; then, as for tenants, one answer and one amount of work for an
+ * unknown e-mail and a wrong password. Operators always need a second
+ * factor: the answer is always `mfa_required` (SE-16).
+ */
+export async function operatorSignIn(
+  env: Env,
+  db: Database,
+  input: { email: string; password: string },
+  source: RequestSource,
+  meta: RequestMeta,
+  defer: Defer,
+) {
+  const email = normaliseEmail(input.email)
+  const operator = await db.select().from(operators).where(eq(operators.email, email)).get()
+  const verdict = operatorSourceVerdict(env, source)
+  if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
+  const ok = operator ? (await verifyPassword(input.password, operator.passwordHash)).ok : await verifyNothing(input.password)
+  if (!operator || !ok) {
+    await audit(env, meta, {
+      tenantId: null,
+      actor: { type: 'operator', id: operator?.id ?? null },
+      action: 'auth.login',
+      target: { type: 'operator', id: operator?.id ?? null },
+      outcome: 'failure',
+      details: { reason: operator ? 'wrong_password' : 'unknown_email', email },
+    })
+    throw Problem.invalidCredentials()
+  }
+  const challenge = await startChallenge(env, db, operatorAccount(operator), meta, defer)
+  return { status: 'mfa_required' as const, ...challenge }
+}
+
+/** Operator sign-in, step two: the second factor, then the session. */
+export async function completeOperatorMfa(
+  env: Env,
+  db: Database,
+  input: { challenge: string; code: string },
+  source: RequestSource,
+  meta: RequestMeta,
+) {
+  const done = await completeChallenge(env, db, { type: 'operator' }, input.challenge, input.code, meta, async (id) => {
+    const row = await db.select().from(operators).where(eq(operators.id, id)).get()
+    return row ? operatorAccount(row) : null
+  })
+  const operator = (await db.select().from(operators).where(eq(operators.id, done.accountId)).get())!
+  const verdict = operatorSourceVerdict(env, source)
+  if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator.id, role: 'operator' }, verdict)
+  const now = isoNow()
+  const session = await issueSession(env, {
+    actorType: 'operator',
+    actorId: operator.id,
+    tenantId: null,
+    role: 'operator',
+    permissions: [],
+    kind: 'full',
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  })
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: null,
+      actor: { type: 'operator', id: operator.id },
+      action: 'auth.login',
+      target: { type: 'operator', id: operator.id },
+      outcome: 'success',
+      details: { session_id: session.principal.sessionId, method: done.method, ...(done.enrolled ? { enrolled: 'email' } : {}) },
+    },
+    [db.update(operators).set({ lastLoginAt: now }).where(eq(operators.id, operator.id)).toSQL()],
+  )
+  return {
+    status: 'ok' as const,
+    token: session.token,
+    expires_at: session.principal.expiresAt,
+    operator: toOperator({ ...operator, lastLoginAt: now }),
+  }
+}

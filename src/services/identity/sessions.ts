@@ -1,0 +1,163 @@
+import { sessionStoreFor, type AuthenticateResult, type NewSession, type SessionScope } from '../../durable/session-store'
+import { randomBytes, sha256Hex } from '../../lib/digest'
+import { toBase64Url } from '../../lib/encoding'
+import { newId } from '../../lib/ids'
+import { Problem } from '../../lib/problem'
+import type { RequestSource, SourceRules } from '../../lib/source-rules'
+import type { Principal } from '../../schemas/principal'
+
+/** Lifetimes for operators, and for a password-change-only session; tenant sessions follow the tenant policy. */
+export const SESSION_LIMITS = {
+  idleMinutes: 30,
+  absoluteMinutes: 12 * 60,
+  /** A password-change-only session is short: it exists to finish one form. */
+  passwordChangeMinutes: 10,
+} as const
+
+/**
+ * Token layout: `mt1.<tenant id>.<shard>.<secret>` for tenant users and
+ * `mo1.<shard>.<secret>` for operators. The prefix routes the token to its
+ * session store without a database read; the 256-bit secret is what makes it
+ * unguessable. Only SHA-256(token) is stored.
+ */
+const TENANT_TOKEN = /^mt1\.(tn_[0-9a-z]{26})\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
+const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
+
+/** Shards per tenant. One today; tokens name their shard so this can grow without re-issuing them. */
+const SHARDS = 1
+const SHARD = 0
+
+export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions'> & {
+  idleMinutes?: number
+  absoluteMinutes?: number
+  certFingerprints?: string[]
+  rules?: SourceRules | null
+  maxSessions?: number | null
+}
+
+export type IssuedSession = { token: string; principal: Principal }
+
+function scopeOf(principal: { tenantId: string | null }): SessionScope {
+  return principal.tenantId === null
+    ? { kind: 'operators', shard: SHARD }
+    : { kind: 'tenant', tenantId: principal.tenantId, shard: SHARD }
+}
+
+/**
+ * Creates a session and returns its bearer token, shown to the caller once.
+ * When the plan's concurrent sessions are all in use, answers 409
+ * `session-limit` and creates nothing.
+ */
+export async function issueSession(env: Env, request: SessionRequest): Promise<IssuedSession> {
+  const secret = toBase64Url(randomBytes(32))
+  const token = request.tenantId === null ? `mo1.${SHARD}.${secret}` : `mt1.${request.tenantId}.${SHARD}.${secret}`
+  const limits =
+    request.kind === 'password_change'
+      ? { idle: SESSION_LIMITS.passwordChangeMinutes, absolute: SESSION_LIMITS.passwordChangeMinutes }
+      : {
+          idle: request.idleMinutes ?? SESSION_LIMITS.idleMinutes,
+          absolute: request.absoluteMinutes ?? SESSION_LIMITS.absoluteMinutes,
+        }
+  const created = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
+    ...request,
+    tokenHash: await sha256Hex(token),
+    idleMinutes: limits.idle,
+    absoluteMinutes: limits.absolute,
+    certFingerprints: request.certFingerprints ?? [],
+    rules: request.rules ?? null,
+    maxSessions: request.maxSessions ?? null,
+  })
+  if (!created.ok) {
+    throw Problem.conflict(
+      `Your organisation’s plan allows ${created.limit} signed-in sessions at once, and all are in use. Sign out elsewhere, or ask an admin to end a session.`,
+      'session-limit',
+    )
+  }
+  return { token, principal: created.principal }
+}
+
+/**
+ * Resolves a bearer token to its principal, checking the request's source
+ * against the tenant's rules in the same call. A token of the wrong shape
+ * never reaches a Durable Object.
+ */
+export async function authenticateToken(env: Env, token: string, source: RequestSource): Promise<AuthenticateResult> {
+  const tenant = TENANT_TOKEN.exec(token)
+  const operator = tenant ? null : OPERATOR_TOKEN.exec(token)
+  let scope: SessionScope
+  if (tenant) scope = { kind: 'tenant', tenantId: tenant[1]!, shard: Number(tenant[2]) }
+  else if (operator) scope = { kind: 'operators', shard: Number(operator[1]) }
+  else return { ok: false, reason: 'unknown' }
+  // A forged shard number must not conjure up a new Durable Object.
+  if (scope.shard >= SHARDS) return { ok: false, reason: 'unknown' }
+  return sessionStoreFor(env, scope).authenticate(await sha256Hex(token), source)
+}
+
+/**
+ * Every shard of one scope's session store (a tenant's, or the operators').
+ * Anything that must reach all of an account's or tenant's sessions goes
+ * through this, so raising SHARDS cannot leave a shard behind.
+ */
+function everyShard(tenantId: string | null) {
+  return Array.from({ length: SHARDS }, (_, shard): SessionScope =>
+    tenantId === null ? { kind: 'operators', shard } : { kind: 'tenant', tenantId, shard },
+  )
+}
+
+async function onEveryShard<T>(env: Env, tenantId: string | null, work: (store: ReturnType<typeof sessionStoreFor>) => Promise<T>) {
+  return Promise.all(everyShard(tenantId).map((scope) => work(sessionStoreFor(env, scope))))
+}
+
+/** Sends a tenant's new source rules to every shard of its session store. */
+export async function pushSourceRules(env: Env, tenantId: string, rules: SourceRules): Promise<void> {
+  await onEveryShard(env, tenantId, (store) => store.setRules(rules))
+}
+
+/**
+ * Turns the caller's session into a full one with fresh lifetimes (after a
+ * password change). Returns null if it ended meanwhile.
+ */
+export async function upgradeSession(
+  env: Env,
+  principal: Principal,
+  limits: { idleMinutes: number; absoluteMinutes: number } = SESSION_LIMITS,
+): Promise<Principal | null> {
+  const upgraded = await onEveryShard(env, principal.tenantId, (store) => store.upgrade(principal.sessionId, limits))
+  return upgraded.find((p) => p !== null) ?? null
+}
+
+/** Gives an account's live sessions a new role and permissions (effective on their next request). */
+export async function refreshActorSessions(env: Env, tenantId: string, actorId: string, role: Principal['role'], permissions: string[]) {
+  await onEveryShard(env, tenantId, (store) => store.updateActor(actorId, role, permissions))
+}
+
+/** Live sessions of a tenant (or of one of its accounts), newest first. */
+export async function listTenantSessions(env: Env, tenantId: string, actorId: string | null) {
+  const shards = await onEveryShard(env, tenantId, (store) => store.list(actorId))
+  return shards.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+}
+
+/** Ends one session of a tenant, optionally only if it belongs to `actorId`. */
+export async function endTenantSession(env: Env, tenantId: string, sessionId: string, actorId: string | null) {
+  return (await onEveryShard(env, tenantId, (store) => store.revoke(sessionId, actorId))).some(Boolean)
+}
+
+/** Ends the caller's own session (sign-out). */
+export async function endSession(env: Env, principal: Principal): Promise<void> {
+  await onEveryShard(env, principal.tenantId, (store) => store.revoke(principal.sessionId))
+}
+
+/** Ends every session of one account, optionally sparing one; returns how many ended. */
+export async function endActorSessions(
+  env: Env,
+  who: { tenantId: string | null; actorId: string },
+  exceptSessionId: string | null = null,
+): Promise<number> {
+  const ended = await onEveryShard(env, who.tenantId, (store) => store.revokeActor(who.actorId, exceptSessionId))
+  return ended.reduce((a, b) => a + b, 0)
+}
+
+/** Ends every session of a tenant (suspension, termination). */
+export async function endTenantSessions(env: Env, tenantId: string): Promise<number> {
+  return (await onEveryShard(env, tenantId, (store) => store.revokeAll())).reduce((a, b) => a + b, 0)
+}

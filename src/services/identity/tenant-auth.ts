@@ -1,0 +1,268 @@
+import { and, eq } from 'drizzle-orm'
+import type { Database } from '../../db/client'
+import { tenants, users } from '../../db/schema'
+import { normaliseEmail } from '../../lib/email'
+import { Problem } from '../../lib/problem'
+import type { RequestMeta } from '../../lib/request-meta'
+import type { Defer } from '../../lib/defer'
+import { checkSource, type RequestSource } from '../../lib/source-rules'
+import { DAY_MS, isoNow } from '../../lib/time'
+import type { TenantLogin, TenantLoginResult } from '../../schemas/auth'
+import type { Permission } from '../../schemas/permissions'
+import type { Policy } from '../../schemas/policy'
+import type { Principal } from '../../schemas/principal'
+import { audit } from '../audit/audit'
+import { activeFactors, completeChallenge, startChallenge, type MfaAccount } from './mfa'
+import { hashPassword, verifyNothing, verifyPassword } from '../passwords/passwords'
+import { boundFingerprints, loadPolicy } from '../policy/policy'
+import { endSession, issueSession, refreshActorSessions } from './sessions'
+import { refuseSource, sourceRulesOf } from '../policy/source-restrictions'
+import { tenantPlan } from '../tenancy/tenants'
+import { toUser, type UserRow } from '../accounts/users'
+
+type TenantRow = typeof tenants.$inferSelect
+
+/** Whether the account's password is older than its role's maximum age (SE-13, SE-19). */
+export function passwordExpired(user: Pick<UserRow, 'passwordChangedAt' | 'role'>, policy: Policy, now = Date.now()) {
+  return now - Date.parse(user.passwordChangedAt) > policy.password_max_age_days[user.role] * DAY_MS
+}
+
+/** A tenant session's lifetimes under its policy. */
+export function sessionLimits(policy: Policy) {
+  return { idleMinutes: policy.session_idle_minutes, absoluteMinutes: policy.session_absolute_hours * 60 }
+}
+
+/**
+ * Tenant sign-in, step one (SE-1, SE-16, SE-21). Unknown tenant, unknown
+ * e-mail and wrong password give one answer; for an existing tenant the work
+ * is the same whether the e-mail exists or not (the same queries, one
+ * password verify, against a dummy hash when there is no account, and one
+ * audit append). Source rules are checked in two steps so they reveal
+ * nothing either: before the password, a source no role may use at all is
+ * refused; the account's own role's rules (and its certificate binding)
+ * after the password, so only someone who knows the password learns of them.
+ * A second factor, when the policy asks for one, the account has one or an
+ * operator reset the password, turns the answer into `mfa_required`.
+ */
+export async function tenantSignIn(
+  env: Env,
+  db: Database,
+  input: TenantLogin,
+  source: RequestSource,
+  meta: RequestMeta,
+  defer: Defer,
+): Promise<TenantLoginResult> {
+  const email = normaliseEmail(input.email)
+  const found = await db
+    .select({ tenant: tenants, user: users })
+    .from(tenants)
+    .leftJoin(users, and(eq(users.tenantId, tenants.id), eq(users.email, email)))
+    .where(eq(tenants.slug, input.tenant.trim().toLowerCase()))
+    .get()
+  const tenant = found?.tenant
+  const user = found?.user ?? null
+  const loaded = tenant ? await loadPolicy(db, tenant.id) : null
+  const rules = loaded ? sourceRulesOf(loaded.policy, loaded.version) : null
+  const fingerprints = tenant ? await boundFingerprints(db, tenant.id, user?.id ?? 'usr_none') : []
+  const subject = { tenantId: tenant?.id ?? null, actorType: 'user' as const, actorId: user?.id ?? null, role: user?.role ?? 'unknown' }
+
+  if (tenant && rules) {
+    // Binding is checked only once the password is known; here any presented certificate counts as bound.
+    const presented = source.certificate ? [source.certificate.fingerprint] : []
+    const verdicts = ['admin', 'member'].map((role) => checkSource(rules, role, source, presented))
+    const first = verdicts[0]!
+    if (!first.ok && verdicts.every((v) => !v.ok)) await refuseSource(env, meta, subject, first)
+  }
+
+  const verified = user ? await verifyPassword(input.password, user.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
+  const attempt = {
+    tenantId: tenant?.id ?? null,
+    actor: { type: 'user' as const, id: user?.id ?? null },
+    action: 'auth.login',
+    target: { type: 'user', id: user?.id ?? null },
+  }
+  if (!tenant || !user || !loaded || !rules || !verified.ok) {
+    const reason = !tenant ? 'unknown_tenant' : !user ? 'unknown_email' : 'wrong_password'
+    await audit(env, meta, { ...attempt, outcome: 'failure', details: { reason, tenant: input.tenant, email } })
+    throw Problem.invalidCredentials()
+  }
+  const verdict = checkSource(rules, user.role, source, fingerprints)
+  if (!verdict.ok) await refuseSource(env, meta, subject, verdict)
+  await assertMaySignIn(env, tenant, user, meta)
+  if (verified.needsRehash) {
+    await db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id))
+  }
+  const factors = await activeFactors(db, user.id)
+  if (user.verifyEmailAtSignIn || loaded.policy.mfa_required[user.role] || factors.length > 0) {
+    const challenge = await startChallenge(env, db, accountOf(user), meta, defer, { emailOnly: user.verifyEmailAtSignIn })
+    return { status: 'mfa_required', ...challenge }
+  }
+  return finishSignIn(env, db, tenant, user, loaded, meta, { method: 'password' })
+}
+
+function accountOf(user: UserRow): MfaAccount {
+  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email }
+}
+
+// Past the password, the caller has proven it, so saying why is no leak.
+async function assertMaySignIn(env: Env, tenant: TenantRow, user: UserRow, meta: RequestMeta) {
+  const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, action: 'auth.login', target: { type: 'user', id: user.id } }
+  if (tenant.status !== 'active') {
+    await audit(env, meta, { ...entry, outcome: 'denied', details: { reason: 'tenant_suspended' } })
+    throw tenantSuspended()
+  }
+  if (user.status !== 'active') {
+    await audit(env, meta, { ...entry, outcome: 'denied', details: { reason: 'account_disabled' } })
+    throw accountDisabled()
+  }
+}
+
+/**
+ * Tenant sign-in, step two: the answer to an `mfa_required` challenge.
+ * Wrong codes count against the challenge's five tries.
+ */
+export async function completeTenantMfa(
+  env: Env,
+  db: Database,
+  input: { challenge: string; code: string },
+  source: RequestSource,
+  meta: RequestMeta,
+): Promise<TenantLoginResult> {
+  const done = await completeChallenge(env, db, { type: 'user' }, input.challenge, input.code, meta, async (id) => {
+    const user = await db.select().from(users).where(eq(users.id, id)).get()
+    return user ? accountOf(user) : null
+  })
+  const row = await db
+    .select({ tenant: tenants, user: users })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.id, done.accountId), eq(users.tenantId, done.tenantId!)))
+    .get()
+  if (!row) throw Problem.invalidCredentials()
+  const loaded = await loadPolicy(db, row.tenant.id)
+  const verdict = checkSource(sourceRulesOf(loaded.policy, loaded.version), row.user.role, source, await boundFingerprints(db, row.tenant.id, row.user.id))
+  if (!verdict.ok) await refuseSource(env, meta, { tenantId: row.tenant.id, actorType: 'user', actorId: row.user.id, role: row.user.role }, verdict)
+  await assertMaySignIn(env, row.tenant, row.user, meta)
+  return finishSignIn(env, db, row.tenant, row.user, loaded, meta, { method: done.method, enrolled: done.enrolled })
+}
+
+/**
+ * Issues the session once every factor passed. A temporary or expired
+ * password yields a password-change-only session instead (SE-13, SE-19).
+ */
+async function finishSignIn(
+  env: Env,
+  db: Database,
+  tenant: TenantRow,
+  user: UserRow,
+  loaded: { policy: Policy; version: string },
+  meta: RequestMeta,
+  how: { method: string; enrolled?: boolean },
+): Promise<TenantLoginResult> {
+  const { policy } = loaded
+  const now = isoNow()
+  const expired = !user.mustChangePassword && passwordExpired(user, policy)
+  const passwordChange = user.mustChangePassword || expired
+  const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, target: { type: 'user', id: user.id } }
+  const plan = await tenantPlan(db, tenant.id)
+  const session = await issueSession(env, {
+    actorType: 'user',
+    actorId: user.id,
+    tenantId: tenant.id,
+    role: user.role,
+    permissions: user.permissions as Permission[],
+    kind: passwordChange ? 'password_change' : 'full',
+    ...sessionLimits(policy),
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    certFingerprints: await boundFingerprints(db, tenant.id, user.id),
+    rules: sourceRulesOf(policy, loaded.version),
+    maxSessions: plan?.concurrentSessions ?? null,
+  }).catch(async (error) => {
+    if (error instanceof Problem && error.type === 'session-limit') {
+      await audit(env, meta, { ...entry, action: 'auth.login', outcome: 'denied', details: { reason: 'session_limit' } })
+    }
+    throw error
+  })
+  await confirmAccountUnchanged(env, db, user, session.principal, meta)
+  if (expired) {
+    await audit(env, meta, {
+      ...entry,
+      action: 'auth.password_expired',
+      outcome: 'denied',
+      details: { password_changed_at: user.passwordChangedAt, max_age_days: policy.password_max_age_days[user.role] },
+    })
+  }
+  await audit(
+    env,
+    meta,
+    {
+      ...entry,
+      action: 'auth.login',
+      outcome: 'success',
+      details: {
+        session_id: session.principal.sessionId,
+        method: how.method,
+        ...(how.enrolled ? { enrolled: 'email' } : {}),
+        ...(passwordChange ? { password_change_required: expired ? 'expired' : 'temporary' } : {}),
+      },
+    },
+    [
+      db
+        .update(users)
+        // An e-mailed code just proved the mailbox: the check an operator reset asked for is done.
+        .set(how.method === 'email' ? { lastLoginAt: now, verifyEmailAtSignIn: false } : { lastLoginAt: now })
+        .where(eq(users.id, user.id))
+        .toSQL(),
+    ],
+  )
+  if (passwordChange) {
+    return { status: 'password_change_required', token: session.token, expires_at: session.principal.expiresAt }
+  }
+  return { status: 'ok', token: session.token, expires_at: session.principal.expiresAt, user: toUser({ ...user, lastLoginAt: now }) }
+}
+
+/**
+ * Closes the race between a sign-in and a change to its account or tenant:
+ * both were read before the (slow) password check, so they are read again
+ * once the session exists. A disable, delete, password reset or suspension
+ * that committed meanwhile ends the new session here; one that commits later
+ * ends it itself. A role or permission change is copied into the session.
+ */
+async function confirmAccountUnchanged(env: Env, db: Database, user: UserRow, principal: Principal, meta: RequestMeta) {
+  const now = await db
+    .select({ user: users, tenantStatus: tenants.status })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId)))
+    .get()
+  const changed =
+    !now ? 'account_deleted'
+    : now.tenantStatus !== 'active' ? 'tenant_suspended'
+    : now.user.status !== 'active' ? 'account_disabled'
+    : now.user.passwordHash !== user.passwordHash ? 'password_changed'
+    : null
+  if (changed) {
+    await endSession(env, principal)
+    await audit(env, meta, {
+      tenantId: user.tenantId,
+      actor: { type: 'user', id: user.id },
+      action: 'auth.login',
+      target: { type: 'user', id: user.id },
+      outcome: 'denied',
+      details: { reason: changed, during: 'sign-in' },
+    })
+    throw changed === 'account_disabled' ? accountDisabled() : changed === 'tenant_suspended' ? tenantSuspended() : Problem.invalidCredentials()
+  }
+  if (now!.user.role !== user.role || JSON.stringify(now!.user.permissions) !== JSON.stringify(user.permissions)) {
+    await refreshActorSessions(env, user.tenantId, user.id, now!.user.role, now!.user.permissions as Permission[])
+  }
+}
+
+function accountDisabled() {
+  return Problem.forbidden('This account is disabled; contact your administrator.', 'account-disabled')
+}
+
+function tenantSuspended() {
+  return Problem.forbidden('This tenant is suspended; contact your administrator.', 'tenant-suspended')
+}

@@ -1,0 +1,37 @@
+import { deriveAesKey, deriveHmacKey, importMasterKey } from '../../lib/crypto'
+
+/**
+ * Keys derived from the MASTER_KEY secret, one per purpose and owner, so no
+ * key ever serves two tenants (DM-5). Derived keys are cached per isolate.
+ */
+const cache = new Map<string, Promise<CryptoKey>>()
+let master: { secret: string; key: Promise<CryptoKey> } | null = null
+
+function masterKey(env: Pick<Env, 'MASTER_KEY'>): Promise<CryptoKey> {
+  if (!env.MASTER_KEY) throw new Error('MASTER_KEY secret is not set')
+  if (master?.secret !== env.MASTER_KEY) {
+    master = { secret: env.MASTER_KEY, key: importMasterKey(env.MASTER_KEY) }
+    cache.clear()
+  }
+  return master.key
+}
+
+function cached(name: string, make: () => Promise<CryptoKey>) {
+  let key = cache.get(name)
+  if (!key) {
+    key = make()
+    cache.set(name, key)
+  }
+  return key
+}
+
+/** The AES-256-GCM key for second-factor secrets of one tenant (or of the operators: `null`). */
+export function factorSecretKey(env: Pick<Env, 'MASTER_KEY'>, tenantId: string | null) {
+  const info = `mfa-secret:${tenantId ?? 'platform'}`
+  return cached(info, async () => deriveAesKey(await masterKey(env), info))
+}
+
+/** The HMAC key that hashes e-mailed one-time codes. */
+export function otpMacKey(env: Pick<Env, 'MASTER_KEY'>) {
+  return cached('otp-mac', async () => deriveHmacKey(await masterKey(env), 'otp-mac'))
+}
