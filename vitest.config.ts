@@ -4,26 +4,41 @@ import { defineConfig } from 'vitest/config'
 
 const migrationsDir = fileURLToPath(new URL('./migrations', import.meta.url))
 
-export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      main: './src/index.ts',
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        bindings: {
-          ENVIRONMENT: 'test',
-          REQUEST_LOG: 'off',
-          BOOTSTRAP_TOKEN: 'test-bootstrap-token',
-          MASTER_KEY: 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=',
-          TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
-        },
+// Suites that run with the production scrypt parameters, end to end: the hash
+// itself, sign-in without enumeration, and the walkthrough. Everything else
+// uses the cheap test profile so the suite stays within its time budget.
+const productionHashSuites = ['test/passwords.test.ts', 'test/auth.test.ts', 'test/walkthrough.test.ts']
+
+function workers(passwordHashProfile: 'test' | 'production') {
+  return cloudflareTest(async () => ({
+    main: './src/index.ts',
+    wrangler: { configPath: './wrangler.toml' },
+    miniflare: {
+      bindings: {
+        ENVIRONMENT: 'test',
+        REQUEST_LOG: 'off',
+        PASSWORD_HASH_PROFILE: passwordHashProfile,
+        BOOTSTRAP_TOKEN: 'test-bootstrap-token',
+        MASTER_KEY: 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=',
+        TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
       },
-    })),
-  ],
+    },
+  }))
+}
+
+const common = { setupFiles: ['./test/setup.ts'], testTimeout: 30_000, hookTimeout: 30_000 }
+
+export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    setupFiles: ['./test/setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    projects: [
+      {
+        plugins: [workers('test')],
+        test: { ...common, name: 'workers', include: ['test/**/*.test.ts'], exclude: productionHashSuites },
+      },
+      {
+        plugins: [workers('production')],
+        test: { ...common, name: 'production-hash', include: productionHashSuites },
+      },
+    ],
   },
 })

@@ -60,7 +60,7 @@ describe('walking skeleton', () => {
     })
     expect(created.body.admin.temporary_password).toMatch(/^[A-Za-z2-9]{20}$/)
     const stored = await env.DB.prepare('SELECT password_hash FROM users WHERE id = ?').bind(created.body.admin.id).first<{ password_hash: string }>()
-    expect(stored!.password_hash).toMatch(/^scrypt\$ln=14,r=8,p=5\$/)
+    expect(stored!.password_hash).toMatch(/^scrypt\$ln=15,r=8,p=2\$/)
     expect(stored!.password_hash).not.toContain(created.body.admin.temporary_password)
     state.tenant = created.body.tenant
     state.temporary = created.body.admin.temporary_password
