@@ -7,6 +7,8 @@ import type { Principal } from './schemas/principal'
 export type AppVariables = {
   /** Set by requestId(): the caller's sane X-Request-Id or a fresh one. */
   requestId: string
+  /** Set by requestId(): the service's own ID of the request, whatever the caller sent. */
+  serviceRequestId: string
   /** Set by authenticate() once a session token checks out. */
   principal: Principal
 }

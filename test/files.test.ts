@@ -120,7 +120,7 @@ describe('file upload', () => {
       {
         action: 'file.upload',
         outcome: 'success',
-        category: 'administration',
+        category: 'data_change',
         actor_type: 'user',
         actor_id: tenant.adminId,
         target_id: file.id,
@@ -144,6 +144,7 @@ describe('file upload', () => {
     expect(await storageUsed(tenant.id)).toBe(used - 1000 + 8)
     const replaced = await auditOf(tenant.id, 'file.replace')
     expect(replaced).toHaveLength(1)
+    expect(replaced[0]!.category).toBe('data_change')
     expect(replaced[0]!.target_id).toBe(second.body.id)
     expect(JSON.parse(replaced[0]!.details)).toMatchObject({ replaced: first.id, size_bytes: 8 })
   })
@@ -463,7 +464,7 @@ describe('file delete (SE-36)', () => {
     const file = await uploaded(tenant.adminToken, 'audit-me.bin', new Uint8Array(3))
     await call('DELETE', `/api/v1/files/${file.id}`, { token: tenant.adminToken })
     expect(await auditOf(tenant.id, 'file.delete')).toEqual([
-      expect.objectContaining({ outcome: 'success', actor_id: tenant.adminId, target_id: file.id, details: JSON.stringify({ name: 'audit-me.bin', size_bytes: 3 }) }),
+      expect.objectContaining({ outcome: 'success', category: 'data_change', actor_id: tenant.adminId, target_id: file.id, details: JSON.stringify({ name: 'audit-me.bin', size_bytes: 3 }) }),
     ])
   })
 
@@ -583,8 +584,8 @@ describe('support access (SE-26)', () => {
     const events = await auditOf(tenant.id, 'support.read')
     const opId = await operatorId()
     expect(events.map((e) => ({ ...e, details: JSON.parse(e.details) }))).toEqual([
-      { action: 'support.read', outcome: 'denied', category: 'administration', actor_type: 'operator', actor_id: opId, target_id: tenant.id, details: { what: 'records' } },
-      { action: 'support.read', outcome: 'denied', category: 'administration', actor_type: 'operator', actor_id: opId, target_id: tenant.id, details: { what: 'files' } },
+      { action: 'support.read', outcome: 'denied', category: 'data_extraction', actor_type: 'operator', actor_id: opId, target_id: tenant.id, details: { what: 'records' } },
+      { action: 'support.read', outcome: 'denied', category: 'data_extraction', actor_type: 'operator', actor_id: opId, target_id: tenant.id, details: { what: 'files' } },
     ])
     const visible = await call('GET', '/api/v1/audit?action=support.read', { token: tenant.adminToken })
     expect(visible.body.items.map((e: { outcome: string }) => e.outcome)).toEqual(['denied', 'denied'])
@@ -687,11 +688,11 @@ describe('support access (SE-26)', () => {
     const events = await auditOf(tenant.id, 'support.read')
     expect(events.map((e) => ({ ...e, details: JSON.parse(e.details) }))).toEqual([
       {
-        action: 'support.read', outcome: 'success', category: 'administration', actor_type: 'operator', actor_id: opId, target_id: tenant.id,
+        action: 'support.read', outcome: 'success', category: 'data_extraction', actor_type: 'operator', actor_id: opId, target_id: tenant.id,
         details: { what: 'records', grant_expires_at: granted.body.expires_at },
       },
       {
-        action: 'support.read', outcome: 'success', category: 'administration', actor_type: 'operator', actor_id: opId, target_id: tenant.id,
+        action: 'support.read', outcome: 'success', category: 'data_extraction', actor_type: 'operator', actor_id: opId, target_id: tenant.id,
         details: { what: 'files', grant_expires_at: granted.body.expires_at },
       },
     ])

@@ -115,12 +115,20 @@ export const auditEvents = sqliteTable(
     targetType: text('target_type'),
     targetId: text('target_id'),
     requestId: text('request_id'),
+    /** The service's own ID of the request; request_id may be the caller's X-Request-Id. */
+    serviceRequestId: text('service_request_id'),
     ip: text('ip'),
     userAgent: text('user_agent'),
     outcome: text('outcome').notNull(),
     details: text('details').notNull().default(sql`'{}'`),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
+    /**
+     * `sha256` (unkeyed, events from before the chain was keyed) or
+     * `hmac-sha256` (keyed with a MASTER_KEY-derived key D1 does not hold).
+     * Informational: the chain's sequencer keeps the seq it switched at.
+     */
+    hashAlg: text('hash_alg').notNull().default('sha256'),
   },
   (t) => [
     uniqueIndex('audit_chain_seq').on(t.chain, t.seq),
@@ -130,6 +138,8 @@ export const auditEvents = sqliteTable(
     index('audit_tenant_target').on(t.tenantId, t.targetId),
     index('audit_tenant_action').on(t.tenantId, t.action),
     index('audit_request').on(t.requestId),
+    index('audit_tenant_service_request').on(t.tenantId, t.serviceRequestId),
+    index('audit_service_request').on(t.serviceRequestId),
   ],
 )
 

@@ -107,6 +107,20 @@ export class Problem extends Error {
     return new Problem({ status: 409, type, title: 'Conflict', detail })
   }
 
+  /**
+   * The tenant's (or the platform's) audit chain failed its integrity check,
+   * so no change can be recorded, and a change that cannot be recorded is not
+   * made. Lifts once the rows written behind the chain's back are removed.
+   */
+  static auditChainBroken() {
+    return new Problem({
+      status: 503,
+      type: 'audit-chain-broken',
+      title: 'Audit trail unavailable',
+      detail: 'The audit trail failed its integrity check, so no change can be recorded now. The break is logged for the operators; changes resume once they have restored the trail.',
+    })
+  }
+
   static payloadTooLarge(maxBytes: number) {
     return new Problem({
       status: 413,

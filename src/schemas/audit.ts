@@ -1,7 +1,75 @@
 import { z } from '@hono/zod-openapi'
 import { paginated } from './common'
 
+/**
+ * What a tenant (or an auditor it hands the trail to) filters by:
+ * - `authentication`: proving who one is, and the credentials that do it
+ *   (sign-in and sign-out, second factors, passwords, client certificates,
+ *   sessions), whoever changes them;
+ * - `administration`: who may do what and how the service is set up
+ *   (accounts, roles, policy, tenants, operators, support grants);
+ * - `data_change`: the tenant's own data created, changed or removed;
+ * - `data_extraction`: the tenant's data leaving its control: downloads and
+ *   exports by anyone, and every read by the provider's staff (GE-5, SE-38);
+ * - `security`: what the security controls refused or raised an alarm about.
+ */
 export const AUDIT_CATEGORIES = ['authentication', 'administration', 'data_change', 'data_extraction', 'security'] as const
+
+export type AuditCategory = (typeof AUDIT_CATEGORIES)[number]
+
+/**
+ * Every action the service records, with its category: the one place a
+ * category is decided. An action missing here does not type-check at the
+ * call site, so no event can be filed under a guessed category.
+ */
+export const AUDIT_ACTIONS = {
+  'auth.login': 'authentication',
+  'auth.logout': 'authentication',
+  'auth.password_change': 'authentication',
+  'auth.password_expired': 'authentication',
+  'auth.password_expiry_reminder': 'authentication',
+  'auth.password_reset': 'authentication',
+  'mfa.challenge': 'authentication',
+  'mfa.code_sent': 'authentication',
+  'mfa.code_failed': 'authentication',
+  'mfa.verified': 'authentication',
+  'mfa.enrolled': 'authentication',
+  'mfa.totp_started': 'authentication',
+  'mfa.removed': 'authentication',
+  'session.revoke': 'authentication',
+  'user.certificates_replaced': 'authentication',
+
+  'user.create': 'administration',
+  'user.update': 'administration',
+  'user.delete': 'administration',
+  'policy.update': 'administration',
+  'tenant.create': 'administration',
+  'tenant.update': 'administration',
+  'operator.bootstrap': 'administration',
+  'operator.create': 'administration',
+  'support.grant': 'administration',
+  'support.revoke': 'administration',
+  // Reviewing the account list in the console; its CSV download is ledger.export.
+  'ledger.read': 'administration',
+
+  'record.create': 'data_change',
+  'record.update': 'data_change',
+  'record.delete': 'data_change',
+  'file.upload': 'data_change',
+  'file.replace': 'data_change',
+  'file.delete': 'data_change',
+
+  'file.download': 'data_extraction',
+  'ledger.export': 'data_extraction',
+  'audit.export': 'data_extraction',
+  // An operator reading the tenant's records or files, refused or not.
+  'support.read': 'data_extraction',
+
+  'security.source_refused': 'security',
+  'security.self_check_failed': 'security',
+} as const satisfies Record<string, AuditCategory>
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS
 
 export const AuditEventSchema = z
   .object({
@@ -16,13 +84,20 @@ export const AuditEventSchema = z
     category: z.enum(AUDIT_CATEGORIES),
     target_type: z.string().nullable(),
     target_id: z.string().nullable(),
-    request_id: z.string().nullable(),
+    request_id: z.string().nullable().openapi({ description: 'The caller\u2019s X-Request-Id if it sent a sane one, else the service\u2019s own ID.' }),
+    service_request_id: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The service\u2019s own ID of the request, whatever the caller sent (null on events from before it was recorded).' }),
     ip: z.string().nullable(),
     user_agent: z.string().nullable(),
     outcome: z.enum(['success', 'failure', 'denied']),
     details: z.record(z.string(), z.unknown()),
     prev_hash: z.string(),
     hash: z.string(),
+    hash_alg: z.enum(['sha256', 'hmac-sha256']).openapi({
+      description: '`hmac-sha256`: keyed with a key the database does not hold; `sha256`: events from before the chain was keyed.',
+    }),
   })
   .openapi('AuditEvent')
 
@@ -34,17 +109,36 @@ export const AuditFilterSchema = z.object({
   actor: z.string().max(64).optional().openapi({ description: 'Actor id (user or operator).' }),
   action: z.string().max(64).optional().openapi({ example: 'auth.login' }),
   target: z.string().max(64).optional().openapi({ description: 'Target id.' }),
-  request_id: z.string().max(128).optional(),
+  request_id: z
+    .string()
+    .max(128)
+    .optional()
+    .openapi({ description: 'Matches the caller\u2019s X-Request-Id or the service\u2019s own ID of the request.' }),
   category: z.enum(AUDIT_CATEGORIES).optional(),
   since: isoInstant.optional().openapi({ description: 'Inclusive lower bound, ISO-8601.' }),
   until: isoInstant.optional().openapi({ description: 'Exclusive upper bound, ISO-8601.' }),
+})
+
+export const VerifyQuerySchema = z.object({
+  full: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'true: re-walk from the first event, not from the last verified checkpoint.' }),
 })
 
 export const ChainVerificationSchema = z
   .object({
     chain: z.string(),
     ok: z.boolean(),
-    checked: z.number().int(),
+    checked: z.number().int().openapi({ description: 'Events this run checked.' }),
+    from_seq: z
+      .number()
+      .int()
+      .openapi({ description: 'The first event this run checked: 1 on a full walk, else the one after the last verified checkpoint.' }),
+    complete: z.boolean().openapi({
+      description:
+        'false only when the run stopped at its per-call budget with no break found so far: its progress is kept, so call again to go on.',
+    }),
     head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
     problem: z
       .object({ seq: z.number().int(), reason: z.string() })

@@ -11,23 +11,32 @@ export const list: AppRouteHandler<ListRoute> = async (c) => {
 }
 
 export const verify: AppRouteHandler<VerifyRoute> = async (c) =>
-  c.json(await verifyAuditChain(c.env, c.var.principal.tenantId!), 200)
+  c.json(await verifyAuditChain(c.env, c.var.principal.tenantId!, { full: c.req.valid('query').full === 'true' }), 200)
 
 export const exportAll: AppRouteHandler<ExportRoute> = async (c) => {
-  const { format, ...filter } = c.req.valid('query')
+  const { format, cursor, ...filter } = c.req.valid('query')
   const tenantId = c.var.principal.tenantId!
+  // Planned before the event is written, so a bad cursor is refused with nothing recorded.
+  const part = await exportAudit(database(c.env), tenantId, filter, format, cursor)
   await audit(c.env, requestMeta(c), {
     tenantId,
     actor: actorOf(c),
     action: 'audit.export',
     target: { type: 'tenant', id: tenantId },
     outcome: 'success',
-    details: { format, filter },
+    details: { format, filter, ...(cursor ? { cursor } : {}) },
   })
   const csv = format === 'csv'
-  return c.body(exportAudit(database(c.env), tenantId, filter, format), 200, {
+  const headers: Record<string, string> = {
     'Content-Type': csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'Content-Disposition': `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.${csv ? 'csv' : 'ndjson'}"`,
     'Cache-Control': 'no-store',
-  })
+  }
+  if (part.nextCursor) {
+    const next = new URL(c.req.url)
+    next.searchParams.set('cursor', part.nextCursor)
+    headers['X-Next-Cursor'] = part.nextCursor
+    headers.Link = `<${next.pathname}${next.search}>; rel="next"`
+  }
+  return c.body(part.body, 200, headers)
 }

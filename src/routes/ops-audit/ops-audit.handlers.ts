@@ -9,5 +9,7 @@ export const list: AppRouteHandler<ListRoute> = async (c) => {
   return c.json(await operatorAuditView(database(c.env), filter, limit, cursor), 200)
 }
 
-export const verify: AppRouteHandler<VerifyRoute> = async (c) =>
-  c.json(await verifyAuditChain(c.env, c.req.valid('query').chain), 200)
+export const verify: AppRouteHandler<VerifyRoute> = async (c) => {
+  const { chain, full } = c.req.valid('query')
+  return c.json(await verifyAuditChain(c.env, chain, { full: full === 'true' }), 200)
+}

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
-import { AuditFilterSchema, AuditPageSchema, ChainVerificationSchema } from '../../schemas/audit'
+import { AuditFilterSchema, AuditPageSchema, ChainVerificationSchema, VerifyQuerySchema } from '../../schemas/audit'
 import { ListQuerySchema } from '../../schemas/common'
 import { defineRoute } from '../router'
 
@@ -26,9 +26,11 @@ export const verify = defineRoute(operator, {
   method: 'get',
   path: '/ops/v1/audit/verify',
   tags,
-  summary: 'Re-check one hash chain: a tenant id, or `platform`',
+  summary: 'Check one hash chain (a tenant id, or `platform`): what is new since the last verified checkpoint, or everything with full=true',
+  description:
+    'A check that cannot finish within one call answers `complete: false` and keeps its progress; call again to go on.',
   request: {
-    query: z.object({
+    query: VerifyQuerySchema.extend({
       chain: z
         .string()
         .regex(/^(platform|tn_[0-9a-hjkmnp-tv-z]{26})$/, 'A tenant id or "platform".')

@@ -127,7 +127,7 @@ export async function createAccount(
   const entry = {
     tenantId,
     actor,
-    action: 'user.create',
+    action: 'user.create' as const,
     target: { type: 'user', id: row.id },
     outcome: 'success' as const,
     details: { email, role: row.role, permissions: row.permissions },
@@ -199,7 +199,7 @@ export async function updateAccount(
       ...(takesSeat ? [tenantId, tenantId] : []),
     ],
   }
-  const entry = { tenantId, actor, action: 'user.update', target: { type: 'user', id }, outcome: 'success' as const, details: { changes } }
+  const entry = { tenantId, actor, action: 'user.update' as const, target: { type: 'user', id }, outcome: 'success' as const, details: { changes } }
   if (!(await audit(env, meta, entry, [update], { guard: 0 })).ok) {
     const now = await findUser(db, tenantId, id) // gone meanwhile: 404
     if (now.updatedAt !== current.updatedAt) throw Problem.editConflict('The account was changed by someone else meanwhile. Reload it and try again.')
@@ -225,7 +225,7 @@ export async function deleteAccount(env: Env, db: Database, tenantId: string, id
   const entry = {
     tenantId,
     actor,
-    action: 'user.delete',
+    action: 'user.delete' as const,
     target: { type: 'user', id },
     outcome: 'success' as const,
     details: { email: current.email, role: current.role },

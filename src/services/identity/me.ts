@@ -4,7 +4,7 @@ import { tenants, users } from '../../db/schema'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
-import { audit } from '../audit/audit'
+import { audit, type AuditAction } from '../audit/audit'
 import { activeFactors } from './mfa'
 import { verifyPassword } from '../passwords/passwords'
 import { toUser, type UserRow } from '../accounts/users'
@@ -40,7 +40,7 @@ export async function currentUser(db: Database, principal: Principal): Promise<U
 }
 
 /** Re-authentication for sensitive changes (factor changes): the current password, or 422. */
-export async function assertCurrentPassword(env: Env, user: UserRow, password: string, meta: RequestMeta, action: string) {
+export async function assertCurrentPassword(env: Env, user: UserRow, password: string, meta: RequestMeta, action: AuditAction) {
   if ((await verifyPassword(password, user.passwordHash)).ok) return
   await audit(env, meta, {
     tenantId: user.tenantId,

@@ -35,7 +35,7 @@ export async function bootstrapOperator(
   meta: RequestMeta,
 ) {
   const configured = env.BOOTSTRAP_TOKEN ?? ''
-  const entry = { tenantId: null, actor: { type: 'anonymous' as const, id: null }, action: 'operator.bootstrap' }
+  const entry = { tenantId: null, actor: { type: 'anonymous' as const, id: null }, action: 'operator.bootstrap' as const }
   if (configured.length < 16 || presentedToken === null || !(await secretsEqual(presentedToken, configured))) {
     await audit(env, meta, { ...entry, outcome: 'denied', details: { reason: 'bad_bootstrap_token' } })
     throw new Problem({

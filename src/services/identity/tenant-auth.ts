@@ -78,7 +78,7 @@ export async function tenantSignIn(
   const attempt = {
     tenantId: tenant?.id ?? null,
     actor: { type: 'user' as const, id: user?.id ?? null },
-    action: 'auth.login',
+    action: 'auth.login' as const,
     target: { type: 'user', id: user?.id ?? null },
   }
   if (!tenant || !user || !loaded || !rules || !verified.ok) {
@@ -106,7 +106,7 @@ function accountOf(user: UserRow): MfaAccount {
 
 // Past the password, the caller has proven it, so saying why is no leak.
 async function assertMaySignIn(env: Env, tenant: TenantRow, user: UserRow, meta: RequestMeta) {
-  const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, action: 'auth.login', target: { type: 'user', id: user.id } }
+  const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, action: 'auth.login' as const, target: { type: 'user', id: user.id } }
   if (tenant.status !== 'active') {
     await audit(env, meta, { ...entry, outcome: 'denied', details: { reason: 'tenant_suspended' } })
     throw tenantSuspended()

@@ -51,7 +51,7 @@ export async function revokeSupportAccess(env: Env, db: Database, tenantId: stri
  */
 export async function recordSupportRead(env: Env, db: Database, tenantId: string, what: string, actor: AuditActor, meta: RequestMeta) {
   const access = await supportAccess(db, tenantId)
-  const entry = { tenantId, actor, action: 'support.read', target: { type: 'tenant', id: tenantId } }
+  const entry = { tenantId, actor, action: 'support.read' as const, target: { type: 'tenant', id: tenantId } }
   if (!access.granted) {
     await audit(env, meta, { ...entry, outcome: 'denied', details: { what } })
     throw Problem.forbidden('This tenant has not granted support access. A tenant admin can grant it for a limited time.', 'support-access-required')
