@@ -22,7 +22,7 @@ import * as english from '@zxcvbn-ts/language-en'
  *   a weak one is refused even if more follows.
  */
 export const SCORED_LENGTH = 32
-export const SHORT_PASSWORD = 16
+const SHORT_PASSWORD = 16
 const L33T_READINGS_SHORT = 100
 const L33T_READINGS_LONG = 10
 /** zxcvbn's own default edit distance for a near-miss of a word. */
@@ -78,6 +78,7 @@ function estimator() {
       // Replaced by the nearMiss matcher, which finds the same near-misses without walking every word.
       useLevenshteinDistance: false,
     },
+    // Its matches are 'dictionary' matches, so zxcvbn scores and explains them with its dictionary rules, never these two.
     { nearMiss: { Matching: NearMissMatcher, scoring: () => 0, feedback: () => null } },
   )
   return built
