@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { database } from '../src/db/client'
-import { deliverMail, queueMail } from '../src/services/mail/mail'
+import { deliverMail, deliversMail, queueMail } from '../src/services/mail/mail'
 
 /**
  * Mail delivery through the outbox. The production transport is the MAIL
@@ -10,8 +10,8 @@ import { deliverMail, queueMail } from '../src/services/mail/mail'
  */
 type Sent = { from: string; to: string }
 
-function productionEnv(send: (message: Sent) => Promise<void>): Env {
-  return { ...env, ENVIRONMENT: 'production', MAIL: { send } as unknown as SendEmail }
+function productionEnv(send: (message: Sent) => Promise<void>, environment = 'production'): Env {
+  return { ...env, ENVIRONMENT: environment, MAIL: { send } as unknown as SendEmail }
 }
 
 async function queue(mail: Parameters<typeof queueMail>[1]) {
@@ -59,7 +59,39 @@ describe('mail delivery', () => {
     expect(await deliverMail(failing, database(env), [id])).toEqual({ sent: 0, failed: 1 })
     expect(await row(id)).toMatchObject({ status: 'queued', attempts: 1, body: 'Retry.', last_error: 'Error: relay unavailable' })
     for (let i = 0; i < 4; i++) await deliverMail(failing, database(env), [id])
-    expect(await row(id)).toMatchObject({ status: 'failed', attempts: 5 })
+    // Given up on, the one-time code does not stay readable either.
+    expect(await row(id)).toMatchObject({ status: 'failed', attempts: 5, subject: '(one-time code)', body: '(removed after delivery)' })
+  })
+
+  it('sends for real in staging, or under any name but development and test', async () => {
+    for (const environment of ['staging', 'production-eu', 'Development']) {
+      const sent: Sent[] = []
+      const code = await queue({ tenantId: null, to: 'stage@example.com', subject: 'Code: 111222', body: 'Your code is 111222.', sensitive: true })
+      const result = await deliverMail(productionEnv(async (m) => void sent.push({ from: m.from, to: m.to }), environment), database(env), [code])
+      expect([environment, result, sent]).toEqual([environment, { sent: 1, failed: 0 }, [{ from: env.MAIL_FROM, to: 'stage@example.com' }]])
+      expect(await row(code)).toMatchObject({ subject: '(one-time code)', body: '(removed after delivery)', status: 'sent', attempts: 1 })
+    }
+    expect(['production', 'staging', 'development', 'test'].map((ENVIRONMENT) => deliversMail({ ENVIRONMENT }))).toEqual([true, true, false, false])
+  })
+
+  it('keeps the outbox as the mailbox in the test environment: nothing leaves, the code stays readable', async () => {
+    expect(env.ENVIRONMENT).toBe('test')
+    const sent: string[] = []
+    const id = await queue({ tenantId: null, to: 'suite@example.com', subject: 'Code: 333444', body: 'Your code is 333444.', sensitive: true })
+    expect(await deliverMail(productionEnv(async (m) => void sent.push(m.to), 'test'), database(env), [id])).toEqual({ sent: 1, failed: 0 })
+    expect(sent).toEqual([])
+    expect(await row(id)).toMatchObject({ subject: 'Code: 333444', body: 'Your code is 333444.', status: 'sent' })
+  })
+
+  it('delivers a list of 150 ids, 100 per run, with one bound parameter for the list', async () => {
+    const sent: string[] = []
+    const ids: string[] = []
+    for (let i = 0; i < 150; i++) ids.push(await queue({ tenantId: null, to: `bulk-${i}@example.com`, subject: 'Bulk', body: 'Bulk.' }))
+    const transport = productionEnv(async (m) => void sent.push(m.to))
+    expect(await deliverMail(transport, database(env), ids)).toEqual({ sent: 100, failed: 0 })
+    expect(await deliverMail(transport, database(env), ids)).toEqual({ sent: 50, failed: 0 })
+    expect(await deliverMail(transport, database(env), ids)).toEqual({ sent: 0, failed: 0 })
+    expect(sent.sort()).toEqual(ids.map((_, i) => `bulk-${i}@example.com`).sort())
   })
 
   it('leaves development mail readable, as the outbox is the mailbox there', async () => {

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { mfaFactors, users } from '../../db/schema'
 import { toCsv } from '../../lib/csv'
@@ -15,13 +15,30 @@ import { audit, type AuditActor } from '../audit/audit'
  * audited; the CSV form counts as a data extraction.
  */
 export async function accountLedger(env: Env, db: Database, tenantId: string, actor: AuditActor, meta: RequestMeta, format: 'json' | 'csv', now = Date.now()) {
-  const rows = await db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(users.createdAt)
-  const factors = rows.length
-    ? await db
-        .select({ accountId: mfaFactors.accountId, kind: mfaFactors.kind })
-        .from(mfaFactors)
-        .where(and(inArray(mfaFactors.accountId, rows.map((r) => r.id)), eq(mfaFactors.status, 'active')))
-    : []
+  const rows = await db
+    .select({
+      id: users.id,
+      name: users.name,
+      email: users.email,
+      role: users.role,
+      status: users.status,
+      permissions: users.permissions,
+      passwordChangedAt: users.passwordChangedAt,
+      lastLoginAt: users.lastLoginAt,
+      createdBy: users.createdBy,
+      createdAt: users.createdAt,
+    })
+    .from(users)
+    .where(eq(users.tenantId, tenantId))
+    .orderBy(users.createdAt)
+  // Joined on the tenant's accounts, not an IN list of their ids: a tenant has up to 1,000 accounts and D1 binds at most 100 parameters.
+  const factors = await db
+    .select({ accountId: mfaFactors.accountId, kind: mfaFactors.kind })
+    .from(mfaFactors)
+    .innerJoin(users, eq(users.id, mfaFactors.accountId))
+    .where(and(eq(users.tenantId, tenantId), eq(mfaFactors.status, 'active')))
+    .orderBy(mfaFactors.accountId, mfaFactors.kind)
+  const factorsOf = Map.groupBy(factors, (f) => f.accountId)
   const items = rows.map((u) => {
     const permissions = u.permissions as Permission[]
     return {
@@ -32,7 +49,7 @@ export async function accountLedger(env: Env, db: Database, tenantId: string, ac
       status: u.status,
       permissions,
       permissions_explained: permissions.map((p) => ({ permission: p, allows: PERMISSIONS[p] })),
-      mfa: factors.filter((f) => f.accountId === u.id).map((f) => f.kind),
+      mfa: (factorsOf.get(u.id) ?? []).map((f) => f.kind),
       password_age_days: Math.floor((now - Date.parse(u.passwordChangedAt)) / DAY_MS),
       password_changed_at: u.passwordChangedAt,
       last_login_at: u.lastLoginAt,

@@ -1,5 +1,6 @@
 import { and, gt, inArray } from 'drizzle-orm'
 import type { Database } from '../../db/client'
+import { jsonList } from '../../db/json-list'
 import { supportGrants } from '../../db/schema'
 import { isoNow } from '../../lib/time'
 import type { AuditFilter } from '../../schemas/audit'
@@ -26,7 +27,8 @@ export async function operatorAuditView(
           await db
             .select({ tenantId: supportGrants.tenantId })
             .from(supportGrants)
-            .where(and(inArray(supportGrants.tenantId, tenantIds), gt(supportGrants.expiresAt, isoNow())))
+            // One parameter for the page's tenants, however many (up to 200) it spans.
+            .where(and(inArray(supportGrants.tenantId, jsonList(tenantIds)), gt(supportGrants.expiresAt, isoNow())))
         ).map((g) => g.tenantId)
       : [],
   )

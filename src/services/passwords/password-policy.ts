@@ -1,6 +1,3 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core'
-import * as common from '@zxcvbn-ts/language-common'
-import * as english from '@zxcvbn-ts/language-en'
 import { and, desc, eq, notInArray } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { passwordHistory } from '../../db/schema'
@@ -9,22 +6,10 @@ import { newId } from '../../lib/ids'
 import { Problem } from '../../lib/problem'
 import { PLATFORM } from '../../schemas/policy'
 import { PASSWORD_MAX_LENGTH, verifyPassword } from './passwords'
+import { estimateStrength } from './password-strength'
 
 /** zxcvbn score a new password must reach: 3 = "safely unguessable" (about 10^8 guesses or more). */
 const MIN_SCORE = 3
-
-let estimator: ZxcvbnFactory | null = null
-
-/** Built on first use: the dictionaries take a moment, which no request but a password change should pay. */
-function strength() {
-  estimator ??= new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...english.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: english.translations,
-    useLevenshteinDistance: true,
-  })
-  return estimator
-}
 
 export type PasswordContext = {
   email: string
@@ -37,7 +22,8 @@ export type PasswordContext = {
  * Why a new password is not acceptable, in words a user understands, or
  * null (SE-15/20): long enough, not built from the account's own e-mail or
  * organisation, and not guessable by a strength estimator with common
- * password and word lists. No composition rules.
+ * password and word lists (bounded in CPU: see password-strength.ts). No
+ * composition rules.
  */
 export function passwordWeakness(password: string, context: PasswordContext): string | null {
   const normalised = password.normalize('NFKC')
@@ -52,7 +38,7 @@ export function passwordWeakness(password: string, context: PasswordContext): st
   if (context.tenantSlug && lower.includes(context.tenantSlug.toLowerCase())) {
     return `Do not use your organisation\u2019s ID (${context.tenantSlug}) in your password.`
   }
-  const result = strength().check(normalised, [localPart, context.tenantSlug ?? ''].filter(Boolean))
+  const result = estimateStrength(normalised, [localPart, context.tenantSlug ?? ''].filter(Boolean))
   if (result.score < MIN_SCORE) {
     const why = result.feedback.warning ? ` ${result.feedback.warning}` : ''
     const tip = result.feedback.suggestions[0] ?? 'Use a longer phrase of several unrelated words.'
