@@ -1,8 +1,10 @@
-import { SELF, env } from 'cloudflare:test'
+import { SELF, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../src/lib/ids'
 import { PERMISSIONS, type Permission } from '../src/schemas/permissions'
 import { audit } from '../src/services/audit/audit'
+import worker from '../src/index'
+import { REMINDERS_PER_RUN } from '../src/services/passwords/password-reminders'
 import { hashPassword } from '../src/services/passwords/passwords'
 import { ORIGIN, call, operator, signIn, tenantWithAdmin, uniqueSlug, type TestTenant } from './helpers'
 
@@ -294,4 +296,42 @@ describe('the operators’ audit page across 150 tenants', () => {
     expect(reply.body.next_cursor).toBeNull()
     expect(new Set(reply.body.items.map((e: { tenant_id: string }) => e.tenant_id))).toEqual(new Set(tenantIds))
   })
+})
+
+describe('password-expiry reminders across many accounts (five-minute cron)', () => {
+  async function runFiveMinuteCron() {
+    const controller = createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() })
+    const ctx = createExecutionContext()
+    await worker.scheduled(controller, env, ctx)
+    await waitOnExecutionContext(ctx)
+  }
+  const queuedFor = async (tenantId: string) =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE tenant_id = ? AND dedupe_key LIKE 'password-expiry:%'")
+      .bind(tenantId)
+      .first<{ n: number }>())!.n
+
+  it(`queues at most ${REMINDERS_PER_RUN} per run, each once, and reaches everyone over the next runs`, async () => {
+    const tenant = await tenantWithAdmin('enterprise')
+    const passwordHash = await hashPassword('Quiet-River-Reminder-Lantern-2026')
+    const base = Date.now()
+    // 250 members whose passwords are 84 days old: each is due its 7-day reminder.
+    const due = Array.from({ length: 250 }, (_, k) => ({
+      ...fixtureAccount(tenant, k + 1, base, passwordHash),
+      role: 'member',
+      status: 'active',
+      permissions: JSON.stringify(MEMBER),
+      password_changed_at: new Date(base - 84 * DAY_MS - k * 1_000).toISOString(),
+    }))
+    await insertRows('users', due)
+    const counts: number[] = []
+    for (let run = 0; run < 4; run++) {
+      await runFiveMinuteCron()
+      counts.push(await queuedFor(tenant.id))
+    }
+    expect(counts).toEqual([100, 200, 250, 250])
+    const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE chain = ? AND action = 'auth.password_expiry_reminder'")
+      .bind(tenant.id)
+      .first<{ n: number }>()
+    expect(audited!.n).toBe(250)
+  }, 120_000)
 })
