@@ -2,8 +2,10 @@ import { SELF, createExecutionContext, env, waitOnExecutionContext } from 'cloud
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { DrizzleQueryError } from 'drizzle-orm'
 import { createApp } from '../src/app'
 import type { AppEnv } from '../src/env'
+import { describeError } from '../src/lib/error-log'
 import { Problem } from '../src/lib/problem'
 import { toProblem } from '../src/lib/render-problem'
 import { bodyLimit } from '../src/middleware/body-limit'
@@ -330,7 +332,7 @@ describe('requestLog()', () => {
     const printed = vi.spyOn(console, 'log').mockImplementation(() => {})
     const ctx = createExecutionContext()
     const res = await createApp().request(
-      `${ORIGIN}/api/v1/me?cursor=secret`,
+      `${ORIGIN}/api/v1/users?limit=7`,
       { headers: { Authorization: `Bearer ${tenant.adminToken}`, 'CF-Connecting-IP': '192.0.2.10' } },
       { ...env, REQUEST_LOG: 'on' },
       ctx,
@@ -346,7 +348,7 @@ describe('requestLog()', () => {
         tenant_id: tenant.id,
         actor_id: tenant.adminId,
         method: 'GET',
-        path: '/api/v1/me',
+        path: '/api/v1/users',
         status: 200,
         duration_ms: expect.any(Number),
         ip: '192.0.2.10',
@@ -579,6 +581,51 @@ describe('onError', () => {
       request_id: 'boom-trace-1',
       error: 'TypeError: cannot read secret_column of undefined (password=hunter2)',
     })
+  })
+
+  it('logs a failed D1 query with a fingerprint of its SQL, never its bound parameters', async () => {
+    const tenant = await tenantWithAdmin()
+    const needle = 'needle-collection-4242'
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    // A real D1 failure of a query that binds the caller's tenant id and the collection asked for.
+    await env.DB.exec('ALTER TABLE records RENAME TO records_away')
+    const replies: Reply[] = []
+    try {
+      for (let i = 0; i < 2; i++) replies.push(await call('GET', `/api/v1/records?collection=${needle}`, { token: tenant.adminToken }))
+    } finally {
+      await env.DB.exec('ALTER TABLE records_away RENAME TO records')
+    }
+    for (const r of replies) expectProblem(r, 500, 'internal')
+    expect(logged).toHaveBeenCalledTimes(2)
+    const texts = logged.mock.calls.map((args) => String(args[0]))
+    for (const text of texts) {
+      expect(text).not.toContain(needle)
+      expect(text).not.toContain(tenant.id)
+      expect(text).not.toMatch(/params|Failed query/)
+    }
+    const lines = texts.map((t) => JSON.parse(t))
+    expect(lines[0]).toEqual({
+      level: 'error',
+      msg: 'unhandled error',
+      request_id: replies[0]!.headers.get('X-Request-Id'),
+      error: expect.stringMatching(/^DrizzleQueryError: .*no such table: records/),
+      stack: expect.stringMatching(/^\s+at /),
+      query_fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+    })
+    // One query, one fingerprint: log lines of the same failure can be grouped.
+    expect(lines[1].query_fingerprint).toBe(lines[0].query_fingerprint)
+  })
+
+  it('masks values a driver error quotes, and keeps the SQL text out of the line', async () => {
+    const error = new DrizzleQueryError(
+      'select "id" from "users" where "email" = ?',
+      ['alice@example.com'],
+      new Error("D1_TYPE_ERROR: Type 'object' not supported for value 'alice@example.com'"),
+    )
+    const fields = await describeError(error)
+    expect(fields.error).toBe("DrizzleQueryError: Error: D1_TYPE_ERROR: Type '?' not supported for value '?'")
+    expect(JSON.stringify(fields)).not.toMatch(/alice|select/)
+    expect(fields.query_fingerprint).toMatch(/^[0-9a-f]{16}$/)
   })
 
   it('renders a thrown Problem with its status, headers and extra members', async () => {
