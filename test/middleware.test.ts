@@ -12,6 +12,7 @@ import { bodyLimit } from '../src/middleware/body-limit'
 import { requestId } from '../src/middleware/request-id'
 import { requestLog, type RequestLogLine, type RequestLogOptions } from '../src/middleware/request-log'
 import { requirePermission } from '../src/middleware/require-permission'
+import { strictJson } from '../src/middleware/strict-json'
 import { ROLE_DEFAULT_PERMISSIONS } from '../src/schemas/permissions'
 import type { Principal } from '../src/schemas/principal'
 import { ORIGIN, call, expectProblem, operator, signIn, snapshotCounts, tenantWithAdmin, type Reply } from './helpers'
@@ -498,6 +499,41 @@ describe('bodyLimit()', () => {
       headers: { 'Content-Type': 'application/json' },
     })
     expectProblem(reply, 413, 'payload-too-large')
+  })
+})
+
+describe('strictJson()', () => {
+  function jsonProbe() {
+    const app = probe(strictJson())
+    app.post('/probe', async (c) => c.json({ seen: await c.req.json() }))
+    app.post('/raw', async (c) => c.json({ text: await c.req.text() }))
+    return app
+  }
+  const post = async (path: string, raw: string, type = 'application/json') =>
+    reply(await jsonProbe().request(path, { method: 'POST', body: raw, headers: { 'Content-Type': type } }, env))
+
+  it('hands the handler the value it parsed', async () => {
+    const r = await post('/probe', '{"a":{"b":[1,{"c":true}]}}')
+    expect(r.body).toEqual({ seen: { a: { b: [1, { c: true }] } } })
+  })
+
+  it('refuses a duplicate key with 400 invalid-json naming its path', async () => {
+    const problem = expectProblem(await post('/probe', '{"a":{"b":1,"b":2}}'), 400, 'invalid-json')
+    expect(problem.errors).toEqual([{ path: 'body.a.b', message: 'Duplicate key.', code: 'duplicate_key' }])
+  })
+
+  it('reads application/merge-patch+json as JSON too', async () => {
+    expectProblem(await post('/probe', '{"a":1,"a":2}', 'application/merge-patch+json; charset=utf-8'), 400, 'invalid-json')
+  })
+
+  it('leaves bodies of other media types alone', async () => {
+    expect((await post('/raw', '{"a":1,"a":2}', 'text/plain')).body).toEqual({ text: '{"a":1,"a":2}' })
+  })
+
+  it('scans a body nested 100,000 levels deep without a stack overflow', async () => {
+    const raw = `${'{"a":'.repeat(100_000)}{}${'}'.repeat(100_000)}`
+    expect((await post('/raw', raw)).status).toBe(200)
+    expectProblem(await post('/raw', `${'{"a":'.repeat(100_000)}{"k":1,"k":2}${'}'.repeat(100_000)}`), 400, 'invalid-json')
   })
 })
 
