@@ -1,3 +1,4 @@
+import { describeError } from './lib/error-log'
 import { toProblem } from './lib/render-problem'
 import { bodyLimit } from './middleware/body-limit'
 import { devSeed } from './middleware/dev-seed'
@@ -44,18 +45,10 @@ export function createApp() {
   mountDocs(app)
 
   app.notFound(notFound({ routes: () => app.routes }))
-  app.onError((error, c) => {
+  app.onError(async (error, c) => {
     const problem = toProblem(error)
     if (problem.status >= 500) {
-      console.error(
-        JSON.stringify({
-          level: 'error',
-          msg: 'unhandled error',
-          request_id: c.var.requestId,
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          stack: error instanceof Error ? error.stack : undefined,
-        }),
-      )
+      console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', request_id: c.var.requestId, ...(await describeError(error)) }))
     }
     return c.body(JSON.stringify(problem.toJSON(c.var.requestId)), problem.status as 400, {
       ...problem.headers,

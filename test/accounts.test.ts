@@ -1305,8 +1305,8 @@ describe('access declarations (SE-8)', () => {
 
   it('declares the permissions of API.md on the data routes', async () => {
     const declared = Object.fromEntries((await operations()).map((o) => [`${o.method} ${o.path}`, o.op['x-access']]))
-    expect(declared['GET /api/v1/files/{id}']).toEqual({ audience: 'tenant', permission: 'download' })
-    expect(declared['PUT /api/v1/files/{name}']).toEqual({ audience: 'tenant', permission: 'files:write' })
+    expect(declared['GET /api/v1/files/{file}']).toEqual({ audience: 'tenant', permission: 'download' })
+    expect(declared['PUT /api/v1/files/{file}']).toEqual({ audience: 'tenant', permission: 'files:write' })
     expect(declared['GET /api/v1/files']).toEqual({ audience: 'tenant', permission: 'files:read' })
     expect(declared['GET /api/v1/records']).toEqual({ audience: 'tenant', permission: 'records:read' })
     expect(declared['POST /api/v1/records']).toEqual({ audience: 'tenant', permission: 'records:write' })

@@ -1,12 +1,14 @@
 import { env } from 'cloudflare:test'
+import { getTableName, is } from 'drizzle-orm'
+import { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { beforeAll, describe, expect, it } from 'vitest'
+import * as schema from '../src/db/schema'
 import {
   BOOTSTRAP_TOKEN,
   OPERATOR,
   call,
   expectProblem,
   operator,
-  snapshotCounts,
   tenantWithAdmin,
   uniqueSlug,
   userOf,
@@ -63,17 +65,46 @@ beforeAll(async () => {
   ctx.target = await userOf(ctx.tenant)
 })
 
-/** Everything a request could change in D1: the counts, and every row of the tables bad input could touch. */
+/** Every table of the schema, from sqlite_master (SQLite's and D1's own bookkeeping left out). */
+async function schemaTables() {
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1\\_%' ESCAPE '\\' ORDER BY name",
+  ).all<{ name: string }>()
+  return results.map((r) => r.name)
+}
+
+/** Row counts of every table: whatever a request changes, some count or row below moves. */
+async function countsOfEveryTable() {
+  const counts: Record<string, number> = {}
+  for (const table of await schemaTables()) {
+    counts[table] = (await env.DB.prepare(`SELECT count(*) AS n FROM "${table}"`).first<{ n: number }>())!.n
+  }
+  return counts
+}
+
+/** Everything a request could change in D1: the counts of every table, and every row of the tables bad input could touch. */
 async function storedState() {
   const rows = async (table: string) => (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY id`).all()).results
   return {
-    counts: await snapshotCounts(),
+    counts: await countsOfEveryTable(),
     tenants: await rows('tenants'),
     users: await rows('users'),
     operators: await rows('operators'),
     records: await rows('records'),
   }
 }
+
+describe('the "changes nothing" evidence', () => {
+  it('counts every table of the schema, not a chosen few', async () => {
+    const declared = Object.values(schema)
+      .filter((t) => is(t, SQLiteTable))
+      .map((t) => getTableName(t as SQLiteTable))
+    const counted = Object.keys(await countsOfEveryTable())
+    expect(declared.length).toBeGreaterThanOrEqual(15)
+    expect(counted).toEqual(expect.arrayContaining(declared))
+    expect(counted).not.toContain('d1_migrations')
+  })
+})
 
 /** Sends a request that must be refused, checks the problem document, and proves nothing changed. */
 async function refused(send: () => Promise<Reply>, status: number, type: string) {
@@ -326,6 +357,14 @@ describe.each(ROUTES)('$name', (route) => {
     await refused(() => send(route, { raw: '{"a":', headers: { 'Content-Type': 'application/json' } }), 400, 'invalid-json')
   })
 
+  it('answers a body whose first key appears twice with 400 invalid-json naming it, and changes nothing', async () => {
+    const valid = route.valid()
+    const [key] = Object.keys(valid) as [string]
+    const raw = `{${JSON.stringify(key)}:${JSON.stringify(valid[key])},${JSON.stringify(valid).slice(1)}`
+    const problem = await refused(() => send(route, { raw, headers: { 'Content-Type': 'application/json' } }), 400, 'invalid-json')
+    expect(problem.errors).toEqual([{ path: `body.${key}`, message: 'Duplicate key.', code: 'duplicate_key' }])
+  })
+
   it('answers a JSON body sent as text/plain with 415 unsupported-media-type and changes nothing', async () => {
     await refused(
       () => send(route, { raw: JSON.stringify(route.valid()), headers: { 'Content-Type': 'text/plain' } }),
@@ -353,6 +392,89 @@ describe.each(ROUTES)('$name', (route) => {
     const body = withField(route.valid(), route.bigField, 'x'.repeat(1_100_000))
     const problem = await refused(() => send(route, { body }), 413, 'payload-too-large')
     expect(problem.max_bytes).toBe(MAX_BODY_BYTES)
+  })
+})
+
+describe('request bodies: no looser than the document', () => {
+  it.each([
+    ['PATCH /api/v1/users/{id}', () => `/api/v1/users/${ctx.target.id}`, () => ctx.tenant.adminToken],
+    ['PATCH /ops/v1/tenants/{id}', () => `/ops/v1/tenants/${ctx.tenant.id}`, () => ctx.ops],
+  ])('%s refuses an empty body with 422 "nothing to change"', async (_, path, token) => {
+    const problem = await refused(() => call('PATCH', path(), { token: token(), body: {} }), 422, 'validation')
+    expect(problem.errors).toEqual([{ path: 'body', code: 'custom', message: 'Nothing to change: send at least one field.' }])
+  })
+
+  it.each([
+    ['colons in odd places', `a:${'b'.repeat(63)}`],
+    ['pairs with a missing colon', `${'ab:'.repeat(30)}abab`],
+    ['a trailing colon', `${'ab:'.repeat(32)}`],
+    ['65 hex digits', 'a'.repeat(65)],
+  ])('PUT /api/v1/users/{id}/certificates refuses a fingerprint with %s', async (_, fingerprint) => {
+    const problem = await refused(
+      () => call('PUT', `/api/v1/users/${ctx.target.id}/certificates`, { token: ctx.tenant.adminToken, body: { fingerprints: [fingerprint] } }),
+      422,
+      'validation',
+    )
+    expect(pathsOf(problem)).toEqual(['body.fingerprints.0'])
+  })
+
+  it.each([
+    ['a quoted local part', '"john doe"@example.com'],
+    ['an IP-literal domain', 'admin@[192.0.2.1]'],
+    ['a dotless domain', 'admin@localhost'],
+    ['a non-ASCII domain', 'admin@例え.jp'],
+  ])('POST /api/v1/users refuses an e-mail with %s, which the documented pattern refuses too', async (_, email) => {
+    const spec = (await call('GET', '/openapi.json')).body
+    expect(new RegExp(spec.components.schemas.UserCreate.properties.email.pattern, 'u').test(email)).toBe(false)
+    const problem = await refused(
+      () => call('POST', '/api/v1/users', { token: ctx.tenant.adminToken, body: { email, name: 'Odd Address', role: 'member' } }),
+      422,
+      'validation',
+    )
+    expect(pathsOf(problem)).toEqual(['body.email'])
+  })
+})
+
+describe('request bodies: duplicate keys', () => {
+  const users = ROUTES.find((r) => r.name === 'POST /api/v1/users')!
+  const records = ROUTES.find((r) => r.name === 'POST /api/v1/records')!
+  const json = { 'Content-Type': 'application/json' }
+
+  it('refuses {"role":"member","role":"admin"} with 400 invalid-json instead of creating an admin', async () => {
+    const email = `${uniqueSlug('dup')}@${ctx.tenant.slug}.example`
+    const raw = `{"email":${JSON.stringify(email)},"name":"Two Roles","role":"member","role":"admin"}`
+    const problem = await refused(() => send(users, { raw, headers: json }), 400, 'invalid-json')
+    expect(problem.detail).toBe('The key "role" appears twice at body.role; send each key once.')
+    const stored = await env.DB.prepare('SELECT count(*) AS n FROM users WHERE email = ?').bind(email).first<{ n: number }>()
+    expect(stored!.n).toBe(0)
+  })
+
+  it('compares keys after unescaping: "role" and "\\u0072ole" are the same key', async () => {
+    const raw = `{"email":"esc@${ctx.tenant.slug}.example","name":"Escaped","role":"member","\\u0072ole":"admin"}`
+    const problem = await refused(() => send(users, { raw, headers: json }), 400, 'invalid-json')
+    expect(problem.errors).toEqual([{ path: 'body.role', message: 'Duplicate key.', code: 'duplicate_key' }])
+  })
+
+  it.each([
+    ['in a nested object', '{"collection":"c","data":{"a":{"b":1,"b":2}}}', 'body.data.a.b'],
+    ['in an object inside an array', '{"collection":"c","data":{"list":[{"k":1},{"k":1,"x":0,"k":2}]}}', 'body.data.list.1.k'],
+    ['with whitespace before the colon', '{"collection":"c","data":{"k" : 1, "k"\n:\t2}}', 'body.data.k'],
+    ['at the top level after a nested object', '{"data":{"collection":1},"collection":"c","data":{}}', 'body.data'],
+  ])('refuses a duplicate key %s with 400 naming its path', async (_, raw, path) => {
+    const problem = await refused(() => send(records, { raw, headers: json }), 400, 'invalid-json')
+    expect(problem.errors).toEqual([{ path, message: 'Duplicate key.', code: 'duplicate_key' }])
+  })
+
+  it('accepts the same key in different objects, and keys that only look alike in strings', async () => {
+    const data = { a: { k: 1 }, b: { k: 2 }, list: [{ k: 1 }, { k: 2 }], s: '"k":1,"k":2', 'k\\': 1, k: 2 }
+    const reply = await send(records, { raw: JSON.stringify({ collection: 'dup-ok', data }), headers: json })
+    expect(reply.status).toBe(201)
+    expect(reply.body.data).toEqual(data)
+  })
+
+  it('still answers a duplicate key of an unauthenticated request with 401 first', async () => {
+    const reply = await call('POST', '/api/v1/records', { raw: '{"collection":"a","collection":"b","data":{}}', headers: json })
+    expectProblem(reply, 401, 'unauthenticated')
   })
 })
 
@@ -519,7 +641,7 @@ describe('hostile strings', () => {
   }
 
   it('stores SQL-ish and unusual strings in record data verbatim and returns them unchanged', async () => {
-    const countsBefore = await snapshotCounts()
+    const countsBefore = await countsOfEveryTable()
     const created = await call('POST', '/api/v1/records', {
       token: ctx.tenant.adminToken,
       body: { collection: 'hostile', data: hostileData },
@@ -531,7 +653,7 @@ describe('hostile strings', () => {
     expect(read.body.data).toEqual(hostileData)
     const row = await env.DB.prepare('SELECT data FROM records WHERE id = ?').bind(created.body.id).first<{ data: string }>()
     expect(JSON.parse(row!.data)).toEqual(hostileData)
-    expect(await snapshotCounts()).toEqual({
+    expect(await countsOfEveryTable()).toEqual({
       ...countsBefore,
       records: countsBefore.records! + 1,
       audit_events: countsBefore.audit_events! + 1,
@@ -674,12 +796,33 @@ describe('query strings', () => {
     // Valid base64url, but not a key this API ever issued.
     { query: `cursor=${btoa('1 OR 1=1').replace(/=+$/, '')}`, errors: [{ path: 'query.cursor', message: 'Not a cursor this API issued.' }] },
     { query: `cursor=${'A'.repeat(513)}`, errors: [{ path: 'query.cursor', code: 'too_big', message: expect.any(String) }] },
+    {
+      query: 'cursor=',
+      errors: [{ path: 'query.cursor', code: 'too_small', message: 'An empty cursor is not a cursor: leave the parameter out for the first page.' }],
+    },
+    { query: 'limit=5&is_admin=1', errors: [{ path: 'query', code: 'unrecognized_keys', message: expect.stringContaining('"is_admin"') }] },
   ]
   const cases = LISTS.flatMap((path) => BAD_QUERIES.map((q) => ({ path, ...q })))
 
   it.each(cases)('GET $path?$query answers 422 validation', async ({ path, query, errors }) => {
     const problem = await refused(() => call('GET', `${path}?${query}`, { token: tokenFor(path) }), 422, 'validation')
     expect(problem.errors).toEqual(errors)
+  })
+
+  it.each([
+    ['GET', '/api/v1/me', () => ctx.tenant.adminToken],
+    ['GET', '/health/live', () => undefined],
+    ['GET', '/api/v1/policy', () => ctx.tenant.adminToken],
+    ['GET', '/api/v1/audit/export?format=csv', () => ctx.tenant.adminToken],
+    ['GET', '/api/v1/ledger?format=json', () => ctx.tenant.adminToken],
+    ['GET', '/ops/v1/audit/verify?chain=platform', () => ctx.ops],
+    ['POST', '/api/v1/auth/logout', () => ctx.member.token],
+    ['DELETE', `/api/v1/records/rec_${'0'.repeat(26)}`, () => ctx.tenant.adminToken],
+  ])('%s %s refuses an unknown query parameter with 422 naming it', async (method, path, token) => {
+    const t = token()
+    const url = `${path}${path.includes('?') ? '&' : '?'}debug=true`
+    const problem = await refused(() => call(method, url, t ? { token: t } : {}), 422, 'validation')
+    expect(problem.errors).toEqual([{ path: 'query', code: 'unrecognized_keys', message: expect.stringContaining('"debug"') }])
   })
 
   it.each([
@@ -755,13 +898,42 @@ describe('ids in paths', () => {
     expect(theirs.body.data).toEqual({ name: 'Theirs' })
   })
 
-  it.each(METHODS)('%s /api/v1/records/{id} answers an id over 64 characters with 422 validation', async (method) => {
-    const problem = await refused(
-      () => call(method, `/api/v1/records/rec_${'a'.repeat(61)}`, { token: ctx.tenant.adminToken, ...bodyFor(method) }),
-      422,
-      'validation',
+  it.each(METHODS)('%s /api/v1/records/{id} answers an id of 10,000 characters with the same 404 as a missing id', async (method) => {
+    const token = ctx.tenant.adminToken
+    const long = `rec_${'a'.repeat(10_000)}`
+    const missing = expectProblem(await call(method, `/api/v1/records/${MISSING_RECORD}`, { token, ...bodyFor(method) }), 404, 'not-found')
+    const problem = await refused(() => call(method, `/api/v1/records/${long}`, { token, ...bodyFor(method) }), 404, 'not-found')
+    expect(comparable(problem, long)).toEqual(comparable(missing, MISSING_RECORD))
+  })
+
+  it.each([
+    ['GET', '/api/v1/users/{id}'],
+    ['PATCH', '/api/v1/users/{id}'],
+    ['DELETE', '/api/v1/users/{id}'],
+    ['POST', '/api/v1/users/{id}/reset-password'],
+    ['GET', '/api/v1/users/{id}/certificates'],
+    ['DELETE', '/api/v1/files/{id}'],
+    ['DELETE', '/api/v1/sessions/{id}'],
+  ])('%s %s answers an id of 65 characters with 404, not 422', async (method, template) => {
+    const body = method === 'PATCH' ? { body: { name: 'Renamed' } } : {}
+    const reply = await refused(() => call(method, template.replace('{id}', `usr_${'a'.repeat(61)}`), { token: ctx.tenant.adminToken, ...body }), 404, 'not-found')
+    expect(reply.errors).toBeUndefined()
+  })
+
+  it.each([
+    ['GET', '/ops/v1/tenants/{id}'],
+    ['GET', '/ops/v1/tenants/{id}/records'],
+    ['POST', `/ops/v1/tenants/{id}/users/usr_${'0'.repeat(26)}/reset-password`],
+  ])('%s %s answers a tenant id of 65 characters with 404, not 422', async (method, template) => {
+    await refused(() => call(method, template.replace('{id}', `tn_${'a'.repeat(62)}`), { token: ctx.ops }), 404, 'not-found')
+  })
+
+  it('POST /ops/v1/tenants/{id}/users/{userId}/reset-password answers a user id of 65 characters with 404', async () => {
+    await refused(
+      () => call('POST', `/ops/v1/tenants/${ctx.tenant.id}/users/usr_${'a'.repeat(61)}/reset-password`, { token: ctx.ops }),
+      404,
+      'not-found',
     )
-    expect(pathsOf(problem)).toEqual(['param.id'])
   })
 
   const MISSING_TENANT = `tn_${'0'.repeat(26)}`

@@ -184,9 +184,29 @@ describe('file upload', () => {
     const tenant = await tenantWithAdmin()
     const reply = await call('PUT', `/api/v1/files/${encoded}`, { token: tenant.adminToken, raw: text('x') })
     const problem = expectProblem(reply, 422, 'validation')
-    expect(problem.errors).toEqual([expect.objectContaining({ path: 'param.name' })])
+    expect(problem.errors).toEqual([expect.objectContaining({ path: 'param.file' })])
     expect(await objectKeys(tenant.id)).toEqual([])
     expect(await fileRows(tenant.id)).toEqual([])
+  })
+
+  it('refuses a name of the shape of a file id with 422 (GET and DELETE would read it as an id) and stores nothing', async () => {
+    const tenant = await tenantWithAdmin()
+    const existing = await uploaded(tenant.adminToken, 'real.txt', text('real'))
+    const before = await fileRows(tenant.id)
+    for (const name of [existing.id, `fil_${'0'.repeat(26)}`]) {
+      const reply = await call('PUT', `/api/v1/files/${name}`, { token: tenant.adminToken, raw: text('impostor') })
+      const problem = expectProblem(reply, 422, 'validation')
+      expect(problem.errors).toEqual([{ path: 'param.file', code: 'custom', message: expect.stringContaining('file id') }])
+    }
+    expect(await fileRows(tenant.id)).toEqual(before)
+    expect(await objectKeys(tenant.id)).toEqual([`tenants/${tenant.id}/files/${existing.id}`])
+  })
+
+  it('accepts names that only resemble an id: another prefix, upper case, a suffix', async () => {
+    const tenant = await tenantWithAdmin()
+    for (const name of [`rec_${'0'.repeat(26)}`, `FIL_${'0'.repeat(26)}`, `fil_${'0'.repeat(26)}.txt`]) {
+      expect((await upload(tenant.adminToken, name, text('x'))).status).toBe(201)
+    }
   })
 
   it.each([
@@ -372,18 +392,46 @@ describe('file list and download', () => {
     expect(await auditOf(tenant.id, 'file.download')).toEqual([])
   })
 
-  it('serves the exact bytes with the uploaded Content-Type and an attachment disposition once download is granted', async () => {
+  it('serves the exact bytes as an attachment once download is granted, keeping the uploaded type in the metadata', async () => {
     const tenant = await tenantWithAdmin()
     await grantDownload(tenant)
     const bytes = new Uint8Array(300).map((_, i) => (i * 7) % 256)
     const file = await uploaded(tenant.adminToken, 'data.bin', bytes, 'application/vnd.mamori.test')
+    expect(file.content_type).toBe('application/vnd.mamori.test')
     const got = await download(tenant.adminToken, file.id)
     expect(got.status).toBe(200)
     expect(got.bytes).toEqual(bytes)
-    expect(got.headers.get('Content-Type')).toBe('application/vnd.mamori.test')
+    expect(got.headers.get('Content-Type')).toBe('application/octet-stream')
     expect(got.headers.get('Content-Disposition')).toBe("attachment; filename*=UTF-8''data.bin")
     expect(got.headers.get('Content-Length')).toBe('300')
     expect(got.headers.get('Cache-Control')).toBe('no-store')
+  })
+
+  it.each([
+    ['text/javascript', 'evil.js', 'fetch("/api/v1/users").then((r) => r.text()).then(alert)'],
+    ['text/html; charset=utf-8', 'page.html', '<!doctype html><script>alert(document.cookie)</script>'],
+    ['image/svg+xml', 'image.svg', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'],
+  ])('never serves an upload declared %s as that type: octet-stream attachment, nosniff, sandboxed', async (type, name, content) => {
+    const tenant = await tenantWithAdmin()
+    await grantDownload(tenant)
+    const file = await uploaded(tenant.adminToken, name, text(content), type)
+    for (const method of ['GET', 'HEAD']) {
+      const res = await SELF.fetch(`${ORIGIN}/api/v1/files/${file.id}`, { method, headers: { Authorization: `Bearer ${tenant.adminToken}` } })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('Content-Type')).toBe('application/octet-stream')
+      expect(res.headers.get('Content-Disposition')).toBe(`attachment; filename*=UTF-8''${name}`)
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
+      expect(res.headers.get('Content-Security-Policy')).toBe('sandbox')
+      expect(await res.text()).toBe(method === 'GET' ? content : '')
+    }
+  })
+
+  it('keeps the strict default Content-Security-Policy on every other answer of the files routes', async () => {
+    const tenant = await tenantWithAdmin()
+    const list = await call('GET', '/api/v1/files', { token: tenant.adminToken })
+    expect(list.headers.get('Content-Security-Policy')).toContain("default-src 'none'")
+    const missing = await call('GET', `/api/v1/files/fil_${'0'.repeat(26)}`, { token: tenant.adminToken })
+    expect(missing.headers.get('Content-Security-Policy')).toContain("default-src 'none'")
   })
 
   it('answers HEAD with the download headers but no content, and records no data extraction', async () => {

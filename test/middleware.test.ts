@@ -2,14 +2,17 @@ import { SELF, createExecutionContext, env, waitOnExecutionContext } from 'cloud
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { DrizzleQueryError } from 'drizzle-orm'
 import { createApp } from '../src/app'
 import type { AppEnv } from '../src/env'
+import { describeError } from '../src/lib/error-log'
 import { Problem } from '../src/lib/problem'
 import { toProblem } from '../src/lib/render-problem'
 import { bodyLimit } from '../src/middleware/body-limit'
 import { requestId } from '../src/middleware/request-id'
 import { requestLog, type RequestLogLine, type RequestLogOptions } from '../src/middleware/request-log'
 import { requirePermission } from '../src/middleware/require-permission'
+import { strictJson } from '../src/middleware/strict-json'
 import { ROLE_DEFAULT_PERMISSIONS } from '../src/schemas/permissions'
 import type { Principal } from '../src/schemas/principal'
 import { ORIGIN, call, expectProblem, operator, signIn, snapshotCounts, tenantWithAdmin, type Reply } from './helpers'
@@ -330,7 +333,7 @@ describe('requestLog()', () => {
     const printed = vi.spyOn(console, 'log').mockImplementation(() => {})
     const ctx = createExecutionContext()
     const res = await createApp().request(
-      `${ORIGIN}/api/v1/me?cursor=secret`,
+      `${ORIGIN}/api/v1/users?limit=7`,
       { headers: { Authorization: `Bearer ${tenant.adminToken}`, 'CF-Connecting-IP': '192.0.2.10' } },
       { ...env, REQUEST_LOG: 'on' },
       ctx,
@@ -346,7 +349,7 @@ describe('requestLog()', () => {
         tenant_id: tenant.id,
         actor_id: tenant.adminId,
         method: 'GET',
-        path: '/api/v1/me',
+        path: '/api/v1/users',
         status: 200,
         duration_ms: expect.any(Number),
         ip: '192.0.2.10',
@@ -499,6 +502,41 @@ describe('bodyLimit()', () => {
   })
 })
 
+describe('strictJson()', () => {
+  function jsonProbe() {
+    const app = probe(strictJson())
+    app.post('/probe', async (c) => c.json({ seen: await c.req.json() }))
+    app.post('/raw', async (c) => c.json({ text: await c.req.text() }))
+    return app
+  }
+  const post = async (path: string, raw: string, type = 'application/json') =>
+    reply(await jsonProbe().request(path, { method: 'POST', body: raw, headers: { 'Content-Type': type } }, env))
+
+  it('hands the handler the value it parsed', async () => {
+    const r = await post('/probe', '{"a":{"b":[1,{"c":true}]}}')
+    expect(r.body).toEqual({ seen: { a: { b: [1, { c: true }] } } })
+  })
+
+  it('refuses a duplicate key with 400 invalid-json naming its path', async () => {
+    const problem = expectProblem(await post('/probe', '{"a":{"b":1,"b":2}}'), 400, 'invalid-json')
+    expect(problem.errors).toEqual([{ path: 'body.a.b', message: 'Duplicate key.', code: 'duplicate_key' }])
+  })
+
+  it('reads application/merge-patch+json as JSON too', async () => {
+    expectProblem(await post('/probe', '{"a":1,"a":2}', 'application/merge-patch+json; charset=utf-8'), 400, 'invalid-json')
+  })
+
+  it('leaves bodies of other media types alone', async () => {
+    expect((await post('/raw', '{"a":1,"a":2}', 'text/plain')).body).toEqual({ text: '{"a":1,"a":2}' })
+  })
+
+  it('scans a body nested 100,000 levels deep without a stack overflow', async () => {
+    const raw = `${'{"a":'.repeat(100_000)}{}${'}'.repeat(100_000)}`
+    expect((await post('/raw', raw)).status).toBe(200)
+    expectProblem(await post('/raw', `${'{"a":'.repeat(100_000)}{"k":1,"k":2}${'}'.repeat(100_000)}`), 400, 'invalid-json')
+  })
+})
+
 describe('notFound()', () => {
   it('answers an unknown path with 404 not-found', async () => {
     const body = expectProblem(await call('GET', '/nope'), 404, 'not-found')
@@ -579,6 +617,51 @@ describe('onError', () => {
       request_id: 'boom-trace-1',
       error: 'TypeError: cannot read secret_column of undefined (password=hunter2)',
     })
+  })
+
+  it('logs a failed D1 query with a fingerprint of its SQL, never its bound parameters', async () => {
+    const tenant = await tenantWithAdmin()
+    const needle = 'needle-collection-4242'
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    // A real D1 failure of a query that binds the caller's tenant id and the collection asked for.
+    await env.DB.exec('ALTER TABLE records RENAME TO records_away')
+    const replies: Reply[] = []
+    try {
+      for (let i = 0; i < 2; i++) replies.push(await call('GET', `/api/v1/records?collection=${needle}`, { token: tenant.adminToken }))
+    } finally {
+      await env.DB.exec('ALTER TABLE records_away RENAME TO records')
+    }
+    for (const r of replies) expectProblem(r, 500, 'internal')
+    expect(logged).toHaveBeenCalledTimes(2)
+    const texts = logged.mock.calls.map((args) => String(args[0]))
+    for (const text of texts) {
+      expect(text).not.toContain(needle)
+      expect(text).not.toContain(tenant.id)
+      expect(text).not.toMatch(/params|Failed query/)
+    }
+    const lines = texts.map((t) => JSON.parse(t))
+    expect(lines[0]).toEqual({
+      level: 'error',
+      msg: 'unhandled error',
+      request_id: replies[0]!.headers.get('X-Request-Id'),
+      error: expect.stringMatching(/^DrizzleQueryError: .*no such table: records/),
+      stack: expect.stringMatching(/^\s+at /),
+      query_fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+    })
+    // One query, one fingerprint: log lines of the same failure can be grouped.
+    expect(lines[1].query_fingerprint).toBe(lines[0].query_fingerprint)
+  })
+
+  it('masks values a driver error quotes, and keeps the SQL text out of the line', async () => {
+    const error = new DrizzleQueryError(
+      'select "id" from "users" where "email" = ?',
+      ['alice@example.com'],
+      new Error("D1_TYPE_ERROR: Type 'object' not supported for value 'alice@example.com'"),
+    )
+    const fields = await describeError(error)
+    expect(fields.error).toBe("DrizzleQueryError: Error: D1_TYPE_ERROR: Type '?' not supported for value '?'")
+    expect(JSON.stringify(fields)).not.toMatch(/alice|select/)
+    expect(fields.query_fingerprint).toMatch(/^[0-9a-f]{16}$/)
   })
 
   it('renders a thrown Problem with its status, headers and extra members', async () => {

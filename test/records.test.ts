@@ -141,4 +141,38 @@ describe('tenant isolation', () => {
     expect(mine.status).toBe(200)
     expect(mine.body.items).toEqual([])
   })
+
+  it.each([
+    ['1e400 at the top of data', '{"n":1e400}', 'body.data.n'],
+    ['-1e400 in a nested list', '{"a":{"list":[1,-1e400]}}', 'body.data.a.list.1'],
+    ['1e999 among finite numbers', '{"ok":1.7976931348623157e308,"bad":1e999}', 'body.data.bad'],
+  ])('refuses %s with 422 validation at its path and stores nothing', async (_, data, path) => {
+    const before = (await env.DB.prepare('SELECT count(*) AS n FROM records WHERE tenant_id = ?').bind(acme.id).first<{ n: number }>())!.n
+    const reply = await call('POST', '/api/v1/records', {
+      token: acme.adminToken,
+      raw: `{"collection":"numbers","data":${data}}`,
+      headers: { 'Content-Type': 'application/json' },
+    })
+    const problem = expectProblem(reply, 422, 'validation')
+    expect(problem.errors).toEqual([{ path, code: 'custom', message: 'A number too large for JSON (it would be stored as null).' }])
+    const after = (await env.DB.prepare('SELECT count(*) AS n FROM records WHERE tenant_id = ?').bind(acme.id).first<{ n: number }>())!.n
+    expect(after).toBe(before)
+  })
+
+  it('refuses a non-finite number on PUT too, leaving the record as it was', async () => {
+    const record = await create(acme, 'numbers', { n: 1 })
+    const reply = await call('PUT', `/api/v1/records/${record.id}`, {
+      token: acme.adminToken,
+      raw: '{"collection":"numbers","data":{"n":1e400}}',
+      headers: { 'Content-Type': 'application/json' },
+    })
+    expectProblem(reply, 422, 'validation')
+    expect((await call('GET', `/api/v1/records/${record.id}`, { token: acme.adminToken })).body.data).toEqual({ n: 1 })
+  })
+
+  it('keeps the largest finite numbers exactly', async () => {
+    const data = { max: Number.MAX_VALUE, min: -Number.MAX_VALUE, tiny: Number.MIN_VALUE }
+    const record = await create(acme, 'numbers', data)
+    expect((await call('GET', `/api/v1/records/${record.id}`, { token: acme.adminToken })).body.data).toEqual(data)
+  })
 })

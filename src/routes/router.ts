@@ -1,9 +1,11 @@
-import { OpenAPIHono, createRoute, type RouteConfig, type RouteHandler } from '@hono/zod-openapi'
+import { OpenAPIHono, createRoute, z, type RouteConfig, type RouteHandler } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../env'
+import { problemResponses } from '../lib/openapi'
 import { Problem } from '../lib/problem'
 import { authenticate } from '../middleware/authenticate'
 import { requirePermission } from '../middleware/require-permission'
+import { strictJson } from '../middleware/strict-json'
 import type { Permission } from '../schemas/permissions'
 
 /**
@@ -34,18 +36,54 @@ function accessMiddleware(access: Access): MiddlewareHandler[] {
   }
 }
 
+function takesJson(config: Pick<RouteConfig, 'request'>) {
+  return Object.keys(config.request?.body?.content ?? {}).some((type) => /^application\/([\w.-]+\+)?json$/i.test(type))
+}
+
+/**
+ * Query objects refuse unknown parameters (422 naming them), like bodies
+ * refuse unknown fields; a route without a query takes none at all.
+ */
+function strictQuery(query: unknown) {
+  if (query === undefined) return z.strictObject({})
+  return query instanceof z.ZodObject ? query.strict() : query
+}
+
+/**
+ * The error answers a route can give whatever its handler does, from the
+ * machinery in front of it: authentication (401, and 403 for source rules,
+ * a password-change-only session or a missing permission), query and body
+ * validation (422), body framing (400 malformed or duplicate-key JSON, 413
+ * too large, 415 not JSON). Declared here so no route can forget one.
+ */
+function impliedProblems(access: Access, config: Pick<RouteConfig, 'request'>): number[] {
+  const statuses = [422]
+  if (access.audience === 'bootstrap') statuses.push(401)
+  if (access.audience === 'operator' || access.audience === 'tenant') statuses.push(401, 403)
+  if (config.request?.body) statuses.push(413)
+  if (takesJson(config)) statuses.push(400, 415)
+  return statuses
+}
+
 /**
  * createRoute() plus its access rule: the middleware that enforces it and the
- * OpenAPI fields that describe it.
+ * OpenAPI fields that describe it, plus the route's strict query and the
+ * problem answers every route of its kind can give.
  */
 export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path' | 'middleware'> & { path: P }>(
   access: Access,
   config: R,
 ) {
   const open = access.audience === 'public'
-  return createRoute({
+  // The additions only widen what the document and validators see; the handler's types stay the route's own.
+  const completed = {
     ...config,
-    middleware: accessMiddleware(access),
+    request: { ...config.request, query: strictQuery(config.request?.query) },
+    responses: { ...problemResponses(...impliedProblems(access, config)), ...config.responses },
+  } as unknown as R
+  return createRoute({
+    ...completed,
+    middleware: [...accessMiddleware(access), ...(takesJson(config) ? [strictJson()] : [])],
     security: open ? [] : [{ [access.audience === 'bootstrap' ? 'BootstrapToken' : 'Bearer']: [] }],
     'x-access': access,
   })

@@ -22,6 +22,23 @@ export const CollectionSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, '1–64 letters, digits, "_", "." or "-", starting with a letter or digit.')
   .openapi({ example: 'customers' })
 
+/**
+ * Where the first number that JSON cannot hold sits (`1e400` parses to
+ * Infinity, which would be stored as `null`), or null. Runs only on data
+ * already known to be at most RECORD_DATA_MAX_DEPTH deep, so the paths stay short.
+ */
+function nonFiniteNumberPath(value: unknown): Array<string | number> | null {
+  const stack: Array<[unknown, Array<string | number>]> = [[value, []]]
+  while (stack.length) {
+    const [v, path] = stack.pop()!
+    if (typeof v === 'number' && !Number.isFinite(v)) return path
+    if (v === null || typeof v !== 'object') continue
+    if (Array.isArray(v)) v.forEach((child, i) => stack.push([child, [...path, i]]))
+    else for (const [key, child] of Object.entries(v)) stack.push([child, [...path, key]])
+  }
+  return null
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -38,6 +55,11 @@ export const RecordDataSchema = z
       ctx.addIssue({ code: 'custom', message: `Nested deeper than ${RECORD_DATA_MAX_DEPTH} levels.` })
       return
     }
+    const nonFinite = nonFiniteNumberPath(data)
+    if (nonFinite) {
+      ctx.addIssue({ code: 'custom', path: nonFinite, message: 'A number too large for JSON (it would be stored as null).' })
+      return
+    }
     if (new TextEncoder().encode(JSON.stringify(data)).length > RECORD_DATA_MAX_BYTES) {
       ctx.addIssue({ code: 'custom', message: `Larger than ${RECORD_DATA_MAX_BYTES} bytes as JSON.` })
     }
@@ -45,7 +67,7 @@ export const RecordDataSchema = z
   .openapi({
     type: 'object',
     additionalProperties: true,
-    description: 'Any JSON object, at most 64 KiB serialised and 32 levels deep.',
+    description: 'Any JSON object, at most 64 KiB serialised and 32 levels deep; numbers must be finite (no `1e400`).',
     example: { name: 'Acme' },
   })
 

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { EmailSchema, SlugSchema, textSchema } from './common'
+import { EmailSchema, NOTHING_TO_CHANGE, SlugSchema, changesSomething, textSchema } from './common'
 import { UserSchema } from './users'
 
 export const PlanIdSchema = z.enum(['free', 'standard', 'enterprise'])
@@ -47,8 +47,8 @@ export const TenantPatchSchema = z
     status: z.enum(['active', 'suspended']).optional(),
     contact_email: EmailSchema.optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change.')
-  .openapi('TenantPatch')
+  .refine(changesSomething, NOTHING_TO_CHANGE)
+  .openapi('TenantPatch', { minProperties: 1 })
 
 export const TenantCreatedSchema = z
   .object({

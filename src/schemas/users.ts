@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { EmailSchema, textSchema } from './common'
+import { EmailSchema, NOTHING_TO_CHANGE, changesSomething, textSchema } from './common'
 import { PermissionSchema } from './permissions'
 
 export const UserSchema = z
@@ -25,7 +25,10 @@ const Permissions = z
   .array(PermissionSchema)
   .max(20)
   .refine((list) => new Set(list).size === list.length, 'List each permission once.')
-  .openapi({ description: 'The complete list of grants. Omit for the role\u2019s defaults; `download` and `export` are never defaults.' })
+  .openapi({
+    uniqueItems: true,
+    description: 'The complete list of grants, each once. Omit for the role\u2019s defaults; `download` and `export` are never defaults.',
+  })
 
 export const UserCreateSchema = z
   .strictObject({
@@ -43,8 +46,8 @@ export const UserPatchSchema = z
     status: z.enum(['active', 'disabled']).optional(),
     permissions: Permissions.optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change.')
-  .openapi('UserPatch')
+  .refine(changesSomething, NOTHING_TO_CHANGE)
+  .openapi('UserPatch', { minProperties: 1 })
 
 export const UserCreatedSchema = UserSchema.extend({
   temporary_password: z.string().openapi({ description: 'Shown once; must be changed at first sign-in.' }),

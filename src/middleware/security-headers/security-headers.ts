@@ -11,11 +11,14 @@ export type SecurityHeadersOptions = {
  * framing, no referrer, and a strict Content-Security-Policy that only lets
  * our own pages load our own scripts and styles: no inline code, no third
  * parties, no framing. JSON responses carry it too, where it costs nothing.
+ * A response that sets one of these headers itself keeps its own, which
+ * routes use only to be stricter (file downloads: `Content-Security-Policy: sandbox`).
  *
  * @example app.use(securityHeaders())
  */
 export const securityHeaders = ({ hstsMaxAge = 63_072_000 }: SecurityHeadersOptions = {}): MiddlewareHandler => {
   const headers = secureHeaders({
+    overwrite: false,
     strictTransportSecurity: `max-age=${hstsMaxAge}; includeSubDomains; preload`,
     xFrameOptions: 'DENY',
     referrerPolicy: 'no-referrer',

@@ -12,7 +12,7 @@ export const upload: AppRouteHandler<UploadRoute> = async (c) => {
     c.env,
     database(c.env),
     tenantCaller(c),
-    { name: c.req.valid('param').name, body: c.req.raw.body, length, contentType },
+    { name: c.req.valid('param').file, body: c.req.raw.body, length, contentType },
     requestMeta(c),
   )
   return replaced ? c.json(file, 200) : c.json(file, 201)
@@ -23,18 +23,26 @@ export const list: AppRouteHandler<ListRoute> = async (c) => {
   return c.json(await listFiles(database(c.env), c.var.principal.tenantId!, limit, cursor), 200)
 }
 
-function fileHeaders(file: { name: string; content_type: string; size_bytes: number }) {
+/**
+ * A download is bytes to save, never a page or a script of our origin: the
+ * uploader's Content-Type (which could say text/html or text/javascript)
+ * stays in the metadata, the browser must not sniff one, and a download
+ * opened anyway runs sandboxed in an origin of its own.
+ */
+function fileHeaders(file: { name: string; size_bytes: number }) {
   return {
-    'Content-Type': file.content_type,
+    'Content-Type': 'application/octet-stream',
     'Content-Length': String(file.size_bytes),
     // RFC 6266/8187: the name survives in any language, and the browser saves instead of rendering.
     'Content-Disposition': `attachment; filename*=UTF-8''${rfc8187(file.name)}`,
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': 'sandbox',
     'Cache-Control': 'no-store',
   }
 }
 
 export const download: AppRouteHandler<DownloadRoute> = async (c) => {
-  const id = c.req.valid('param').id
+  const id = c.req.valid('param').file
   // HEAD (routed here by Hono) sends no content, so it is neither fetched from R2 nor audited as an extraction.
   if (c.req.method === 'HEAD') {
     return c.body(null, 200, fileHeaders(await fileInfo(database(c.env), c.var.principal.tenantId!, id)))
@@ -49,6 +57,6 @@ function rfc8187(name: string) {
 }
 
 export const remove: AppRouteHandler<RemoveRoute> = async (c) => {
-  await deleteFile(c.env, database(c.env), tenantCaller(c), c.req.valid('param').id, requestMeta(c))
+  await deleteFile(c.env, database(c.env), tenantCaller(c), c.req.valid('param').file, requestMeta(c))
   return c.body(null, 204)
 }

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
-import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
-import { FileNameParamSchema, FileSchema } from '../../schemas/files'
+import { ListQuerySchema, paginated } from '../../schemas/common'
+import { FileIdParamSchema, FileNameParamSchema, FileSchema } from '../../schemas/files'
 import { defineRoute } from '../router'
 
 const tags = ['Files']
@@ -10,10 +10,11 @@ export const upload = defineRoute(
   { audience: 'tenant', permission: 'files:write' },
   {
     method: 'put',
-    path: '/api/v1/files/{name}',
+    path: '/api/v1/files/{file}',
     tags,
     summary: 'Upload a file (raw body, Content-Length required, at most 25 MiB); replaces a file of the same name',
-    description: '413 `quota-exceeded` when the plan\u2019s storage would be exceeded; nothing is stored then.',
+    description:
+      'The path names the file (the same path position holds the id for GET and DELETE, so a name of the shape of a file id is 422). 413 `quota-exceeded` when the plan\u2019s storage would be exceeded; nothing is stored then.',
     request: {
       params: FileNameParamSchema,
       body: { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
@@ -42,10 +43,12 @@ export const download = defineRoute(
   { audience: 'tenant', permission: 'download' },
   {
     method: 'get',
-    path: '/api/v1/files/{id}',
+    path: '/api/v1/files/{file}',
     tags,
     summary: 'Download a file (permission `download`, off by default; audited as a data extraction)',
-    request: { params: IdParamSchema },
+    description:
+      'Always `application/octet-stream` as an attachment, never rendered: the uploader\u2019s type is in the metadata (`content_type`), not on the download.',
+    request: { params: FileIdParamSchema },
     responses: {
       200: { description: 'The bytes', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
       ...problemResponses(401, 403, 404),
@@ -57,10 +60,10 @@ export const remove = defineRoute(
   { audience: 'tenant', permission: 'files:write' },
   {
     method: 'delete',
-    path: '/api/v1/files/{id}',
+    path: '/api/v1/files/{file}',
     tags,
     summary: 'Delete a file for good: the object is removed at once',
-    request: { params: IdParamSchema },
+    request: { params: FileIdParamSchema },
     responses: { 204: { description: 'Deleted' }, ...problemResponses(401, 403, 404) },
   },
 )

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
+import { IdParamSchema, ListQuerySchema, idParam, paginated } from '../../schemas/common'
 import { PlanSchema, TenantCreateSchema, TenantCreatedSchema, TenantPatchSchema, TenantSchema } from '../../schemas/tenants'
 import { ResetResultSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
@@ -62,7 +62,7 @@ export const resetAdminPassword = defineRoute(operator, {
   summary: 'Force a password reset for one of the tenant’s admins (SE-14)',
   description: 'Operators may reset tenant admins only; any other account answers 404.',
   request: {
-    params: IdParamSchema.extend({ userId: z.string().min(1).max(64).openapi({ param: { name: 'userId', in: 'path' } }) }),
+    params: IdParamSchema.extend({ userId: idParam('userId', 'usr_01hx0000000000000000000000') }),
   },
   responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 404) },
 })

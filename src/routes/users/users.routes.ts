@@ -7,10 +7,14 @@ import { defineRoute } from '../router'
 const admin = { audience: 'tenant', role: 'admin' } as const
 const tags = ['Users']
 
+/** A SHA-256 fingerprint as certificate tools print it: 64 hex digits, bare or as 32 colon-separated pairs. */
+const FINGERPRINT_PATTERN = /^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31})$/
+
 const Fingerprint = z
   .string()
+  .regex(FINGERPRINT_PATTERN, 'A SHA-256 fingerprint: 64 hex digits, bare or as 32 colon-separated pairs.')
+  .openapi({ example: 'ab'.repeat(32) })
   .transform((v) => v.replace(/:/g, '').toLowerCase())
-  .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'A SHA-256 fingerprint: 64 hex digits (colons allowed).'))
 
 export const CertificatesSchema = z
   .object({ fingerprints: z.array(z.string()).openapi({ description: 'SHA-256 fingerprints, lower-case hex.' }) })

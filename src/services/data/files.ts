@@ -4,6 +4,7 @@ import { files, tenants } from '../../db/schema'
 import { decodeCursor, page } from '../../lib/cursor'
 import { toHex } from '../../lib/encoding'
 import { ID_PATTERN, newId } from '../../lib/ids'
+import { FILE_ID_PATTERN } from '../../schemas/files'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
@@ -133,8 +134,9 @@ export async function fileInfo(db: Database, tenantId: string, id: string) {
   return toFile(await findFile(db, tenantId, id))
 }
 
+/** Only ids of a file's shape reach a query; anything else, of any length, is simply not found. */
 async function findFile(db: Database, tenantId: string, id: string): Promise<FileRow> {
-  const row = ID_PATTERN.test(id) ? await db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id))).get() : undefined
+  const row = FILE_ID_PATTERN.test(id) ? await db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id))).get() : undefined
   if (!row) throw Problem.notFound('file', id)
   return row
 }

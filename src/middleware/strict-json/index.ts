@@ -1,0 +1,1 @@
+export { strictJson, type StrictJsonOptions } from './strict-json'
