@@ -1,8 +1,29 @@
 import { env, runInDurableObject } from 'cloudflare:test'
+import { randomBytes as nodeRandomBytes, scryptSync } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { database } from '../src/db/client'
 import { sessionStoreFor } from '../src/durable/session-store'
+import { mac } from '../src/lib/crypto'
 import { sha256Hex } from '../src/lib/digest'
-import { BOOTSTRAP_TOKEN, OPERATOR, call, expectProblem, operator, signIn, snapshotCounts, tenantWithAdmin, type TestTenant } from './helpers'
+import { rehashPassword } from '../src/services/passwords/password-rehash'
+import { identifierMacKey } from '../src/services/platform/keys'
+import {
+  BOOTSTRAP_TOKEN,
+  OPERATOR,
+  call,
+  expectProblem,
+  lastCode,
+  lastMail,
+  operator,
+  operatorSignIn,
+  signIn,
+  snapshotCounts,
+  strongPassword,
+  tenantWithAdmin,
+  uniqueSlug,
+  userOf,
+  type TestTenant,
+} from './helpers'
 
 let acme: TestTenant
 
@@ -13,6 +34,43 @@ beforeAll(async () => {
 function withoutRequestId(body: Record<string, unknown>) {
   const { request_id: _ignored, ...rest } = body
   return rest
+}
+
+/** The keyed hash the audit trail keeps of a typed identifier that names nothing (field, normalised value). */
+async function identifierHash(kind: 'tenant' | 'email', normalised: string) {
+  return mac(await identifierMacKey(env), `${kind}:${normalised}`)
+}
+
+/** The newest auth.login failure's details on a chain. */
+async function lastLoginFailure(chain: string) {
+  const row = await env.DB.prepare(
+    "SELECT details FROM audit_events WHERE chain = ? AND action = 'auth.login' AND outcome = 'failure' ORDER BY seq DESC LIMIT 1",
+  )
+    .bind(chain)
+    .first<{ details: string }>()
+  return row!.details
+}
+
+/** A stored hash in the service's format with the given (older) scrypt parameters. */
+function scryptHash(password: string, ln: number, r: number, p: number) {
+  const salt = nodeRandomBytes(16)
+  const key = scryptSync(password.normalize('NFKC'), salt, 32, { N: 2 ** ln, r, p, maxmem: 128 * 2 ** ln * r + 1024 * 1024 })
+  return `scrypt$ln=${ln},r=${r},p=${p}$${salt.toString('base64url')}$${key.toString('base64url')}`
+}
+
+async function userRow(id: string) {
+  return env.DB.prepare('SELECT password_hash, password_changed_at, must_change_password, updated_at FROM users WHERE id = ?')
+    .bind(id)
+    .first<{ password_hash: string; password_changed_at: string; must_change_password: number; updated_at: string }>()
+}
+
+async function eventsOf(chain: string, action: string, actorOrTarget: string) {
+  const rows = await env.DB.prepare(
+    'SELECT actor_id, target_id, outcome, details FROM audit_events WHERE chain = ? AND action = ? AND (actor_id = ? OR target_id = ?) ORDER BY seq',
+  )
+    .bind(chain, action, actorOrTarget, actorOrTarget)
+    .all<{ actor_id: string | null; target_id: string | null; outcome: string; details: string }>()
+  return rows.results.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }))
 }
 
 describe('tenant sign-in', () => {
@@ -45,9 +103,13 @@ describe('tenant sign-in', () => {
     ).all<{ chain: string; tenant_id: string | null; details: string }>()
     const [platform, tenant] = rows.results
     expect(tenant).toMatchObject({ chain: acme.id, tenant_id: acme.id })
-    expect(JSON.parse(tenant!.details)).toMatchObject({ reason: 'unknown_email', email: 'ghost@example.com' })
+    expect(JSON.parse(tenant!.details)).toEqual({ reason: 'unknown_email', tenant: acme.slug, email_hmac: await identifierHash('email', 'ghost@example.com') })
     expect(platform).toMatchObject({ chain: 'platform', tenant_id: null })
-    expect(JSON.parse(platform!.details)).toMatchObject({ reason: 'unknown_tenant', tenant: 'ghost-tenant' })
+    expect(JSON.parse(platform!.details)).toEqual({
+      reason: 'unknown_tenant',
+      tenant_hmac: await identifierHash('tenant', 'ghost-tenant'),
+      email_hmac: await identifierHash('email', 'ghost@example.com'),
+    })
     const after = await env.DB.prepare(
       "SELECT count(*) AS n FROM audit_events WHERE action = 'auth.login' AND outcome = 'failure'",
     ).first<{ n: number }>()
@@ -64,6 +126,16 @@ describe('tenant sign-in', () => {
   it('matches e-mail addresses case-insensitively and the slug exactly', async () => {
     const token = await signIn(acme.slug, acme.adminEmail.toUpperCase(), acme.adminPassword)
     expect(token).toMatch(new RegExp(`^mt1\\.${acme.id}\\.0\\.[A-Za-z0-9_-]{43}$`))
+    // A slug that is a prefix, an extension or a LIKE pattern of the real one names no tenant.
+    for (const slug of [acme.slug.slice(0, -1), `${acme.slug}x`, `${acme.slug.slice(0, -1)}%`, `${acme.slug.slice(0, -1)}_`, `x${acme.slug}`]) {
+      const reply = await call('POST', '/api/v1/auth/login', { body: { tenant: slug, email: acme.adminEmail, password: acme.adminPassword } })
+      expectProblem(reply, 401, 'invalid-credentials')
+      expect(JSON.parse(await lastLoginFailure('platform'))).toEqual({
+        reason: 'unknown_tenant',
+        tenant_hmac: await identifierHash('tenant', slug),
+        email_hmac: await identifierHash('email', acme.adminEmail),
+      })
+    }
   })
 
   it('survives a burst of 20 concurrent sign-ins with every one succeeding', async () => {
@@ -115,9 +187,10 @@ describe('sessions', () => {
 
   it('refuses sign-out to a password-change-only session, like every route but the password change', async () => {
     const tenant = await tenantWithAdmin()
-    const reset = await call('POST', `/api/v1/users/${tenant.adminId}/reset-password`, { token: tenant.adminToken })
+    const member = await userOf(tenant)
+    const reset = await call('POST', `/api/v1/users/${member.id}/reset-password`, { token: tenant.adminToken })
     const login = await call('POST', '/api/v1/auth/login', {
-      body: { tenant: tenant.slug, email: tenant.adminEmail, password: reset.body.temporary_password },
+      body: { tenant: tenant.slug, email: member.email, password: reset.body.temporary_password },
     })
     expect(login.body.status).toBe('password_change_required')
     expectProblem(await call('POST', '/api/v1/auth/logout', { token: login.body.token }), 403, 'password-change-required')
@@ -260,5 +333,273 @@ describe('operators', () => {
     expectProblem(await call('GET', '/ops/v1/tenants/tn_00000000000000000000000000', { token: ops }), 404, 'not-found')
     expectProblem(await call('GET', '/ops/v1/tenants/nonsense', { token: ops }), 404, 'not-found')
     expectProblem(await call('PATCH', '/ops/v1/tenants/nonsense', { token: ops, body: { name: 'x' } }), 404, 'not-found')
+  })
+})
+
+describe('a new tenant’s first admin sign-in (SE-26)', () => {
+  async function createTenant() {
+    const ops = await operator()
+    const slug = uniqueSlug()
+    const email = `first-admin@${slug}.example`
+    const created = await call('POST', '/ops/v1/tenants', {
+      token: ops,
+      body: { slug, name: `Tenant ${slug}`, plan: 'standard', contact_email: `contact@${slug}.example`, admin: { email, name: 'First Admin' } },
+    })
+    expect(created.status).toBe(201)
+    return { slug, email, id: created.body.tenant.id as string, adminId: created.body.admin.id as string, temporary: created.body.admin.temporary_password as string }
+  }
+
+  it('does not sign in with the temporary password the operator saw, only with it and a code mailed to the admin', async () => {
+    const t = await createTenant()
+    const login = await call('POST', '/api/v1/auth/login', { body: { tenant: t.slug, email: t.email, password: t.temporary } })
+    expect(login.status).toBe(200)
+    // No token of any kind yet: the operator holding the password gets nowhere without the admin's mailbox.
+    expect(login.body).toEqual({ status: 'mfa_required', challenge: expect.stringMatching(/^mc1\./), methods: ['email'] })
+    expect((await lastMail(t.email))!.subject).toMatch(/^Mamori sign-in code: \d{6}$/)
+    const code = await lastCode(t.email)
+    const wrong = code === '000000' ? '111111' : '000000'
+    expectProblem(await call('POST', '/api/v1/auth/mfa', { body: { challenge: login.body.challenge, code: wrong } }), 401, 'mfa-failed')
+
+    const done = await call('POST', '/api/v1/auth/mfa', { body: { challenge: login.body.challenge, code } })
+    expect(done.status).toBe(200)
+    expect(done.body).toEqual({ status: 'password_change_required', token: expect.any(String), expires_at: expect.any(String) })
+    const flags = await env.DB.prepare('SELECT verify_email_at_sign_in, must_change_password FROM users WHERE id = ?').bind(t.adminId).first()
+    expect(flags).toEqual({ verify_email_at_sign_in: 0, must_change_password: 1 })
+    // Proving the mailbox enrolled no factor: nothing asked for one.
+    expect((await env.DB.prepare('SELECT count(*) AS n FROM mfa_factors WHERE account_id = ?').bind(t.adminId).first<{ n: number }>())!.n).toBe(0)
+
+    const password = strongPassword()
+    const changed = await call('POST', '/api/v1/auth/password', { token: done.body.token, body: { current_password: t.temporary, new_password: password } })
+    expect(changed.status).toBe(200)
+    // Once the admin chose a password, sign-in is password-only again.
+    await signIn(t.slug, t.email, password)
+  })
+
+  it('asks for the mailed code again at every sign-in until it has been answered once', async () => {
+    const t = await createTenant()
+    const first = await call('POST', '/api/v1/auth/login', { body: { tenant: t.slug, email: t.email, password: t.temporary } })
+    expect(first.body.status).toBe('mfa_required')
+    const second = await call('POST', '/api/v1/auth/login', { body: { tenant: t.slug, email: t.email, password: t.temporary } })
+    expect(second.body).toEqual({ status: 'mfa_required', challenge: expect.any(String), methods: ['email'] })
+    expect((await env.DB.prepare('SELECT verify_email_at_sign_in FROM users WHERE id = ?').bind(t.adminId).first())!).toEqual({ verify_email_at_sign_in: 1 })
+  })
+})
+
+describe('what a failed sign-in leaves in the audit trail', () => {
+  it('keeps only a keyed hash of an e-mail that names no account, the same for a repeat', async () => {
+    // Someone typed their password into the e-mail field.
+    const typed = 'Correct-Horse-Battery-Staple-42'
+    const replies = []
+    for (let i = 0; i < 2; i++) {
+      replies.push(await call('POST', '/api/v1/auth/login', { body: { tenant: acme.slug, email: typed, password: 'whatever it was' } }))
+    }
+    for (const reply of replies) expectProblem(reply, 401, 'invalid-credentials')
+    const rows = await env.DB.prepare(
+      "SELECT details, request_id FROM audit_events WHERE chain = ? AND action = 'auth.login' AND outcome = 'failure' ORDER BY seq DESC LIMIT 2",
+    )
+      .bind(acme.id)
+      .all<{ details: string; request_id: string }>()
+    expect(rows.results.map((r) => r.request_id).sort()).toEqual(replies.map((r) => r.headers.get('X-Request-Id')).sort())
+    const expected = { reason: 'unknown_email', tenant: acme.slug, email_hmac: await identifierHash('email', typed.toLowerCase()) }
+    for (const row of rows.results) {
+      expect(JSON.parse(row.details)).toEqual(expected)
+      expect(row.details.toLowerCase()).not.toContain(typed.toLowerCase())
+    }
+    const anywhere = await env.DB.prepare('SELECT count(*) AS n FROM audit_events WHERE lower(details) LIKE ?').bind(`%${typed.toLowerCase()}%`).first<{ n: number }>()
+    expect(anywhere!.n).toBe(0)
+  })
+
+  it('keeps only keyed hashes of a tenant and e-mail that name nothing, on the platform chain', async () => {
+    const tenant = 'Hunter2-Passphrase'
+    const email = 'Another Secret 99'
+    expectProblem(await call('POST', '/api/v1/auth/login', { body: { tenant, email, password: 'x'.repeat(12) } }), 401, 'invalid-credentials')
+    const details = await lastLoginFailure('platform')
+    expect(JSON.parse(details)).toEqual({
+      reason: 'unknown_tenant',
+      tenant_hmac: await identifierHash('tenant', tenant.toLowerCase()),
+      email_hmac: await identifierHash('email', email.toLowerCase()),
+    })
+    for (const secret of [tenant, email]) expect(details.toLowerCase()).not.toContain(secret.toLowerCase())
+  })
+
+  it('names the account as stored when the e-mail exists and only the password was wrong', async () => {
+    expectProblem(
+      await call('POST', '/api/v1/auth/login', { body: { tenant: acme.slug.toUpperCase(), email: ` ${acme.adminEmail.toUpperCase()} `, password: 'not the password at all' } }),
+      401,
+      'invalid-credentials',
+    )
+    expect(JSON.parse(await lastLoginFailure(acme.id))).toEqual({ reason: 'wrong_password', tenant: acme.slug, email: acme.adminEmail })
+  })
+
+  it('keeps only a keyed hash of an e-mail that names no operator, and the operator’s address otherwise', async () => {
+    await operator()
+    const typed = 'Operator-Passphrase-In-The-Wrong-Field'
+    expectProblem(await call('POST', '/ops/v1/auth/login', { body: { email: typed, password: OPERATOR.password } }), 401, 'invalid-credentials')
+    const unknown = await lastLoginFailure('platform')
+    expect(JSON.parse(unknown)).toEqual({ reason: 'unknown_email', email_hmac: await identifierHash('email', typed.toLowerCase()) })
+    expect(unknown.toLowerCase()).not.toContain(typed.toLowerCase())
+    expectProblem(await call('POST', '/ops/v1/auth/login', { body: { email: OPERATOR.email.toUpperCase(), password: 'wrong password' } }), 401, 'invalid-credentials')
+    expect(JSON.parse(await lastLoginFailure('platform'))).toEqual({ reason: 'wrong_password', email: OPERATOR.email })
+  })
+})
+
+describe('re-hashing after a scrypt parameter upgrade', () => {
+  const OLD = { ln: 14, r: 8, p: 5 }
+
+  it('signs in on the first try with a hash of older parameters, stores current ones, and audits the re-hash', async () => {
+    const tenant = await tenantWithAdmin()
+    await env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(scryptHash(tenant.adminPassword, OLD.ln, OLD.r, OLD.p), tenant.adminId).run()
+    const before = (await userRow(tenant.adminId))!
+    expect(before.password_hash).toMatch(/^scrypt\$ln=14,r=8,p=5\$/)
+
+    const reply = await call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: tenant.adminEmail, password: tenant.adminPassword } })
+    expect(reply.status).toBe(200)
+    expect(reply.body.status).toBe('ok')
+    expect((await call('GET', '/api/v1/me', { token: reply.body.token })).status).toBe(200)
+
+    const after = (await userRow(tenant.adminId))!
+    expect(after.password_hash).toMatch(/^scrypt\$ln=15,r=8,p=2\$[\w-]{22}\$[\w-]{43}$/)
+    // Not a password change: the age, the forced-change flag and the row version stay.
+    expect({ ...after, password_hash: null }).toEqual({ ...before, password_hash: null })
+
+    const rehashes = await eventsOf(tenant.id, 'auth.password_rehash', tenant.adminId)
+    expect(rehashes).toEqual([
+      { actor_id: tenant.adminId, target_id: tenant.adminId, outcome: 'success', details: { from: 'ln=14,r=8,p=5', to: 'ln=15,r=8,p=2' } },
+    ])
+    const salts = [before, after].flatMap((row) => row.password_hash.split('$').slice(2))
+    for (const part of salts) expect(JSON.stringify(rehashes)).not.toContain(part)
+
+    // The upgraded hash is used from now on, with no further re-hash.
+    await signIn(tenant.slug, tenant.adminEmail, tenant.adminPassword)
+    expect(await eventsOf(tenant.id, 'auth.password_rehash', tenant.adminId)).toHaveLength(1)
+    expect((await userRow(tenant.adminId))!.password_hash).toBe(after.password_hash)
+  })
+
+  it('lets concurrent first sign-ins after the upgrade all succeed, with one re-hash', async () => {
+    const tenant = await tenantWithAdmin()
+    await env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(scryptHash(tenant.adminPassword, OLD.ln, OLD.r, OLD.p), tenant.adminId).run()
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: tenant.adminEmail, password: tenant.adminPassword } }),
+      ),
+    )
+    expect(replies.map((r) => `${r.status}:${r.body.status}`)).toEqual(Array(4).fill('200:ok'))
+    for (const reply of replies) expect((await call('GET', '/api/v1/me', { token: reply.body.token })).status).toBe(200)
+    expect(await eventsOf(tenant.id, 'auth.password_rehash', tenant.adminId)).toHaveLength(1)
+    expect((await userRow(tenant.adminId))!.password_hash).toMatch(/^scrypt\$ln=15,r=8,p=2\$/)
+  })
+
+  it('never writes a re-hash over a forced reset that committed after the sign-in read the old hash', async () => {
+    const tenant = await tenantWithAdmin()
+    const member = await userOf(tenant)
+    const stale = scryptHash(member.password, OLD.ln, OLD.r, OLD.p)
+    await env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(stale, member.id).run()
+    const reset = await call('POST', `/api/v1/users/${member.id}/reset-password`, { token: tenant.adminToken })
+    expect(reset.status).toBe(200)
+    const afterReset = (await userRow(member.id))!
+    // What the sign-in that verified the old password against `stale` writes next: nothing.
+    const meta = { requestId: 'req_rehash-race', ip: null, userAgent: null }
+    expect(await rehashPassword(env, database(env), meta, { type: 'user', id: member.id, tenantId: tenant.id, passwordHash: stale }, member.password)).toBeNull()
+    expect(await userRow(member.id)).toEqual(afterReset)
+    expect(await eventsOf(tenant.id, 'auth.password_rehash', member.id)).toEqual([])
+    expectProblem(await call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: member.email, password: member.password } }), 401, 'invalid-credentials')
+    const temporary = await call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: member.email, password: reset.body.temporary_password } })
+    expect(temporary.body.status).toBe('password_change_required')
+  })
+
+  it('keeps a forced reset that races a re-hashing sign-in: the reset’s password works, the old one does not', async () => {
+    const tenant = await tenantWithAdmin()
+    const member = await userOf(tenant)
+    // p=8 makes the old verify slow, so the reset commits while the sign-in is still between its read and its re-hash.
+    await env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(scryptHash(member.password, 14, 8, 8), member.id).run()
+    const [login, reset] = await Promise.all([
+      call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: member.email, password: member.password } }),
+      call('POST', `/api/v1/users/${member.id}/reset-password`, { token: tenant.adminToken }),
+    ])
+    expect(reset.status).toBe(200)
+    // However the two interleave, no session of the old password outlives the reset.
+    if (login.status === 200) expectProblem(await call('GET', '/api/v1/me', { token: login.body.token }), 401, 'unauthenticated')
+    else expectProblem(login, 401, 'invalid-credentials')
+    expectProblem(await call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: member.email, password: member.password } }), 401, 'invalid-credentials')
+    const temporary = await call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: member.email, password: reset.body.temporary_password } })
+    expect(temporary.body.status).toBe('password_change_required')
+  })
+
+  it('re-hashes an operator’s hash of older parameters at sign-in, audited on the platform chain', async () => {
+    await operator()
+    const op = (await env.DB.prepare('SELECT id FROM operators WHERE email = ?').bind(OPERATOR.email).first<{ id: string }>())!
+    await env.DB.prepare('UPDATE operators SET password_hash = ? WHERE id = ?').bind(scryptHash(OPERATOR.password, OLD.ln, OLD.r, OLD.p), op.id).run()
+    const token = await operatorSignIn()
+    expect((await call('GET', '/ops/v1/plans', { token })).status).toBe(200)
+    const stored = await env.DB.prepare('SELECT password_hash FROM operators WHERE id = ?').bind(op.id).first<{ password_hash: string }>()
+    expect(stored!.password_hash).toMatch(/^scrypt\$ln=15,r=8,p=2\$/)
+    expect(await eventsOf('platform', 'auth.password_rehash', op.id)).toEqual([
+      { actor_id: op.id, target_id: op.id, outcome: 'success', details: { from: 'ln=14,r=8,p=5', to: 'ln=15,r=8,p=2' } },
+    ])
+  })
+})
+
+describe('resetting one’s own password', () => {
+  it('refuses an admin’s forced reset of their own account with 403, changing nothing', async () => {
+    const tenant = await tenantWithAdmin()
+    const before = await userRow(tenant.adminId)
+    const mails = await env.DB.prepare('SELECT count(*) AS n FROM mail_outbox WHERE to_address = ?').bind(tenant.adminEmail).first<{ n: number }>()
+    const reply = await call('POST', `/api/v1/users/${tenant.adminId}/reset-password`, { token: tenant.adminToken })
+    const problem = expectProblem(reply, 403, 'own-password-reset')
+    expect(problem.detail).toContain('POST /api/v1/auth/password')
+    expect(reply.body.temporary_password).toBeUndefined()
+    expect(await userRow(tenant.adminId)).toEqual(before)
+    expect((await call('GET', '/api/v1/me', { token: tenant.adminToken })).status).toBe(200)
+    await signIn(tenant.slug, tenant.adminEmail, tenant.adminPassword)
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM mail_outbox WHERE to_address = ?').bind(tenant.adminEmail).first()).toEqual(mails)
+    expect(await eventsOf(tenant.id, 'auth.password_reset', tenant.adminId)).toEqual([
+      { actor_id: tenant.adminId, target_id: tenant.adminId, outcome: 'denied', details: { reason: 'own_account' } },
+    ])
+  })
+
+  it('still lets an admin force-reset another admin', async () => {
+    const tenant = await tenantWithAdmin()
+    const other = await userOf(tenant, 'admin')
+    const reply = await call('POST', `/api/v1/users/${other.id}/reset-password`, { token: tenant.adminToken })
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual({ temporary_password: expect.any(String), sessions_revoked: 1 })
+  })
+})
+
+describe('finishing a password-change-only session', () => {
+  it('answers the password change with a new full token and ends the password-change-only one', async () => {
+    const tenant = await tenantWithAdmin()
+    const member = await userOf(tenant)
+    const reset = await call('POST', `/api/v1/users/${member.id}/reset-password`, { token: tenant.adminToken })
+    const first = await call('POST', '/api/v1/auth/login', { body: { tenant: tenant.slug, email: member.email, password: reset.body.temporary_password } })
+    expect(first.body.status).toBe('password_change_required')
+    const changed = await call('POST', '/api/v1/auth/password', {
+      token: first.body.token,
+      body: { current_password: reset.body.temporary_password, new_password: strongPassword() },
+    })
+    expect(changed.status).toBe(200)
+    expect(changed.headers.get('Cache-Control')).toBe('no-store')
+    expect(changed.body).toEqual({
+      status: 'ok',
+      token: expect.stringMatching(new RegExp(`^mt1\\.${tenant.id}\\.0\\.[A-Za-z0-9_-]{43}$`)),
+      expires_at: expect.any(String),
+      user: expect.objectContaining({ id: member.id, must_change_password: false }),
+    })
+    expect(changed.body.token).not.toBe(first.body.token)
+    expectProblem(await call('GET', '/api/v1/me', { token: first.body.token }), 401, 'unauthenticated')
+    const me = await call('GET', '/api/v1/me', { token: changed.body.token })
+    expect(me.status).toBe(200)
+    const [event] = (await eventsOf(tenant.id, 'auth.password_change', member.id)).filter((e) => e.outcome === 'success').slice(-1)
+    expect(event!.details).toEqual({ session_id: me.body.session.id, replaces_session_id: expect.stringMatching(/^ses_/) })
+    expect(event!.details.replaces_session_id).not.toBe(me.body.session.id)
+  })
+
+  it('keeps a full session’s token on a password change, with no token in the answer', async () => {
+    const tenant = await tenantWithAdmin()
+    const token = await signIn(tenant.slug, tenant.adminEmail, tenant.adminPassword)
+    const changed = await call('POST', '/api/v1/auth/password', { token, body: { current_password: tenant.adminPassword, new_password: strongPassword() } })
+    expect(changed.status).toBe(200)
+    expect(changed.body.token).toBeUndefined()
+    expect((await call('GET', '/api/v1/me', { token })).status).toBe(200)
   })
 })

@@ -40,6 +40,8 @@ const ctx = {
   member: null as unknown as TestUser,
   /** A member the admin edits (renames, binds certificates to). */
   target: null as unknown as TestUser,
+  /** A member with no second factor who starts TOTP below (with one, a current code would be needed too). */
+  enroller: null as unknown as TestUser,
 }
 
 let passwordGeneration = 0
@@ -63,6 +65,7 @@ beforeAll(async () => {
   ctx.otherRecordId = theirs.body.id
   ctx.member = await userOf(ctx.tenant)
   ctx.target = await userOf(ctx.tenant)
+  ctx.enroller = await userOf(ctx.tenant)
 })
 
 /** Every table of the schema, from sqlite_master (SQLite's and D1's own bookkeeping left out). */
@@ -322,8 +325,8 @@ const ROUTES: JsonRoute[] = [
     name: 'POST /api/v1/me/mfa/totp',
     method: 'POST',
     path: () => '/api/v1/me/mfa/totp',
-    token: () => ctx.member.token,
-    valid: () => ({ current_password: ctx.member.password }),
+    token: () => ctx.enroller.token,
+    valid: () => ({ current_password: ctx.enroller.password }),
     accepted: 200,
     wrongTypes: { body: { current_password: false }, paths: ['body.current_password'] },
     bigField: 'current_password',
@@ -332,7 +335,7 @@ const ROUTES: JsonRoute[] = [
     name: 'POST /api/v1/me/mfa/totp/confirm',
     method: 'POST',
     path: () => '/api/v1/me/mfa/totp/confirm',
-    token: () => ctx.member.token,
+    token: () => ctx.enroller.token,
     // A well-formed code that does not match the authenticator.
     valid: () => ({ code: '000000' }),
     accepted: 422,

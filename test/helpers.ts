@@ -99,7 +99,11 @@ export type TestTenant = {
   adminToken: string
 }
 
-/** Creates a tenant through the operator API and walks its admin through the forced password change. */
+/**
+ * Creates a tenant through the operator API and walks its admin through the
+ * first sign-in (the temporary password, then the code mailed to the admin:
+ * the operator saw that password) and the forced password change.
+ */
 export async function tenantWithAdmin(plan: 'free' | 'standard' | 'enterprise' = 'standard'): Promise<TestTenant> {
   const ops = await operator()
   const slug = uniqueSlug()
@@ -109,9 +113,11 @@ export async function tenantWithAdmin(plan: 'free' | 'standard' | 'enterprise' =
     body: { slug, name: `Tenant ${slug}`, plan, contact_email: `contact@${slug}.example`, admin: { email: adminEmail, name: 'Admin' } },
   })
   expect(created.status).toBe(201)
-  const first = await call('POST', '/api/v1/auth/login', {
+  const login = await call('POST', '/api/v1/auth/login', {
     body: { tenant: slug, email: adminEmail, password: created.body.admin.temporary_password },
   })
+  expect(login.body).toEqual({ status: 'mfa_required', challenge: expect.any(String), methods: ['email'] })
+  const first = await call('POST', '/api/v1/auth/mfa', { body: { challenge: login.body.challenge, code: await lastCode(adminEmail) } })
   expect(first.body.status).toBe('password_change_required')
   const adminPassword = strongPassword()
   const changed = await call('POST', '/api/v1/auth/password', {
@@ -125,7 +131,7 @@ export async function tenantWithAdmin(plan: 'free' | 'standard' | 'enterprise' =
     adminId: created.body.admin.id,
     adminEmail,
     adminPassword,
-    adminToken: first.body.token,
+    adminToken: changed.body.token,
   }
 }
 
@@ -174,5 +180,5 @@ export async function userOf(
     body: { current_password: created.body.temporary_password, new_password: password },
   })
   expect(changed.status).toBe(200)
-  return { id: created.body.id, email, password, token: first.body.token }
+  return { id: created.body.id, email, password, token: changed.body.token }
 }

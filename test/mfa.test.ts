@@ -1,10 +1,12 @@
-import { env } from 'cloudflare:test'
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test'
 import * as OTPAuth from 'otpauth'
 import { describe, expect, it } from 'vitest'
+import { CHALLENGE_SWEEP_LIMIT } from '../src/cron/challenge-sweep'
+import worker from '../src/index'
 import { mac } from '../src/lib/crypto'
 import { sha256Hex } from '../src/lib/digest'
 import { otpMacKey } from '../src/services/platform/keys'
-import { OPERATOR, call, expectProblem, lastCode, lastMail, operator, signIn, tenantWithAdmin, type TestTenant } from './helpers'
+import { OPERATOR, call, expectProblem, lastCode, lastMail, operator, signIn, strongPassword, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 /** How the service stores a recovery code (an HMAC, never the code). */
 async function recoveryMac(code: string) {
@@ -34,13 +36,24 @@ type AuditRow = {
   details: Record<string, unknown>
 }
 
-/** The audit events of one actor, oldest first, optionally of one action. */
+/** Per admin: the last audit seq of the tenant's setup (its first sign-in answers a mailed code too). */
+const setupSeq = new Map<string, number>()
+
+/** A tenant whose admin is past the first sign-in; auditOf() shows only what the admin does afterwards. */
+async function freshTenant(): Promise<TestTenant> {
+  const t = await tenantWithAdmin()
+  const head = await env.DB.prepare('SELECT max(seq) AS seq FROM audit_events WHERE chain = ?').bind(t.id).first<{ seq: number }>()
+  setupSeq.set(t.adminId, head!.seq)
+  return t
+}
+
+/** The audit events of one actor since its setup, oldest first, optionally of one action. */
 async function auditOf(actorId: string, action?: string): Promise<AuditRow[]> {
   const rows = await env.DB.prepare(
     `SELECT chain, tenant_id, actor_type, actor_id, action, target_type, target_id, outcome, details
-       FROM audit_events WHERE actor_id = ? AND (? IS NULL OR action = ?) ORDER BY chain, seq`,
+       FROM audit_events WHERE actor_id = ? AND (? IS NULL OR action = ?) AND seq > ? ORDER BY chain, seq`,
   )
-    .bind(actorId, action ?? null, action ?? null)
+    .bind(actorId, action ?? null, action ?? null, setupSeq.get(actorId) ?? 0)
     .all<Omit<AuditRow, 'details'> & { details: string }>()
   return rows.results.map((r) => ({ ...r, details: JSON.parse(r.details) }))
 }
@@ -127,10 +140,20 @@ function parseTotp(uri: string): OTPAuth.TOTP {
   return parsed as OTPAuth.TOTP
 }
 
-async function startTotp(t: TestTenant) {
-  const started = await call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: t.adminPassword } })
+/** Starts TOTP enrolment; `code` is a current second factor, needed once the admin has one. */
+async function startTotp(t: TestTenant, code?: string) {
+  const started = await call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: t.adminPassword, ...(code ? { code } : {}) } })
   expect(started.status).toBe(200)
   return parseTotp(started.body.uri)
+}
+
+/** Has POST /api/v1/me/mfa/code mail the admin a code that confirms a factor change, and returns it. */
+async function factorChangeCode(t: TestTenant): Promise<string> {
+  const reply = await call('POST', '/api/v1/me/mfa/code', { token: t.adminToken })
+  expect(reply.status).toBe(200)
+  const code = (await lastMail(t.adminEmail))?.body.match(/confirmation code is (\d{6})/)?.[1]
+  expect(code).toMatch(/^\d{6}$/)
+  return code!
 }
 
 /**
@@ -138,8 +161,8 @@ async function startTotp(t: TestTenant) {
  * step's code (accepted drift), so the current step is still unused and a
  * test can sign in with the current code right away.
  */
-async function enrolTotp(t: TestTenant) {
-  const totp = await startTotp(t)
+async function enrolTotp(t: TestTenant, code?: string) {
+  const totp = await startTotp(t, code)
   const now = await stepSafeNow()
   const confirmed = await call('POST', '/api/v1/me/mfa/totp/confirm', {
     token: t.adminToken,
@@ -241,7 +264,7 @@ describe('operator second factor', () => {
 
 describe('e-mailed one-time codes (SE-47)', () => {
   it('makes an admin sign in with an e-mailed code once the policy requires MFA, and enrols e-mail OTP by it', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const policy = await setPolicy(t, t.adminToken, { admin: true })
     expect(policy.mfa_required).toEqual({ admin: true, member: false })
 
@@ -293,7 +316,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('stores only a MAC of the 6-digit code and only a hash of the challenge token', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -319,7 +342,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('accepts a code once: replaying it after success is refused', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -331,7 +354,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('accepts a code only for the challenge it was mailed for', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     await challengeFor(t, ['email'])
     const first = await lastCode(t.adminEmail)
@@ -342,7 +365,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('refuses a wrong code saying how many tries are left, and after 5 wrong tries even the right code', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -373,7 +396,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   // Regression: the loser's guarded consume must come back as 401 mfa-failed, not as a 500 from the
   // write_guards CHECK ("CHECK constraint failed: must_stay_empty").
   it('lets exactly one of two simultaneous right answers to a challenge sign in', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -385,7 +408,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('refuses a malformed answer with 422 and spends no try', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -398,7 +421,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('refuses the right code once the challenge has expired', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -412,7 +435,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('refuses a challenge token of the wrong shape or an unknown one', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -434,7 +457,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('refuses a tenant challenge answered at the operator route', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -446,7 +469,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
   })
 
   it('never writes an e-mailed code, right or wrong, into the audit trail', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
     const challenge = await challengeFor(t, ['email'])
     const code = await lastCode(t.adminEmail)
@@ -468,7 +491,7 @@ describe('e-mailed one-time codes (SE-47)', () => {
 
 describe('TOTP', () => {
   it('needs the current password to start TOTP enrolment, and stores nothing on a wrong one', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const reply = await call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: 'not my password at all' } })
     const problem = expectProblem(reply, 422, 'validation')
     expect(problem.errors).toEqual([{ path: 'body.current_password', message: expect.any(String) }])
@@ -479,7 +502,7 @@ describe('TOTP', () => {
   })
 
   it('returns an otpauth URI for issuer Mamori and the account e-mail, and stores the secret encrypted', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const reply = await call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: t.adminPassword } })
     expect(reply.status).toBe(200)
     expect(reply.headers.get('Cache-Control')).toBe('no-store')
@@ -508,7 +531,7 @@ describe('TOTP', () => {
   })
 
   it('refuses a wrong confirmation code with 422 and keeps the enrolment pending', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const totp = await startTotp(t)
     const now = await stepSafeNow()
     const near = [-1, 0, 1].map((d) => totp.generate({ timestamp: now + d * STEP_MS }))
@@ -521,7 +544,7 @@ describe('TOTP', () => {
   })
 
   it('confirms TOTP with a current code and returns 10 recovery codes stored only as hashes', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const totp = await startTotp(t)
     const code = totp.generate({ timestamp: await stepSafeNow() })
     const reply = await call('POST', '/api/v1/me/mfa/totp/confirm', { token: t.adminToken, body: { code } })
@@ -550,7 +573,7 @@ describe('TOTP', () => {
   })
 
   it('answers 409 to a confirmation without a pending enrolment', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const never = await call('POST', '/api/v1/me/mfa/totp/confirm', { token: t.adminToken, body: { code: '123456' } })
     expectProblem(never, 409, 'no-pending-enrolment')
     const { totp } = await enrolTotp(t)
@@ -563,7 +586,7 @@ describe('TOTP', () => {
   })
 
   it('offers totp and recovery_code at sign-in, and mails no code for them', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enrolTotp(t)
     const before = await mailCount(t.adminEmail)
     const challenge = await challengeFor(t, ['totp', 'recovery_code'])
@@ -573,9 +596,9 @@ describe('TOTP', () => {
   })
 
   it('offers every method at sign-in to an account with both e-mail OTP and TOTP', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
-    await enrolTotp(t)
+    await enrolTotp(t, await factorChangeCode(t))
     const reply = await login(t)
     expect(reply.body.status).toBe('mfa_required')
     expect([...reply.body.methods].sort()).toEqual(['email', 'recovery_code', 'totp'])
@@ -583,7 +606,7 @@ describe('TOTP', () => {
   })
 
   it('signs in with a current TOTP code and refuses the same code on a new challenge', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const { totp } = await enrolTotp(t)
     const code = totp.generate({ timestamp: await stepSafeNow() })
     const done = await answer(await challengeFor(t, ['totp', 'recovery_code']), code)
@@ -597,7 +620,7 @@ describe('TOTP', () => {
   })
 
   it('refuses at sign-in the TOTP code that confirmed the enrolment', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const totp = await startTotp(t)
     const code = totp.generate({ timestamp: await stepSafeNow() })
     expect((await call('POST', '/api/v1/me/mfa/totp/confirm', { token: t.adminToken, body: { code } })).status).toBe(200)
@@ -605,7 +628,7 @@ describe('TOTP', () => {
   })
 
   it('lets exactly one of two simultaneous sign-ins with the same TOTP code through', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const { totp } = await enrolTotp(t)
     const first = await challengeFor(t, ['totp', 'recovery_code'])
     const second = await challengeFor(t, ['totp', 'recovery_code'])
@@ -616,7 +639,7 @@ describe('TOTP', () => {
   })
 
   it('accepts a code from the previous 30-second step once, and refuses one from two steps ago', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const { totp } = await enrolTotp(t)
     // As if the authenticator was last used long ago: no step burned yet.
     await env.DB.prepare("UPDATE mfa_factors SET last_used_step = 0 WHERE account_id = ? AND kind = 'totp'").bind(t.adminId).run()
@@ -637,7 +660,7 @@ describe('TOTP', () => {
   })
 
   it('accepts each recovery code once', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const { recoveryCodes } = await enrolTotp(t)
     const code = recoveryCodes[3]!
     const done = await answer(await challengeFor(t, ['totp', 'recovery_code']), code)
@@ -654,7 +677,7 @@ describe('TOTP', () => {
   })
 
   it('accepts a recovery code typed in capitals with surrounding spaces', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const { recoveryCodes } = await enrolTotp(t)
     const done = await answer(await challengeFor(t, ['totp', 'recovery_code']), `  ${recoveryCodes[0]!.toUpperCase()} `)
     expect(done.status).toBe(200)
@@ -662,12 +685,13 @@ describe('TOTP', () => {
   })
 
   it('replaces the old TOTP factor and its recovery codes when TOTP is enrolled again', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const first = await enrolTotp(t)
     const [oldFactor] = await factorsOf(t.adminId)
     const oldHashes = (await recoveryRowsOf(t.adminId)).map((r) => r.code_hash)
 
-    const second = await enrolTotp(t)
+    // Replacing the authenticator needs a current factor: here a recovery code of the old one.
+    const second = await enrolTotp(t, first.recoveryCodes[9])
     expect(second.totp.secret.base32).not.toBe(first.totp.secret.base32)
     const factors = await factorsOf(t.adminId)
     expect(factors).toEqual([expect.objectContaining({ kind: 'totp', status: 'active' })])
@@ -689,12 +713,12 @@ describe('TOTP', () => {
 
 describe('managing my second factors', () => {
   it('lists the active second factors in GET /api/v1/me', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const me = () => call('GET', '/api/v1/me', { token: t.adminToken })
     expect((await me()).body.mfa).toEqual({ methods: [] })
     await enableEmail(t)
     expect((await me()).body.mfa).toEqual({ methods: ['email'] })
-    await enrolTotp(t)
+    await enrolTotp(t, await factorChangeCode(t))
     const methods = (await me()).body.mfa.methods as string[]
     expect([...methods].sort()).toEqual(['email', 'totp'])
     expect(await auditOf(t.adminId, 'mfa.enrolled')).toEqual([
@@ -704,7 +728,7 @@ describe('managing my second factors', () => {
   })
 
   it('needs the current password to turn on e-mail codes', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     const reply = await call('POST', '/api/v1/me/mfa/email', { token: t.adminToken, body: { current_password: 'certainly not it' } })
     const problem = expectProblem(reply, 422, 'validation')
     expect(problem.errors).toEqual([{ path: 'body.current_password', message: expect.any(String) }])
@@ -713,7 +737,7 @@ describe('managing my second factors', () => {
   })
 
   it('needs the current password to remove the factors, and removes nothing on a wrong one', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enrolTotp(t)
     const reply = await call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: 'certainly not it' } })
     const problem = expectProblem(reply, 422, 'validation')
@@ -726,7 +750,7 @@ describe('managing my second factors', () => {
   })
 
   it('refuses to remove the factors with 409 mfa-required-by-policy when the policy requires MFA for the role', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enrolTotp(t)
     await setPolicy(t, t.adminToken, { admin: true })
     const reply = await call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: t.adminPassword } })
@@ -737,11 +761,11 @@ describe('managing my second factors', () => {
   })
 
   it('removes every factor and recovery code, after which sign-in is password-only again', async () => {
-    const t = await tenantWithAdmin()
+    const t = await freshTenant()
     await enableEmail(t)
-    await enrolTotp(t)
+    const { recoveryCodes } = await enrolTotp(t, await factorChangeCode(t))
     await setPolicy(t, t.adminToken, { member: true })
-    const reply = await call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: t.adminPassword } })
+    const reply = await call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: t.adminPassword, code: recoveryCodes[0] } })
     expect(reply.status).toBe(204)
     expect(await factorsOf(t.adminId)).toEqual([])
     expect(await recoveryRowsOf(t.adminId)).toEqual([])
@@ -755,5 +779,199 @@ describe('managing my second factors', () => {
     expect(token).toMatch(/^mt1\./)
     expect(await mailCount(t.adminEmail)).toBe(before)
     expect((await call('GET', '/api/v1/me', { token })).body.mfa).toEqual({ methods: [] })
+  })
+})
+
+describe('pending challenges end with the password or the account', () => {
+  /** An admin with e-mail codes, a second admin, and a sign-in of the first stopped at its second step. */
+  async function pendingSignIn() {
+    const t = await freshTenant()
+    await enableEmail(t)
+    const other = await userOf(t, 'admin')
+    const challenge = await challengeFor(t, ['email'])
+    return { t, other, challenge, code: await lastCode(t.adminEmail) }
+  }
+
+  async function expectEnded(challenge: string, code: string) {
+    const refused = expectProblem(await answer(challenge, code), 401, 'mfa-failed')
+    expect(refused.detail).toBe('This sign-in attempt has expired or used up its tries. Sign in again.')
+    const row = (await challengeRow(challenge))!
+    expect(row.consumed_at).toBeNull()
+    expect(Date.parse(row.expires_at)).toBeLessThanOrEqual(Date.now())
+  }
+
+  it('ends a challenge started before the account’s own password change', async () => {
+    const { t, challenge, code } = await pendingSignIn()
+    const next = strongPassword()
+    const changed = await call('POST', '/api/v1/auth/password', { token: t.adminToken, body: { current_password: t.adminPassword, new_password: next } })
+    expect(changed.status).toBe(200)
+    await expectEnded(challenge, code)
+    // Only the pending ones ended: a sign-in with the new password still gets through.
+    const fresh = await login(t, next)
+    expect((await answer(fresh.body.challenge, await lastCode(t.adminEmail))).status).toBe(200)
+  })
+
+  it('ends a challenge started before a forced reset', async () => {
+    const { t, other, challenge, code } = await pendingSignIn()
+    expect((await call('POST', `/api/v1/users/${t.adminId}/reset-password`, { token: other.token })).status).toBe(200)
+    await expectEnded(challenge, code)
+  })
+
+  it('ends a challenge started before the account was disabled', async () => {
+    const { t, other, challenge, code } = await pendingSignIn()
+    const disabled = await call('PATCH', `/api/v1/users/${t.adminId}`, { token: other.token, body: { status: 'disabled' } })
+    expect(disabled.status).toBe(200)
+    await expectEnded(challenge, code)
+  })
+
+  it('removes a challenge started before the account was deleted', async () => {
+    const { t, other, challenge, code } = await pendingSignIn()
+    expect((await call('DELETE', `/api/v1/users/${t.adminId}`, { token: other.token })).status).toBe(204)
+    expectProblem(await answer(challenge, code), 401, 'mfa-failed')
+    expect(await challengeRow(challenge)).toBeNull()
+  })
+})
+
+describe('replacing or removing second factors needs a current one', () => {
+  /** Has POST /api/v1/me/mfa/code mail a factor-change code; the newest mail's code. */
+  const mailedCode = factorChangeCode
+
+  it('refuses to start replacing TOTP without a current code (422 on body.code), or with a wrong one, and changes nothing', async () => {
+    const t = await freshTenant()
+    const { totp } = await enrolTotp(t)
+    const factors = await factorsOf(t.adminId)
+    const send = (body: Record<string, unknown>) => call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: t.adminPassword, ...body } })
+
+    const missing = expectProblem(await send({}), 422, 'validation')
+    expect(missing.errors).toEqual([{ path: 'body.code', message: expect.stringContaining('POST /api/v1/me/mfa/code') }])
+    const now = await stepSafeNow()
+    const near = [-1, 0, 1].map((d) => totp.generate({ timestamp: now + d * STEP_MS }))
+    const wrong = expectProblem(await send({ code: otherCode(...near) }), 422, 'validation')
+    expect(wrong.errors).toEqual([{ path: 'body.code', message: 'This is not a current code of your second factor.' }])
+    expect(await factorsOf(t.adminId)).toEqual(factors)
+    expect((await auditOf(t.adminId, 'mfa.totp_started')).map((e) => [e.outcome, e.details])).toEqual([
+      ['success', {}],
+      ['failure', { reason: 'second_factor_missing' }],
+      ['failure', { reason: 'wrong_second_factor' }],
+    ])
+
+    const started = await send({ code: totp.generate({ timestamp: now }) })
+    expect(started.status).toBe(200)
+    expect((await factorsOf(t.adminId)).map((f) => `${f.kind}:${f.status}`)).toEqual(['totp:active', 'totp:pending'])
+    expect((await auditOf(t.adminId, 'mfa.totp_started')).at(-1)).toMatchObject({ outcome: 'success', details: { confirmed_with: 'totp' } })
+  })
+
+  it('refuses to remove factors without a current code, and takes a recovery code once', async () => {
+    const t = await freshTenant()
+    const { recoveryCodes } = await enrolTotp(t)
+    const remove = (body: Record<string, unknown>) => call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: t.adminPassword, ...body } })
+    const missing = expectProblem(await remove({}), 422, 'validation')
+    expect(missing.errors).toEqual([{ path: 'body.code', message: expect.any(String) }])
+    expect(await factorsOf(t.adminId)).toHaveLength(1)
+    expect(await recoveryRowsOf(t.adminId)).toHaveLength(10)
+
+    expect((await remove({ code: recoveryCodes[2] })).status).toBe(204)
+    expect(await factorsOf(t.adminId)).toEqual([])
+    expect((await auditOf(t.adminId, 'mfa.removed')).map((e) => [e.outcome, e.details])).toEqual([
+      ['failure', { reason: 'second_factor_missing' }],
+      ['success', { kinds: ['totp'], confirmed_with: 'recovery_code' }],
+    ])
+  })
+
+  it('mails an e-mail-only account a code that confirms the change, and not a sign-in code', async () => {
+    const t = await freshTenant()
+    await enableEmail(t)
+    const remove = (body: Record<string, unknown>) => call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: t.adminPassword, ...body } })
+    expectProblem(await remove({}), 422, 'validation')
+
+    // A code mailed for a sign-in does not confirm a factor change.
+    const signInChallenge = await challengeFor(t, ['email'])
+    const signInCode = await lastCode(t.adminEmail)
+    const requested = await call('POST', '/api/v1/me/mfa/code', { token: t.adminToken })
+    expect(requested.status).toBe(200)
+    expect(requested.body).toEqual({ expires_at: expect.any(String) })
+    const mail = (await lastMail(t.adminEmail))!
+    expect(mail.subject).toMatch(/^Mamori confirmation code: \d{6}$/)
+    const code = mail.body.match(/confirmation code is (\d{6})/)![1]!
+    const row = await env.DB.prepare("SELECT purpose, methods, code_mac, consumed_at FROM mfa_challenges WHERE account_id = ? AND purpose = 'step_up'")
+      .bind(t.adminId)
+      .first<{ purpose: string; methods: string; code_mac: string; consumed_at: string | null }>()
+    expect(row).toEqual({ purpose: 'step_up', methods: '["email"]', code_mac: expect.any(String), consumed_at: null })
+    expect(row!.code_mac).not.toContain(code)
+    if (signInCode !== code) expectProblem(await remove({ code: signInCode }), 422, 'validation')
+
+    expect((await remove({ code })).status).toBe(204)
+    expect(await factorsOf(t.adminId)).toEqual([])
+    expect((await auditOf(t.adminId, 'mfa.removed')).at(-1)).toMatchObject({ outcome: 'success', details: { kinds: ['email'], confirmed_with: 'email' } })
+    expect((await auditOf(t.adminId, 'mfa.code_sent')).at(-1)!.details).toMatchObject({ methods: ['email'], purpose: 'step_up' })
+    // The sign-in challenge is untouched by all this.
+    expect((await challengeRow(signInChallenge))!.consumed_at).toBeNull()
+  })
+
+  it('gives a mailed factor-change code five tries, and a new code ends the previous one', async () => {
+    const t = await freshTenant()
+    await enableEmail(t)
+    const remove = (code: string) => call('DELETE', '/api/v1/me/mfa', { token: t.adminToken, body: { current_password: t.adminPassword, code } })
+    const first = await mailedCode(t)
+    const second = await mailedCode(t)
+    if (first !== second) expectProblem(await remove(first), 422, 'validation')
+    const code = await mailedCode(t)
+    const wrong = otherCode(code)
+    for (let i = 0; i < 5; i++) expectProblem(await remove(wrong), 422, 'validation')
+    expectProblem(await remove(code), 422, 'validation')
+    expect(await factorsOf(t.adminId)).toHaveLength(1)
+    expect((await remove(await mailedCode(t))).status).toBe(204)
+  })
+
+  it('answers 409 no-email-factor to a code request from an account without e-mail codes, and mails nothing', async () => {
+    const t = await freshTenant()
+    await enrolTotp(t)
+    const before = await mailCount(t.adminEmail)
+    expectProblem(await call('POST', '/api/v1/me/mfa/code', { token: t.adminToken }), 409, 'no-email-factor')
+    expect(await mailCount(t.adminEmail)).toBe(before)
+  })
+
+  it('still starts TOTP with the password alone while the account has no factor', async () => {
+    const t = await freshTenant()
+    expect((await call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: t.adminPassword } })).status).toBe(200)
+  })
+})
+
+describe('sweeping expired challenges', () => {
+  async function runFiveMinuteJob() {
+    const ctx = createExecutionContext()
+    await worker.scheduled(createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }), env, ctx)
+    await waitOnExecutionContext(ctx)
+  }
+
+  /** Inserts `n` challenges of a made-up account expiring at `expiresAt`. */
+  async function insertChallenges(account: string, n: number, expiresAt: string) {
+    await env.DB.prepare(
+      `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?)
+       INSERT INTO mfa_challenges (id, tenant_id, account_id, token_hash, code_mac, methods, purpose, attempts, expires_at, consumed_at, created_at)
+       SELECT ? || '_' || i, NULL, ?, ? || '_' || i, NULL, '["email"]', 'login', 0, ?, NULL, ? FROM k`,
+    )
+      .bind(n, `mfa_${account}`, account, `hash_${account}`, expiresAt, expiresAt)
+      .run()
+  }
+
+  async function countOf(account: string) {
+    return count('SELECT id FROM mfa_challenges WHERE account_id = ?', account)
+  }
+
+  it('deletes expired challenges on the */5 trigger and keeps live ones', async () => {
+    await insertChallenges('sweep-expired', 3, new Date(Date.now() - 60_000).toISOString())
+    await insertChallenges('sweep-live', 2, new Date(Date.now() + 10 * 60_000).toISOString())
+    await runFiveMinuteJob()
+    expect(await countOf('sweep-expired')).toBe(0)
+    expect(await countOf('sweep-live')).toBe(2)
+  })
+
+  it('deletes at most a bounded number per run, oldest first, and the rest on the next run', async () => {
+    await insertChallenges('sweep-backlog', CHALLENGE_SWEEP_LIMIT + 7, '2020-01-01T00:00:00.000Z')
+    await runFiveMinuteJob()
+    expect(await countOf('sweep-backlog')).toBe(7)
+    await runFiveMinuteJob()
+    expect(await countOf('sweep-backlog')).toBe(0)
   })
 })

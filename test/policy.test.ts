@@ -942,8 +942,11 @@ describe('password expiry', () => {
     // The session can only change the password.
     expectProblem(await call('GET', '/api/v1/me', { token: reply.body.token }), 403, 'password-change-required')
     const next = strongPassword()
-    expect((await changePassword(reply.body.token, tenant.adminPassword, next)).status).toBe(200)
-    expect((await call('GET', '/api/v1/me', { token: reply.body.token })).status).toBe(200)
+    const changed = await changePassword(reply.body.token, tenant.adminPassword, next)
+    expect(changed.status).toBe(200)
+    // The password-change-only token ends; the answer carries the new full session's token.
+    expectProblem(await call('GET', '/api/v1/me', { token: reply.body.token }), 401, 'unauthenticated')
+    expect((await call('GET', '/api/v1/me', { token: changed.body.token })).status).toBe(200)
     await signIn(tenant.slug, tenant.adminEmail, next)
   })
 

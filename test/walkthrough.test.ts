@@ -66,10 +66,17 @@ describe('walking skeleton', () => {
     state.temporary = created.body.admin.temporary_password
   })
 
-  it('makes the admin change the temporary password before anything else', async () => {
+  it('asks the admin for a code mailed to the admin, since the operator saw the temporary password', async () => {
     const login = await call('POST', '/api/v1/auth/login', {
       body: { tenant: 'acme', email: 'admin@acme.example', password: state.temporary },
     })
+    expect(login.status).toBe(200)
+    expect(login.body).toEqual({ status: 'mfa_required', challenge: expect.stringMatching(/^mc1\./), methods: ['email'] })
+    state.challenge = login.body.challenge
+  })
+
+  it('makes the admin change the temporary password before anything else', async () => {
+    const login = await call('POST', '/api/v1/auth/mfa', { body: { challenge: state.challenge, code: await lastCode('admin@acme.example') } })
     expect(login.status).toBe(200)
     expect(login.body).toEqual({ status: 'password_change_required', token: expect.any(String), expires_at: expect.any(String) })
     state.token = login.body.token
@@ -82,7 +89,10 @@ describe('walking skeleton', () => {
       body: { current_password: state.temporary, new_password: 'a long and private passphrase' },
     })
     expect(changed.status).toBe(200)
-    expect(changed.body).toMatchObject({ status: 'ok', user: { email: 'admin@acme.example', must_change_password: false } })
+    expect(changed.body).toMatchObject({ status: 'ok', token: expect.any(String), user: { email: 'admin@acme.example', must_change_password: false } })
+    // The password-change-only token has ended; the full session is a new one.
+    expectProblem(await call('GET', '/api/v1/me', { token: state.token }), 401, 'unauthenticated')
+    state.token = changed.body.token
 
     const me = await call('GET', '/api/v1/me', { token: state.token })
     expect(me.status).toBe(200)
@@ -144,6 +154,8 @@ describe('walking skeleton', () => {
     const trail = await call('GET', '/api/v1/audit?limit=200', { token: state.token })
     expect(trail.body.items.map((e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`).reverse()).toEqual([
       'tenant.create:success',
+      'mfa.code_sent:success',
+      'mfa.verified:success',
       'auth.login:success',
       'auth.password_change:success',
       'auth.login:failure',
@@ -152,6 +164,6 @@ describe('walking skeleton', () => {
       'record.delete:success',
     ])
     const verified = await call('GET', '/api/v1/audit/verify', { token: state.token })
-    expect(verified.body).toMatchObject({ ok: true, checked: 7, problem: null })
+    expect(verified.body).toMatchObject({ ok: true, checked: 9, problem: null })
   })
 })

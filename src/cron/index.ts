@@ -1,3 +1,4 @@
+import { challengeSweep } from './challenge-sweep'
 import { mailAndReminders } from './mail-and-reminders'
 import { selfCheck } from './self-check'
 
@@ -9,7 +10,7 @@ type Job = (env: Env, scheduledTime: number) => Promise<unknown>
  * feature; until then that trigger only logs that it has no job.
  */
 export const JOBS: Record<string, Job[]> = {
-  '*/5 * * * *': [selfCheck, mailAndReminders],
+  '*/5 * * * *': [selfCheck, mailAndReminders, challengeSweep],
 }
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {

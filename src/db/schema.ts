@@ -194,24 +194,33 @@ export const recoveryCodes = sqliteTable(
 )
 
 /**
- * A sign-in that passed the password and waits for its second factor. The
- * challenge token and the e-mailed code are stored only as hashes.
+ * A sign-in that passed the password and waits for its second factor, or
+ * (`step_up`) a code mailed to confirm a change to the account's own
+ * factors. The challenge token and the e-mailed code are stored only as
+ * hashes. Expired rows are swept by the five-minute job.
  */
-export const mfaChallenges = sqliteTable('mfa_challenges', {
-  id: text('id').primaryKey(),
-  tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
-  accountId: text('account_id').notNull(),
-  tokenHash: text('token_hash').notNull().unique(),
-  /** HMAC of the e-mailed code; null when no code was sent. */
-  codeMac: text('code_mac'),
-  methods: text('methods', { mode: 'json' }).$type<string[]>().notNull(),
-  /** `enroll`: no factor yet; a correct e-mailed code enrols e-mail OTP. */
-  purpose: text('purpose', { enum: ['login', 'enroll'] }).notNull(),
-  attempts: integer('attempts').notNull().default(0),
-  expiresAt: text('expires_at').notNull(),
-  consumedAt: text('consumed_at'),
-  createdAt: text('created_at').notNull(),
-})
+export const mfaChallenges = sqliteTable(
+  'mfa_challenges',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** HMAC of the e-mailed code; null when no code was sent. */
+    codeMac: text('code_mac'),
+    methods: text('methods', { mode: 'json' }).$type<string[]>().notNull(),
+    /**
+     * `enroll`: no factor yet; a correct e-mailed code enrols e-mail OTP.
+     * `step_up`: no sign-in; its token is never handed out.
+     */
+    purpose: text('purpose', { enum: ['login', 'enroll', 'step_up'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    expiresAt: text('expires_at').notNull(),
+    consumedAt: text('consumed_at'),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('mfa_challenges_expires_at').on(t.expiresAt), index('mfa_challenges_account').on(t.accountId)],
+)
 
 /**
  * Outgoing mail. Services queue rows in the same transaction as the change

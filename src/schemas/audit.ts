@@ -29,6 +29,7 @@ export const AUDIT_ACTIONS = {
   'auth.password_expired': 'authentication',
   'auth.password_expiry_reminder': 'authentication',
   'auth.password_reset': 'authentication',
+  'auth.password_rehash': 'authentication',
   'mfa.challenge': 'authentication',
   'mfa.code_sent': 'authentication',
   'mfa.code_failed': 'authentication',

@@ -31,6 +31,22 @@ export const MfaAnswerSchema = z
 
 export const CurrentPasswordSchema = z.strictObject({ current_password: PasswordInputSchema }).openapi('CurrentPassword')
 
+/** Re-authentication for replacing or removing second factors: the password, and a current factor if there is one. */
+export const FactorChangeSchema = z
+  .strictObject({
+    current_password: PasswordInputSchema,
+    code: z.string().min(1).max(32).optional().openapi({
+      description:
+        'Required when the account already has a second factor: a current code from the authenticator app, an unused recovery code, or the code POST /api/v1/me/mfa/code mails you.',
+      example: '123456',
+    }),
+  })
+  .openapi('FactorChange')
+
+export const FactorChangeCodeSchema = z
+  .object({ expires_at: z.string().openapi({ description: 'The mailed code works once until then.' }) })
+  .openapi('FactorChangeCode')
+
 export const TotpConfirmSchema = z.strictObject({ code: z.string().min(1).max(16) }).openapi('TotpConfirm')
 
 const MfaRequiredSchema = z.object({

@@ -18,6 +18,8 @@ export const mfa: AppRouteHandler<MfaRoute> = async (c) => {
 }
 
 export const changePassword: AppRouteHandler<ChangePasswordRoute> = async (c) => {
+  // The answer may carry a new bearer token.
+  c.header('Cache-Control', 'no-store')
   const result = await change(c.env, database(c.env), c.var.principal, c.req.valid('json'), requestMeta(c))
   return c.json(result, 200)
 }

@@ -48,11 +48,21 @@ export const changePassword = defineRoute(
     tags,
     summary: 'Change your password',
     description:
-      'Needs the current password. Ends every other session of the account; the calling session stays valid (a password-change-only session becomes a full one).',
+      'Needs the current password. Ends every other session of the account and its pending sign-in challenges. A full calling session stays valid; a password-change-only session ends and is replaced by a full one, whose token is in the answer.',
     request: { body: jsonBody(PasswordChangeSchema) },
     responses: {
       200: jsonResponse(
-        z.object({ status: z.literal('ok'), expires_at: z.string(), user: UserSchema }).openapi('PasswordChanged'),
+        z
+          .object({
+            status: z.literal('ok'),
+            token: z
+              .string()
+              .optional()
+              .openapi({ description: 'Only when the calling session was password-change-only: the new full session\u2019s bearer token (the old one has ended). Shown once.' }),
+            expires_at: z.string(),
+            user: UserSchema,
+          })
+          .openapi('PasswordChanged'),
         'Changed',
       ),
       ...problemResponses(400, 401, 403, 409, 413, 415, 422),

@@ -74,6 +74,8 @@ export const resetPassword = defineRoute(admin, {
   path: '/api/v1/users/{id}/reset-password',
   tags,
   summary: 'Force a password reset: system-generated temporary password, sessions ended, user told by mail',
+  description:
+    'Not for your own account: that answers 403 `own-password-reset` and changes nothing; change your own password with `POST /api/v1/auth/password`, which asks for the current one.',
   request: { params: IdParamSchema },
   responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 403, 404) },
 })

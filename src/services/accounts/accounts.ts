@@ -13,6 +13,7 @@ import { ROLE_DEFAULT_PERMISSIONS, type Permission, type Role } from '../../sche
 import { audit, type AuditActor } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
 import { temporaryPassword } from '../passwords/passwords'
+import { endPendingChallenges } from '../identity/mfa'
 import { endActorSessions, refreshActorSessions } from '../identity/sessions'
 import { tenantPlan } from '../tenancy/tenants'
 import { newAccount, toUser, type UserRow } from './users'
@@ -147,8 +148,8 @@ export type AccountPatch = { name?: string | undefined; role?: Role | undefined;
 /**
  * Changes an account's name, role, status or permissions. The tenant never
  * loses its last active admin; re-enabling an account needs a free seat.
- * Disabling ends the account's sessions at once; a role or permission
- * change reaches its live sessions at once.
+ * Disabling ends the account's sessions and pending sign-in challenges at
+ * once; a role or permission change reaches its live sessions at once.
  */
 export async function updateAccount(
   env: Env,
@@ -200,7 +201,8 @@ export async function updateAccount(
     ],
   }
   const entry = { tenantId, actor, action: 'user.update' as const, target: { type: 'user', id }, outcome: 'success' as const, details: { changes } }
-  if (!(await audit(env, meta, entry, [update], { guard: 0 })).ok) {
+  const writes = next.status !== 'active' ? [update, endPendingChallenges(db, id, next.updatedAt)] : [update]
+  if (!(await audit(env, meta, entry, writes, { guard: 0 })).ok) {
     const now = await findUser(db, tenantId, id) // gone meanwhile: 404
     if (now.updatedAt !== current.updatedAt) throw Problem.editConflict('The account was changed by someone else meanwhile. Reload it and try again.')
     throw losesAdmin ? lastAdmin() : await seatLimitReached(db, tenantId)

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm'
 import { Secret, TOTP } from 'otpauth'
 import type { Database } from '../../db/client'
 import { mfaChallenges, mfaFactors, recoveryCodes } from '../../db/schema'
@@ -75,12 +75,28 @@ export async function activeFactors(db: Database, accountId: string) {
 export type Challenge = { challenge: string; methods: MfaMethod[] }
 
 /**
+ * The write that ends every pending challenge of an account, for the batch
+ * of a password change, reset or disable: a second step begun before it
+ * (with the old password, or while the account was active) must not finish
+ * after it. Ended challenges count as expired; the sweep removes them.
+ */
+export function endPendingChallenges(db: Database, accountId: string, now: string): SqlWrite {
+  return db
+    .update(mfaChallenges)
+    .set({ expiresAt: now })
+    .where(and(eq(mfaChallenges.accountId, accountId), isNull(mfaChallenges.consumedAt), gt(mfaChallenges.expiresAt, now)))
+    .toSQL()
+}
+
+/**
  * Starts the second step of a sign-in. With factors, the caller may answer
  * with any of them; without any (`enroll`), an e-mailed code both signs in
  * and enrols e-mail OTP, which is how enrolment is forced when the policy
- * requires a factor. `emailOnly` (after an operator reset) accepts nothing
- * but a code mailed to the account's own address. An e-mail code goes out at
- * once when e-mail is a method.
+ * requires a factor; `enrol: false` (nothing requires a factor) asks for
+ * the code without enrolling anything. `emailOnly` (after an operator reset,
+ * and at a new tenant's first admin sign-in) accepts nothing but a code
+ * mailed to the account's own address. An e-mail code goes out at once when
+ * e-mail is a method.
  */
 export async function startChallenge(
   env: Env,
@@ -88,10 +104,10 @@ export async function startChallenge(
   account: MfaAccount,
   meta: RequestMeta,
   defer: Defer,
-  options: { emailOnly?: boolean } = {},
+  options: { emailOnly?: boolean; enrol?: boolean } = {},
 ): Promise<Challenge> {
   const factors = await activeFactors(db, account.id)
-  const enroll = factors.length === 0
+  const enroll = factors.length === 0 && options.enrol !== false
   const methods: MfaMethod[] = enroll || options.emailOnly ? ['email'] : factors.map((f) => f.kind)
   if (methods.includes('totp')) methods.push('recovery_code')
   const id = newId('mfa')
@@ -210,6 +226,7 @@ export async function completeChallenge(
     .where(
       and(
         eq(mfaChallenges.tokenHash, await sha256Hex(token)),
+        ne(mfaChallenges.purpose, 'step_up'),
         isNull(mfaChallenges.consumedAt),
         gt(mfaChallenges.expiresAt, now),
         lt(mfaChallenges.attempts, MFA_LIMITS.attempts),
@@ -290,14 +307,14 @@ export async function enableEmailFactor(env: Env, db: Database, account: MfaAcco
  * Starts TOTP enrolment: a fresh secret, stored encrypted as a pending
  * factor until a first code confirms it. Returns the otpauth:// URI.
  */
-export async function beginTotp(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
+export async function beginTotp(env: Env, db: Database, account: MfaAccount, meta: RequestMeta, details: Record<string, unknown> = {}) {
   const secret = new Secret({ size: 20 })
   const sealed = await encryptText(await factorSecretKey(env, account.tenantId), secret.base32, secretAad(account))
   const now = isoNow()
   await audit(
     env,
     meta,
-    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.totp_started', target: { type: account.type, id: account.id }, outcome: 'success' },
+    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.totp_started', target: { type: account.type, id: account.id }, outcome: 'success', details },
     [
       db.delete(mfaFactors).where(and(eq(mfaFactors.accountId, account.id), eq(mfaFactors.kind, 'totp'), eq(mfaFactors.status, 'pending'))).toSQL(),
       db
@@ -347,12 +364,144 @@ export async function confirmTotp(env: Env, db: Database, account: MfaAccount, c
 }
 
 /** Removes every factor and recovery code of the account. */
-export async function removeFactors(env: Env, db: Database, account: MfaAccount, meta: RequestMeta) {
+export async function removeFactors(env: Env, db: Database, account: MfaAccount, meta: RequestMeta, details: Record<string, unknown> = {}) {
   const removed = await db.select({ kind: mfaFactors.kind }).from(mfaFactors).where(eq(mfaFactors.accountId, account.id))
   await audit(
     env,
     meta,
-    { tenantId: chainOf(account), actor: auditActor(account), action: 'mfa.removed', target: { type: account.type, id: account.id }, outcome: 'success', details: { kinds: removed.map((r) => r.kind) } },
+    {
+      tenantId: chainOf(account),
+      actor: auditActor(account),
+      action: 'mfa.removed',
+      target: { type: account.type, id: account.id },
+      outcome: 'success',
+      details: { kinds: removed.map((r) => r.kind), ...details },
+    },
     [db.delete(mfaFactors).where(eq(mfaFactors.accountId, account.id)).toSQL(), db.delete(recoveryCodes).where(eq(recoveryCodes.accountId, account.id)).toSQL()],
   )
+}
+
+/**
+ * Mails a one-time code that confirms a change to the account's own factors
+ * (step-up), for accounts whose second factor is e-mail. It lives like a
+ * sign-in code (10 minutes, 5 tries, once) but belongs to no sign-in: its
+ * challenge token is never handed out, so it cannot finish one. A new code
+ * ends the account's earlier step-up codes.
+ */
+export async function sendStepUpCode(env: Env, db: Database, account: MfaAccount, meta: RequestMeta, defer: Defer) {
+  if (!(await activeFactors(db, account.id)).some((f) => f.kind === 'email')) {
+    throw Problem.conflict(
+      'E-mailed codes are not one of your second factors. Confirm with a code from your authenticator app or a recovery code instead.',
+      'no-email-factor',
+    )
+  }
+  const id = newId('mfa')
+  const code = numericCode(MFA_LIMITS.codeDigits)
+  const now = isoNow()
+  const expiresAt = addMinutes(now, MFA_LIMITS.challengeMinutes)
+  const mail = queueMail(db, {
+    tenantId: account.tenantId,
+    to: account.email,
+    subject: `Mamori confirmation code: ${code}`,
+    body: `Your Mamori confirmation code is ${code}.\n\nSomeone signed in as you asked to change your second factors. The code is valid for ${MFA_LIMITS.challengeMinutes} minutes and can be used once. If this was not you, change your password and tell your administrator.\n`,
+    sensitive: true,
+  })
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: chainOf(account),
+      actor: auditActor(account),
+      action: 'mfa.code_sent',
+      target: { type: account.type, id: account.id },
+      outcome: 'success',
+      details: { challenge_id: id, methods: ['email'], purpose: 'step_up' },
+    },
+    [
+      db
+        .update(mfaChallenges)
+        .set({ expiresAt: now })
+        .where(and(eq(mfaChallenges.accountId, account.id), eq(mfaChallenges.purpose, 'step_up'), isNull(mfaChallenges.consumedAt), gt(mfaChallenges.expiresAt, now)))
+        .toSQL(),
+      db
+        .insert(mfaChallenges)
+        .values({
+          id,
+          tenantId: account.tenantId,
+          accountId: account.id,
+          tokenHash: await sha256Hex(`step-up:${toBase64Url(randomBytes(32))}`),
+          codeMac: await mac(await otpMacKey(env), `${id}:${code}`),
+          methods: ['email'],
+          purpose: 'step_up',
+          expiresAt,
+          createdAt: now,
+        })
+        .toSQL(),
+      mail.write,
+    ],
+  )
+  defer(deliverMail(env, db, [mail.id]))
+  return { expires_at: expiresAt }
+}
+
+/** Checks `code` against the account's live step-up code, spending one of its tries, and uses it up if right. */
+async function acceptStepUpCode(env: Env, db: Database, accountId: string, code: string) {
+  if (!/^\d{6}$/.test(code)) return false
+  const now = isoNow()
+  const live = await db
+    .select({ id: mfaChallenges.id })
+    .from(mfaChallenges)
+    .where(
+      and(
+        eq(mfaChallenges.accountId, accountId),
+        eq(mfaChallenges.purpose, 'step_up'),
+        isNull(mfaChallenges.consumedAt),
+        gt(mfaChallenges.expiresAt, now),
+        lt(mfaChallenges.attempts, MFA_LIMITS.attempts),
+      ),
+    )
+    .orderBy(desc(mfaChallenges.createdAt))
+    .get()
+  if (!live) return false
+  const [tried] = await db
+    .update(mfaChallenges)
+    .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
+    .where(and(eq(mfaChallenges.id, live.id), isNull(mfaChallenges.consumedAt), lt(mfaChallenges.attempts, MFA_LIMITS.attempts)))
+    .returning()
+  if (!tried?.codeMac || !(await macMatches(await otpMacKey(env), `${tried.id}:${code}`, tried.codeMac))) return false
+  const used = await db
+    .update(mfaChallenges)
+    .set({ consumedAt: now })
+    .where(and(eq(mfaChallenges.id, tried.id), isNull(mfaChallenges.consumedAt)))
+    .returning({ id: mfaChallenges.id })
+  return used.length === 1
+}
+
+/**
+ * Checks a current second factor of the account before a change to its
+ * factors: a TOTP code (its time step is burned), an unused recovery code
+ * (used up), or the code mailed by sendStepUpCode (used up). Returns the
+ * method that matched, or null. Only the e-mailed code counts tries; every
+ * call also needs the current password, which bounds guessing the rest at
+ * the cost of a sign-in attempt.
+ */
+export async function verifyCurrentFactor(env: Env, db: Database, account: MfaAccount, code: string): Promise<MfaMethod | null> {
+  const trimmed = code.trim()
+  const factors = await activeFactors(db, account.id)
+  const totp = factors.find((f) => f.kind === 'totp')
+  if (totp && (await acceptTotp(env, db, account, totp, trimmed))) return 'totp'
+  if (totp && (await acceptRecoveryCode(env, db, account.id, trimmed))) return 'recovery_code'
+  if (factors.some((f) => f.kind === 'email') && (await acceptStepUpCode(env, db, account.id, trimmed))) return 'email'
+  return null
+}
+
+/**
+ * Deletes challenges that expired, at most `limit` per call, oldest first
+ * (the five-minute job; what remains goes on the next run). Returns how many
+ * went.
+ */
+export async function sweepExpiredChallenges(db: Database, now: string, limit: number): Promise<number> {
+  const expired = db.select({ id: mfaChallenges.id }).from(mfaChallenges).where(lt(mfaChallenges.expiresAt, now)).orderBy(mfaChallenges.expiresAt).limit(limit)
+  const deleted = await db.delete(mfaChallenges).where(inArray(mfaChallenges.id, expired)).returning({ id: mfaChallenges.id })
+  return deleted.length
 }

@@ -1,15 +1,30 @@
 import type { Database } from '../../db/client'
+import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
-import { activeFactors, beginTotp, confirmTotp, enableEmailFactor, removeFactors, type MfaAccount } from './mfa'
+import { audit } from '../audit/audit'
+import type { AuditAction } from '../../schemas/audit'
+import {
+  activeFactors,
+  beginTotp,
+  confirmTotp,
+  enableEmailFactor,
+  removeFactors,
+  sendStepUpCode,
+  verifyCurrentFactor,
+  type MfaAccount,
+} from './mfa'
 import { getPolicy } from '../policy/policy'
 import { assertCurrentPassword, currentUser } from './me'
+import type { UserRow } from '../accounts/users'
 
 /**
  * A tenant user's own second factors. Adding, changing or removing one needs
  * the current password again (confirming a started TOTP enrolment needs the
- * authenticator's code instead).
+ * authenticator's code instead). Replacing or removing factors also needs a
+ * current second factor when the account has one, so a stolen session and
+ * password together still cannot swap the victim's authenticator for their own.
  */
 async function me(db: Database, principal: Principal) {
   const user = await currentUser(db, principal)
@@ -21,6 +36,35 @@ async function methods(db: Database, accountId: string) {
   return { methods: (await activeFactors(db, accountId)).map((f) => f.kind) }
 }
 
+/**
+ * The second half of re-authentication for a factor change: with no factor
+ * there is nothing to prove; with one, `code` must be a current one (422 on
+ * `body.code` otherwise, audited under `action`). Returns what the audit
+ * event of the change records about it.
+ */
+async function assertCurrentFactor(env: Env, db: Database, user: UserRow, account: MfaAccount, code: string | undefined, meta: RequestMeta, action: AuditAction) {
+  if ((await activeFactors(db, account.id)).length === 0) return {}
+  const method = code === undefined ? null : await verifyCurrentFactor(env, db, account, code)
+  if (method) return { confirmed_with: method }
+  await audit(env, meta, {
+    tenantId: user.tenantId,
+    actor: { type: 'user', id: user.id },
+    action,
+    target: { type: 'user', id: user.id },
+    outcome: 'failure',
+    details: { reason: code === undefined ? 'second_factor_missing' : 'wrong_second_factor' },
+  })
+  throw Problem.validation([
+    {
+      path: 'body.code',
+      message:
+        code === undefined
+          ? 'Your account has a second factor: send a current code from your authenticator app, a recovery code, or the code POST /api/v1/me/mfa/code mails you.'
+          : 'This is not a current code of your second factor.',
+    },
+  ])
+}
+
 export async function addEmailFactor(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
   await assertCurrentPassword(env, user, password, meta, 'mfa.enrolled')
@@ -28,10 +72,17 @@ export async function addEmailFactor(env: Env, db: Database, principal: Principa
   return methods(db, user.id)
 }
 
-export async function startTotp(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
+/** Mails the caller a code that confirms a factor change (for accounts with e-mail as a factor). */
+export async function mailFactorChangeCode(env: Env, db: Database, principal: Principal, meta: RequestMeta, defer: Defer) {
+  const { account } = await me(db, principal)
+  return sendStepUpCode(env, db, account, meta, defer)
+}
+
+export async function startTotp(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, password, meta, 'mfa.totp_started')
-  return beginTotp(env, db, account, meta)
+  await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.totp_started')
+  const confirmed = await assertCurrentFactor(env, db, user, account, input.code, meta, 'mfa.totp_started')
+  return beginTotp(env, db, account, meta, confirmed)
 }
 
 export async function finishTotp(env: Env, db: Database, principal: Principal, code: string, meta: RequestMeta) {
@@ -40,9 +91,9 @@ export async function finishTotp(env: Env, db: Database, principal: Principal, c
 }
 
 /** Removes every factor, unless the tenant policy requires one for the caller's role. */
-export async function removeMyFactors(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
+export async function removeMyFactors(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, password, meta, 'mfa.removed')
+  await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.removed')
   const policy = await getPolicy(db, user.tenantId)
   if (policy.mfa_required[user.role]) {
     throw Problem.conflict(
@@ -50,5 +101,6 @@ export async function removeMyFactors(env: Env, db: Database, principal: Princip
       'mfa-required-by-policy',
     )
   }
-  await removeFactors(env, db, account, meta)
+  const confirmed = await assertCurrentFactor(env, db, user, account, input.code, meta, 'mfa.removed')
+  await removeFactors(env, db, account, meta, confirmed)
 }

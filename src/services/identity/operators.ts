@@ -13,6 +13,8 @@ import { audit, auditChange, type RequestMeta } from '../audit/audit'
 import { completeChallenge, startChallenge, type MfaAccount } from './mfa'
 import { assertStrongPassword } from '../passwords/password-policy'
 import { hashPassword, verifyNothing, verifyPassword } from '../passwords/passwords'
+import { rehashPassword } from '../passwords/password-rehash'
+import { attemptedIdentifierHash } from './attempted-identifier'
 import { issueSession } from './sessions'
 import { operatorSourceVerdict, refuseSource } from '../policy/source-restrictions'
 
@@ -94,18 +96,22 @@ export async function operatorSignIn(
   const operator = await db.select().from(operators).where(eq(operators.email, email)).get()
   const verdict = operatorSourceVerdict(env, source)
   if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
-  const ok = operator ? (await verifyPassword(input.password, operator.passwordHash)).ok : await verifyNothing(input.password)
-  if (!operator || !ok) {
+  const verified = operator ? await verifyPassword(input.password, operator.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
+  // Computed on every attempt, so the work does not depend on whether the operator exists.
+  const emailHmac = await attemptedIdentifierHash(env, 'email', email)
+  if (!operator || !verified.ok) {
     await audit(env, meta, {
       tenantId: null,
       actor: { type: 'operator', id: operator?.id ?? null },
       action: 'auth.login',
       target: { type: 'operator', id: operator?.id ?? null },
       outcome: 'failure',
-      details: { reason: operator ? 'wrong_password' : 'unknown_email', email },
+      // As typed only when it names an operator: otherwise it may be a password in the wrong field.
+      details: operator ? { reason: 'wrong_password', email: operator.email } : { reason: 'unknown_email', email_hmac: emailHmac },
     })
     throw Problem.invalidCredentials()
   }
+  if (verified.needsRehash) await rehashPassword(env, db, meta, { type: 'operator', id: operator.id, tenantId: null, passwordHash: operator.passwordHash }, input.password)
   const challenge = await startChallenge(env, db, operatorAccount(operator), meta, defer)
   return { status: 'mfa_required' as const, ...challenge }
 }

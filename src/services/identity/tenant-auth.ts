@@ -13,7 +13,9 @@ import type { Policy } from '../../schemas/policy'
 import type { Principal } from '../../schemas/principal'
 import { audit } from '../audit/audit'
 import { activeFactors, completeChallenge, startChallenge, type MfaAccount } from './mfa'
-import { hashPassword, verifyNothing, verifyPassword } from '../passwords/passwords'
+import { verifyNothing, verifyPassword } from '../passwords/passwords'
+import { rehashPassword } from '../passwords/password-rehash'
+import { attemptedIdentifierHash } from './attempted-identifier'
 import { boundFingerprints, loadPolicy } from '../policy/policy'
 import { endSession, issueSession, refreshActorSessions } from './sessions'
 import { refuseSource, sourceRulesOf } from '../policy/source-restrictions'
@@ -42,7 +44,10 @@ export function sessionLimits(policy: Policy) {
  * refused; the account's own role's rules (and its certificate binding)
  * after the password, so only someone who knows the password learns of them.
  * A second factor, when the policy asks for one, the account has one or an
- * operator reset the password, turns the answer into `mfa_required`.
+ * operator saw the password (a reset, a new tenant's first admin), turns the
+ * answer into `mfa_required`. A failure's audit event names the tenant and
+ * e-mail only when they exist; otherwise it keeps keyed hashes of what was
+ * typed (it may be a password in the wrong field).
  */
 export async function tenantSignIn(
   env: Env,
@@ -53,11 +58,12 @@ export async function tenantSignIn(
   defer: Defer,
 ): Promise<TenantLoginResult> {
   const email = normaliseEmail(input.email)
+  const slug = input.tenant.trim().toLowerCase()
   const found = await db
     .select({ tenant: tenants, user: users })
     .from(tenants)
     .leftJoin(users, and(eq(users.tenantId, tenants.id), eq(users.email, email)))
-    .where(eq(tenants.slug, input.tenant.trim().toLowerCase()))
+    .where(eq(tenants.slug, slug))
     .get()
   const tenant = found?.tenant
   const user = found?.user ?? null
@@ -81,23 +87,47 @@ export async function tenantSignIn(
     action: 'auth.login' as const,
     target: { type: 'user', id: user?.id ?? null },
   }
+  // Both hashes on every attempt, used or not, so the work does not depend on which accounts exist.
+  const typed = { tenant: await attemptedIdentifierHash(env, 'tenant', slug), email: await attemptedIdentifierHash(env, 'email', email) }
   if (!tenant || !user || !loaded || !rules || !verified.ok) {
     const reason = !tenant ? 'unknown_tenant' : !user ? 'unknown_email' : 'wrong_password'
-    await audit(env, meta, { ...attempt, outcome: 'failure', details: { reason, tenant: input.tenant, email } })
+    // As typed only what names a real tenant or account; anything else may be a password in the wrong field.
+    const details = {
+      reason,
+      ...(tenant ? { tenant: tenant.slug } : { tenant_hmac: typed.tenant }),
+      ...(user ? { email: user.email } : { email_hmac: typed.email }),
+    }
+    await audit(env, meta, { ...attempt, outcome: 'failure', details })
     throw Problem.invalidCredentials()
   }
   const verdict = checkSource(rules, user.role, source, fingerprints)
   if (!verdict.ok) await refuseSource(env, meta, subject, verdict)
   await assertMaySignIn(env, tenant, user, meta)
-  if (verified.needsRehash) {
-    await db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id))
-  }
+  const current = verified.needsRehash ? await upgradeHash(env, db, user, input.password, meta) : user
   const factors = await activeFactors(db, user.id)
-  if (user.verifyEmailAtSignIn || loaded.policy.mfa_required[user.role] || factors.length > 0) {
-    const challenge = await startChallenge(env, db, accountOf(user), meta, defer, { emailOnly: user.verifyEmailAtSignIn })
+  const required = loaded.policy.mfa_required[user.role]
+  if (user.verifyEmailAtSignIn || required || factors.length > 0) {
+    // Proving the mailbox after an operator saw the password enrols nothing unless the policy asks for a factor.
+    const challenge = await startChallenge(env, db, accountOf(user), meta, defer, { emailOnly: user.verifyEmailAtSignIn, enrol: required })
     return { status: 'mfa_required', ...challenge }
   }
-  return finishSignIn(env, db, tenant, user, loaded, meta, { method: 'password' })
+  return finishSignIn(env, db, tenant, current, loaded, meta, { method: 'password' })
+}
+
+/**
+ * Re-hashes a password stored with older parameters and returns the row as
+ * the rest of the sign-in must compare it, so its own re-hash is not taken
+ * for a password change. When another write got there first: a concurrent
+ * sign-in's re-hash of the same password leaves `password_changed_at` alone
+ * and is adopted; a change or reset moves it, and the check once the session
+ * exists ends the sign-in.
+ */
+async function upgradeHash(env: Env, db: Database, user: UserRow, password: string, meta: RequestMeta): Promise<UserRow> {
+  const hash = await rehashPassword(env, db, meta, { type: 'user', id: user.id, tenantId: user.tenantId, passwordHash: user.passwordHash }, password)
+  if (hash) return { ...user, passwordHash: hash }
+  const now = await db.select().from(users).where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId))).get()
+  const rehashedOnly = now && now.passwordChangedAt === user.passwordChangedAt && now.mustChangePassword === user.mustChangePassword
+  return rehashedOnly ? { ...user, passwordHash: now.passwordHash } : user
 }
 
 function accountOf(user: UserRow): MfaAccount {
@@ -147,6 +177,35 @@ export async function completeTenantMfa(
 }
 
 /**
+ * A new session of a tenant account under its tenant's policy (lifetimes and
+ * source rules), its bound certificates and its plan's session limit.
+ */
+export async function issueTenantSession(
+  env: Env,
+  db: Database,
+  user: UserRow,
+  loaded: { policy: Policy; version: string },
+  meta: RequestMeta,
+  kind: Principal['kind'],
+) {
+  const plan = await tenantPlan(db, user.tenantId)
+  return issueSession(env, {
+    actorType: 'user',
+    actorId: user.id,
+    tenantId: user.tenantId,
+    role: user.role,
+    permissions: user.permissions as Permission[],
+    kind,
+    ...sessionLimits(loaded.policy),
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    certFingerprints: await boundFingerprints(db, user.tenantId, user.id),
+    rules: sourceRulesOf(loaded.policy, loaded.version),
+    maxSessions: plan?.concurrentSessions ?? null,
+  })
+}
+
+/**
  * Issues the session once every factor passed. A temporary or expired
  * password yields a password-change-only session instead (SE-13, SE-19).
  */
@@ -164,21 +223,7 @@ async function finishSignIn(
   const expired = !user.mustChangePassword && passwordExpired(user, policy)
   const passwordChange = user.mustChangePassword || expired
   const entry = { tenantId: tenant.id, actor: { type: 'user' as const, id: user.id }, target: { type: 'user', id: user.id } }
-  const plan = await tenantPlan(db, tenant.id)
-  const session = await issueSession(env, {
-    actorType: 'user',
-    actorId: user.id,
-    tenantId: tenant.id,
-    role: user.role,
-    permissions: user.permissions as Permission[],
-    kind: passwordChange ? 'password_change' : 'full',
-    ...sessionLimits(policy),
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-    certFingerprints: await boundFingerprints(db, tenant.id, user.id),
-    rules: sourceRulesOf(policy, loaded.version),
-    maxSessions: plan?.concurrentSessions ?? null,
-  }).catch(async (error) => {
+  const session = await issueTenantSession(env, db, user, loaded, meta, passwordChange ? 'password_change' : 'full').catch(async (error) => {
     if (error instanceof Problem && error.type === 'session-limit') {
       await audit(env, meta, { ...entry, action: 'auth.login', outcome: 'denied', details: { reason: 'session_limit' } })
     }

@@ -7,18 +7,21 @@ import { isoNow } from '../../lib/time'
 import type { Principal } from '../../schemas/principal'
 import { auditChange } from '../audit/audit'
 import { assertCurrentPassword, currentUser } from '../identity/me'
+import { endPendingChallenges } from '../identity/mfa'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
-import { getPolicy } from '../policy/policy'
-import { endActorSessions, upgradeSession } from '../identity/sessions'
-import { sessionLimits } from '../identity/tenant-auth'
+import { loadPolicy } from '../policy/policy'
+import { endActorSessions, endSession, upgradeSession } from '../identity/sessions'
+import { issueTenantSession, sessionLimits } from '../identity/tenant-auth'
 import { toUser } from '../accounts/users'
 
 /**
  * Changes the caller's password after checking the current one, the
- * tenant's length rule, guessability and the no-reuse history. The caller's
- * session stays valid (a password-change-only session becomes a full one);
- * every other session of the account ends.
+ * tenant's length rule, guessability and the no-reuse history. Every other
+ * session of the account ends. A full calling session stays valid; a
+ * password-change-only one is replaced by a new full session whose token
+ * comes back in the answer (that token was handed out on the temporary or
+ * expired password, so it does not live on), and the old token ends.
  */
 export async function changePassword(
   env: Env,
@@ -29,31 +32,52 @@ export async function changePassword(
 ) {
   const user = await currentUser(db, principal)
   await assertCurrentPassword(env, user, input.current_password, meta, 'auth.password_change')
-  const policy = await getPolicy(db, user.tenantId)
+  const loaded = await loadPolicy(db, user.tenantId)
+  const { policy } = loaded
   const field = 'body.new_password'
   assertStrongPassword(input.new_password, { email: user.email, tenantSlug: user.tenantSlug, minLength: policy.password_min_length }, field)
   await assertNotReused(db, user.id, user.passwordHash, input.new_password, policy.password_history, field)
 
   const now = isoNow()
   const changed = { passwordHash: await hashPassword(input.new_password), passwordChangedAt: now, mustChangePassword: false, updatedAt: now }
-  await auditChange(
-    env,
-    meta,
-    { tenantId: user.tenantId, actor: { type: 'user', id: user.id }, action: 'auth.password_change', target: { type: 'user', id: user.id }, outcome: 'success' },
-    [
-      // Only over the password that was checked: a forced reset meanwhile wins.
-      db
-        .update(users)
-        .set(changed)
-        .where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId), eq(users.passwordHash, user.passwordHash)))
-        .toSQL(),
-      ...rememberPassword(db, { tenantId: user.tenantId, accountId: user.id }, user.passwordHash, now),
-    ],
-    () => Problem.editConflict('Your password was changed or reset meanwhile. Sign in again.'),
-  )
+  const { tenantSlug: _slug, ...row } = user
+  // Issued before the change so the change's event names it; it stays unused unless the change commits.
+  const replacement = principal.kind === 'password_change' ? await issueTenantSession(env, db, { ...row, ...changed }, loaded, meta, 'full') : null
+  try {
+    await auditChange(
+      env,
+      meta,
+      {
+        tenantId: user.tenantId,
+        actor: { type: 'user', id: user.id },
+        action: 'auth.password_change',
+        target: { type: 'user', id: user.id },
+        outcome: 'success',
+        ...(replacement ? { details: { session_id: replacement.principal.sessionId, replaces_session_id: principal.sessionId } } : {}),
+      },
+      [
+        // Only over the password that was checked: a forced reset meanwhile wins.
+        db
+          .update(users)
+          .set(changed)
+          .where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId), eq(users.passwordHash, user.passwordHash)))
+          .toSQL(),
+        ...rememberPassword(db, { tenantId: user.tenantId, accountId: user.id }, user.passwordHash, now),
+        endPendingChallenges(db, user.id, now),
+      ],
+      () => Problem.editConflict('Your password was changed or reset meanwhile. Sign in again.'),
+    )
+  } catch (error) {
+    if (replacement) await endSession(env, replacement.principal)
+    throw error
+  }
+  const result = { status: 'ok' as const, user: toUser({ ...row, ...changed }) }
+  if (replacement) {
+    await endActorSessions(env, principal, replacement.principal.sessionId)
+    return { ...result, token: replacement.token, expires_at: replacement.principal.expiresAt }
+  }
   await endActorSessions(env, principal, principal.sessionId)
   const session = await upgradeSession(env, principal, sessionLimits(policy))
   if (!session) throw Problem.unauthenticated('Your session ended meanwhile: sign in with the new password.')
-  const { tenantSlug: _slug, ...row } = user
-  return { status: 'ok' as const, expires_at: session.expiresAt, user: toUser({ ...row, ...changed }) }
+  return { ...result, expires_at: session.expiresAt }
 }

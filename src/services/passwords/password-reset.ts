@@ -6,10 +6,11 @@ import { ID_PATTERN } from '../../lib/ids'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
-import { auditChange, type AuditActor } from '../audit/audit'
+import { audit, auditChange, type AuditActor } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
 import { rememberPassword } from './password-policy'
 import { hashPassword, temporaryPassword } from './passwords'
+import { endPendingChallenges } from '../identity/mfa'
 import { endActorSessions } from '../identity/sessions'
 
 /**
@@ -32,6 +33,22 @@ export async function forceReset(
 ) {
   const notFound = () => Problem.notFound('user', target.userId)
   if (!ID_PATTERN.test(target.userId)) throw notFound()
+  if (actor.type === 'user' && actor.id === target.userId) {
+    // A session token alone must not become lasting control of the account: one's own password
+    // changes only with the current one.
+    await audit(env, meta, {
+      tenantId: target.tenantId,
+      actor,
+      action: 'auth.password_reset',
+      target: { type: 'user', id: target.userId },
+      outcome: 'denied',
+      details: { reason: 'own_account' },
+    })
+    throw Problem.forbidden(
+      'You cannot force-reset your own password. Change it with POST /api/v1/auth/password, which asks for the current one.',
+      'own-password-reset',
+    )
+  }
   const row = await db
     .select({ user: users, tenantName: tenants.name })
     .from(users)
@@ -74,6 +91,7 @@ export async function forceReset(
         .toSQL(),
       mail.write,
       ...rememberPassword(db, { tenantId: target.tenantId, accountId: user.id }, user.passwordHash, now),
+      endPendingChallenges(db, user.id, now),
     ],
     notFound,
   )

@@ -35,3 +35,12 @@ export function factorSecretKey(env: Pick<Env, 'MASTER_KEY'>, tenantId: string |
 export function otpMacKey(env: Pick<Env, 'MASTER_KEY'>) {
   return cached('otp-mac', async () => deriveHmacKey(await masterKey(env), 'otp-mac'))
 }
+
+/**
+ * The HMAC key for identifiers typed at a failed sign-in that name no
+ * account: the audit trail keeps a keyed hash of them, so repeated attempts
+ * still correlate while a password typed into the e-mail field stays unreadable.
+ */
+export function identifierMacKey(env: Pick<Env, 'MASTER_KEY'>) {
+  return cached('audit-identifier', async () => deriveHmacKey(await masterKey(env), 'audit-identifier'))
+}
