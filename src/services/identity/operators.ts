@@ -56,6 +56,9 @@ export async function bootstrapOperator(
     passwordChangedAt: now,
     createdAt: now,
     lastLoginAt: null,
+    status: 'active',
+    mustChangePassword: false,
+    createdBy: null,
   }
   const insert = {
     sql: `INSERT INTO operators (id, email, name, password_hash, password_changed_at, created_at)
@@ -135,6 +138,7 @@ export async function completeOperatorMfa(
     kind: 'full',
     ip: meta.ip,
     userAgent: meta.userAgent,
+    meta,
   })
   await audit(
     env,

@@ -178,6 +178,8 @@ async function finishSignIn(
     certFingerprints: await boundFingerprints(db, tenant.id, user.id),
     rules: sourceRulesOf(policy, loaded.version),
     maxSessions: plan?.concurrentSessions ?? null,
+    maxPerAccount: policy.sessions_per_account,
+    meta,
   }).catch(async (error) => {
     if (error instanceof Problem && error.type === 'session-limit') {
       await audit(env, meta, { ...entry, action: 'auth.login', outcome: 'denied', details: { reason: 'session_limit' } })
