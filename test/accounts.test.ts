@@ -1194,11 +1194,14 @@ describe('access declarations (SE-8)', () => {
           expect(access, where).toEqual({ audience: 'bootstrap' })
           expect(op.security, where).toEqual([{ BootstrapToken: [] }])
           break
-        case 'operator':
-          expect(access, where).toEqual({ audience: 'operator' })
+        case 'operator': {
+          const { audience: _a, allowPasswordChange, ...rest } = access
+          expect(rest, where).toEqual({})
           expect(op.security, where).toEqual([{ Bearer: [] }])
           expect(path, where).toMatch(/^\/ops\/v1\//)
+          if (allowPasswordChange !== undefined) expect(['/ops/v1/auth/password', '/ops/v1/auth/logout'], where).toContain(path)
           break
+        }
         case 'tenant': {
           expect(op.security, where).toEqual([{ Bearer: [] }])
           expect(path, where).toMatch(/^\/api\/v1\//)
