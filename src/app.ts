@@ -18,6 +18,8 @@ import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
 import { opsSupport } from './routes/ops-support/ops-support.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
+import { operators } from './routes/operators/operators.index'
+import { opsMfa } from './routes/ops-mfa/ops-mfa.index'
 import { policy } from './routes/policy/policy.index'
 import { records } from './routes/records/records.index'
 import { users } from './routes/users/users.index'
@@ -40,7 +42,7 @@ export function createApp() {
   app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
 
-  const routers = [health, dev, opsAuth, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit]
+  const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit]
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 

@@ -169,7 +169,7 @@ describe('session store', () => {
       await instance.setRules(rules('2026-11-26T10:00:00.000Z', ['10.0.0.0/8']))
       await instance.create('ses_r', {
         actorType: 'user', actorId: 'usr_r', tenantId: 'tn_r', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h3', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], maxSessions: null,
+        tokenHash: 'h3', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], maxSessions: null, maxPerAccount: null,
         rules: rules('2026-11-26T09:00:00.000Z', []),
       })
       expect(state.storage.kv.get('rules')).toEqual(rules('2026-11-26T10:00:00.000Z', ['10.0.0.0/8']))
@@ -182,7 +182,7 @@ describe('session store', () => {
     await runInDurableObject(stub, async (instance, state) => {
       await instance.create('ses_a', {
         actorType: 'user', actorId: 'usr_a', tenantId: 'tn_a', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h1', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], rules: null, maxSessions: null,
+        tokenHash: 'h1', idleMinutes: 30, absoluteMinutes: 60, ip: null, userAgent: null, certFingerprints: [], rules: null, maxSessions: null, maxPerAccount: null,
       })
       state.storage.sql.exec('UPDATE sessions SET expires_at = 0')
       await instance.alarm()
@@ -195,7 +195,7 @@ describe('session store', () => {
     await runInDurableObject(stub, async (instance, state) => {
       await instance.create('ses_b', {
         actorType: 'user', actorId: 'usr_b', tenantId: 'tn_b', role: 'member', permissions: [], kind: 'full',
-        tokenHash: 'h2', idleMinutes: 30, absoluteMinutes: 600, ip: null, userAgent: null, certFingerprints: [], rules: null, maxSessions: null,
+        tokenHash: 'h2', idleMinutes: 30, absoluteMinutes: 600, ip: null, userAgent: null, certFingerprints: [], rules: null, maxSessions: null, maxPerAccount: null,
       })
       expect((await instance.authenticate('h2', NO_SOURCE)).ok).toBe(true)
       state.storage.sql.exec('UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60000')

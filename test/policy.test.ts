@@ -194,6 +194,7 @@ const DEFAULTS = {
   client_cert_required: { admin: false, member: false },
   session_idle_minutes: 30,
   session_absolute_hours: 12,
+  sessions_per_account: 5,
 }
 
 // ---------------------------------------------------------------------------
@@ -299,6 +300,14 @@ describe('GET|PUT /api/v1/policy', () => {
       'too_big',
       'The platform ends sessions after at most 24 hours.',
     ],
+    [
+      'sessions_per_account',
+      { sessions_per_account: 11 },
+      'body.sessions_per_account',
+      'too_big',
+      'The platform allows at most 10 sessions per account.',
+    ],
+    ['sessions_per_account (zero)', { sessions_per_account: 0 }, 'body.sessions_per_account', 'too_small', 'An account needs at least one session.'],
   ])('refuses a %s looser than the platform with 422 naming the field, and stores nothing', async (_label, body, path, code, message) => {
     const policyBefore = await storedPolicy(tenant.id)
     const auditBefore = (await events(tenant.id, 'policy.update')).length
@@ -359,6 +368,104 @@ describe('GET|PUT /api/v1/policy', () => {
     const expiresAt = Date.parse(reply.body.expires_at)
     expect(expiresAt).toBeGreaterThanOrEqual(before + 15 * 60_000 - 1000)
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 15 * 60_000 + 1000)
+  })
+})
+
+describe('concurrent PUT /api/v1/policy', () => {
+  /** The policy.update events of the tenant since `fromSeq`, oldest first. */
+  async function updatesSince(tenantId: string, fromSeq: number) {
+    const rows = await env.DB.prepare(
+      "SELECT seq, request_id, details FROM audit_events WHERE tenant_id = ? AND action = 'policy.update' AND seq > ? ORDER BY seq",
+    )
+      .bind(tenantId, fromSeq)
+      .all<{ seq: number; request_id: string; details: string }>()
+    return rows.results.map((r) => ({ seq: r.seq, requestId: r.request_id, changes: JSON.parse(r.details).changes as Record<string, { from: unknown; to: unknown }> }))
+  }
+
+  async function headSeq(tenantId: string) {
+    return (await env.DB.prepare('SELECT max(seq) AS seq FROM audit_events WHERE tenant_id = ?').bind(tenantId).first<{ seq: number }>())!.seq
+  }
+
+  /**
+   * Replays the committed policy.update events from `start`: each event's
+   * `from` must be exactly what the one before left, so the trail shows every
+   * transition, none hidden; returns where the replay ends.
+   */
+  function replay(start: Record<string, unknown>, updates: { changes: Record<string, { from: unknown; to: unknown }> }[]) {
+    const policy: Record<string, unknown> = structuredClone(start)
+    for (const { changes } of updates) {
+      for (const [field, { from, to }] of Object.entries(changes)) {
+        expect(from, `the diff of ${field} must start from the committed value`).toEqual(policy[field])
+        policy[field] = to
+      }
+    }
+    return policy
+  }
+
+  // Each request changes a different field: none may be lost, whatever the interleaving.
+  const edits = [
+    { mfa_required: { admin: true } },
+    { ip_allowlist: { member: ['192.0.2.0/24'] } },
+    { password_min_length: 12 },
+    { password_history: 7 },
+    { session_idle_minutes: 20 },
+    { client_cert_required: { member: true } },
+    { password_max_age_days: { member: 45 } },
+    { sessions_per_account: 3 },
+  ]
+
+  it('never loses one of two concurrent updates of different fields, and audits each transition from the committed row (5 trials)', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const tenant = await tenantWithAdmin()
+      const start = await headSeq(tenant.id)
+      const [a, b] = await Promise.all([putPolicy(tenant, edits[0]), putPolicy(tenant, edits[1])])
+      const statuses = [a.status, b.status]
+      for (const reply of [a, b]) if (reply.status !== 200) expectProblem(reply, 409, 'edit-conflict')
+      expect(statuses).toContain(200)
+      const stored = await storedPolicy(tenant.id)
+      if (a.status === 200) expect(stored.mfa_required).toEqual({ admin: true, member: false })
+      if (b.status === 200) expect(stored.ip_allowlist).toEqual({ admin: [], member: ['192.0.2.0/24'] })
+      const updates = await updatesSince(tenant.id, start)
+      expect(updates).toHaveLength(statuses.filter((s) => s === 200).length)
+      expect(replay(DEFAULTS, updates)).toEqual(stored)
+    }
+  })
+
+  it('keeps every change of a burst of eight concurrent updates that answered 200, and nothing of one that answered 409', async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const tenant = await tenantWithAdmin()
+      const start = await headSeq(tenant.id)
+      const replies = await Promise.all(edits.map((edit) => putPolicy(tenant, edit)))
+      const stored = await storedPolicy(tenant.id)
+      const expected: Record<string, unknown> = structuredClone(DEFAULTS)
+      replies.forEach((reply, i) => {
+        if (reply.status !== 200) {
+          expectProblem(reply, 409, 'edit-conflict')
+          return
+        }
+        for (const [field, value] of Object.entries(edits[i]!)) {
+          expected[field] = typeof value === 'object' && !Array.isArray(value) ? { ...(expected[field] as object), ...value } : value
+        }
+      })
+      expect(stored).toEqual(expected)
+      // Every answer that said 200 showed a policy holding its own change.
+      replies.forEach((reply, i) => {
+        if (reply.status === 200) for (const field of Object.keys(edits[i]!)) expect(reply.body[field]).toEqual(expected[field])
+      })
+      const updates = await updatesSince(tenant.id, start)
+      expect(updates).toHaveLength(replies.filter((r) => r.status === 200).length)
+      expect(replay(DEFAULTS, updates)).toEqual(stored)
+    }
+  })
+
+  it('answers 200 without a second audit event when two concurrent requests set the same value', async () => {
+    const tenant = await tenantWithAdmin()
+    const start = await headSeq(tenant.id)
+    const replies = await Promise.all([putPolicy(tenant, { password_min_length: 14 }), putPolicy(tenant, { password_min_length: 14 })])
+    expect(replies.map((r) => r.status)).toEqual([200, 200])
+    expect(replies.map((r) => r.body.password_min_length)).toEqual([14, 14])
+    const updates = await updatesSince(tenant.id, start)
+    expect(updates.map((u) => u.changes)).toEqual([{ password_min_length: { from: 8, to: 14 } }])
   })
 })
 

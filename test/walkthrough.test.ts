@@ -16,6 +16,7 @@ describe('walking skeleton', () => {
       id: expect.stringMatching(/^op_/),
       email: OPERATOR.email,
       name: OPERATOR.name,
+      status: 'active',
       created_at: expect.any(String),
       last_login_at: null,
     })

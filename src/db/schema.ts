@@ -72,6 +72,12 @@ export const operators = sqliteTable('operators', {
   passwordChangedAt: text('password_changed_at').notNull(),
   createdAt: text('created_at').notNull(),
   lastLoginAt: text('last_login_at'),
+  /** A disabled operator cannot sign in, and their sessions end (SE-14). */
+  status: text('status', { enum: ['active', 'disabled'] }).notNull().default('active'),
+  /** Set for an invited operator's temporary password: the first sign-in must change it. */
+  mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull().default(false),
+  /** `operator:<id>` of the inviting operator; null for the bootstrapped first one. */
+  createdBy: text('created_by'),
 })
 
 export const records = sqliteTable(

@@ -15,9 +15,20 @@ export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
   rules: SourceRules | null
   /** The plan's limit on concurrent sessions (EX-3); null: none. */
   maxSessions: number | null
+  /** The policy's limit on one account's sessions; null: none. */
+  maxPerAccount: number | null
 }
 
-export type CreateResult = { ok: true; principal: Principal } | { ok: false; reason: 'session-limit'; limit: number }
+/**
+ * A session a sign-in ended to make room: the account's own oldest (its own
+ * cap, or a full tenant), or, for an admin's sign-in into a full tenant, the
+ * member session unused longest.
+ */
+export type EvictedSession = { id: string; actorId: string; reason: 'account_limit' | 'tenant_full' | 'admin_sign_in' }
+
+export type CreateResult =
+  | { ok: true; principal: Principal; evicted: EvictedSession[] }
+  | { ok: false; reason: 'session-limit'; limit: number }
 
 export type SessionSummary = {
   id: string
@@ -30,10 +41,33 @@ export type SessionSummary = {
   userAgent: string | null
 }
 
+/**
+ * Set when the session's copy of its account's state was last compared with
+ * D1 more than SYNC_INTERVAL_MS ago: the caller reads the current state and
+ * hands it to `refresh` along with this generation.
+ */
+export type Staleness = { stale?: { generation: string } }
+
 export type AuthenticateResult =
-  | { ok: true; principal: Principal }
+  | ({ ok: true; principal: Principal } & Staleness)
   | { ok: false; reason: 'unknown' | 'expired' }
-  | { ok: false; reason: 'source'; rule: 'ip' | 'certificate'; detail: string; principal: Principal }
+  | ({ ok: false; reason: 'source'; rule: 'ip' | 'certificate'; detail: string; principal: Principal } & Staleness)
+
+/**
+ * An account's state as D1 holds it, for `refresh`. `gone`: the account is
+ * deleted or disabled (`account`), or its tenant suspended or gone (`store`).
+ * `certFingerprints` null: the account has no certificate bindings to
+ * compare (operators).
+ */
+export type ActorState =
+  | { status: 'gone'; scope: 'account' | 'store' }
+  | {
+      status: 'active'
+      role: Principal['role']
+      permissions: string[]
+      certFingerprints: string[] | null
+      rules: SourceRules | null
+    }
 
 type SessionRow = {
   id: string
@@ -51,10 +85,19 @@ type SessionRow = {
   ip: string | null
   user_agent: string | null
   cert_fingerprints: string
+  synced_at: number
 }
 
 /** last_seen is written at most this often, so a busy session costs one read per request, not a write. */
 const TOUCH_INTERVAL_MS = 60_000
+
+/**
+ * How long a session trusts the account state it holds (role, permissions,
+ * status, certificate bindings, the tenant's rules) without comparing it
+ * with D1. Changes are pushed at once; this bounds how long one whose push
+ * failed can stay unnoticed.
+ */
+export const SYNC_INTERVAL_MS = 60_000
 
 /** Storage schema, applied in order once per object; the applied count lives in kv `schema`. */
 const SCHEMA = [
@@ -76,6 +119,8 @@ const SCHEMA = [
   )`,
   'CREATE INDEX sessions_actor ON sessions (actor_id)',
   "ALTER TABLE sessions ADD COLUMN cert_fingerprints TEXT NOT NULL DEFAULT '[]'",
+  // 0: sessions from before the pull existed compare their state on their next request.
+  'ALTER TABLE sessions ADD COLUMN synced_at INTEGER NOT NULL DEFAULT 0',
 ]
 
 /**
@@ -90,6 +135,13 @@ export class SessionStore extends DurableObject<Env> {
   private ready = false
   /** The stored source rules, read once per instance: every request is checked against them. */
   private cachedRules: SourceRules | null | undefined
+  /**
+   * Counts the pushes that changed an account's sessions (and the store's
+   * wholesale ends), in memory: a pull whose D1 read overlapped such a push
+   * read older state than the push brought, so it must not overwrite it.
+   */
+  private readonly pushes = new Map<string, number>()
+  private storePushes = 0
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -131,9 +183,14 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /**
-   * Stores a new session and returns the principal it stands for, unless the
-   * plan's concurrent sessions are all in use: then nothing is stored (no
-   * other session is silently dropped to make room).
+   * Stores a new session and returns the principal it stands for. Room is
+   * made, in one synchronous step so racing sign-ins cannot overshoot:
+   * an account at its own cap, or holding a session of a full tenant, ends
+   * its own oldest session; an admin signing in to a full tenant ends the
+   * member session unused longest, so members can never lock every admin
+   * out. Only when the tenant is full and none of that applies (the new
+   * account holds no session, and it is a member, or every session is an
+   * admin's) is the sign-in refused, and then nothing is stored or ended.
    */
   async create(id: string, input: NewSession): Promise<CreateResult> {
     if (!this.ready) {
@@ -142,17 +199,37 @@ export class SessionStore extends DurableObject<Env> {
     }
     if (input.rules) await this.setRules(input.rules)
     const now = Date.now()
-    if (input.maxSessions !== null) {
-      const live = this.sql
-        .exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ? AND last_seen_at + idle_ms > ?', now, now)
-        .one().n
-      if (live >= input.maxSessions) return { ok: false, reason: 'session-limit', limit: input.maxSessions }
+    this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
+    const live = this.sql
+      .exec<Pick<SessionRow, 'id' | 'actor_id' | 'role' | 'created_at' | 'last_seen_at'>>(
+        'SELECT id, actor_id, role, created_at, last_seen_at FROM sessions ORDER BY created_at, id',
+      )
+      .toArray()
+    const own = live.filter((r) => r.actor_id === input.actorId)
+    const evicted: EvictedSession[] = []
+    const evict = (row: (typeof live)[number], reason: EvictedSession['reason']) => {
+      evicted.push({ id: row.id, actorId: row.actor_id, reason })
+      live.splice(live.indexOf(row), 1)
     }
+    if (input.maxPerAccount !== null) {
+      while (own.length >= input.maxPerAccount) evict(own.shift()!, 'account_limit')
+    }
+    if (input.maxSessions !== null && live.length >= input.maxSessions) {
+      const oldestOwn = own.shift()
+      const idlestMember = live
+        .filter((r) => r.role === 'member')
+        .sort((a, b) => a.last_seen_at - b.last_seen_at || a.created_at - b.created_at)[0]
+      if (oldestOwn) evict(oldestOwn, 'tenant_full')
+      else if (input.role === 'admin' && idlestMember) evict(idlestMember, 'admin_sign_in')
+      // The plan may have been lowered below the sessions in use: never end more than one other's to make room.
+      if (live.length >= input.maxSessions) return { ok: false, reason: 'session-limit', limit: input.maxSessions }
+    }
+    for (const gone of evicted) this.sql.exec('DELETE FROM sessions WHERE id = ?', gone.id)
     const expiresAt = now + input.absoluteMinutes * 60_000
     this.sql.exec(
       `INSERT INTO sessions (id, token_hash, kind, actor_type, actor_id, tenant_id, role, permissions,
-        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent, cert_fingerprints)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent, cert_fingerprints, synced_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       input.tokenHash,
       input.kind,
@@ -168,14 +245,17 @@ export class SessionStore extends DurableObject<Env> {
       input.ip,
       input.userAgent,
       JSON.stringify(input.certFingerprints),
+      // The sign-in just read the account.
+      now,
     )
     await this.scheduleSweep(Math.min(expiresAt, now + input.idleMinutes * 60_000))
-    return { ok: true, principal: toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now) }
+    return { ok: true, principal: toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now), evicted }
   }
 
   /** Gives an account's live sessions its new role and permissions, effective on their next request. */
   async updateActor(actorId: string, role: Principal['role'], permissions: string[]): Promise<number> {
     if (!this.hasTable()) return 0
+    this.pushed(actorId)
     return this.sql
       .exec('UPDATE sessions SET role = ?, permissions = ? WHERE actor_id = ? RETURNING id', role, JSON.stringify(permissions), actorId)
       .toArray().length
@@ -184,8 +264,53 @@ export class SessionStore extends DurableObject<Env> {
   /**
    * Resolves a token hash to its principal and checks the request's source
    * against the tenant's rules for the session's role. Slides the idle window.
+   * When the session's account state is due for comparison with D1, says so
+   * (`stale`): the answer still stands on the state held until `refresh`.
    */
   async authenticate(tokenHash: string, source: RequestSource): Promise<AuthenticateResult> {
+    return this.check(tokenHash, source, true)
+  }
+
+  /**
+   * Lays an account's current state from D1 over its sessions here, then
+   * answers as `authenticate` does. A disabled or deleted account (or a
+   * suspended tenant) ends its sessions; changed role or permissions are
+   * taken over; a changed certificate binding ends the sessions that began
+   * under the old one; newer source rules replace the held ones. The account
+   * part is skipped when a push for it landed since `generation` (it brought
+   * newer state than this read); the session then stays due.
+   */
+  async refresh(tokenHash: string, source: RequestSource, state: ActorState, generation: string): Promise<AuthenticateResult> {
+    if (!this.hasTable()) return { ok: false, reason: 'unknown' }
+    const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
+    if (!row) return { ok: false, reason: 'unknown' }
+    if (state.status === 'active' && state.rules) await this.setRules(state.rules)
+    if (generation === this.generationOf(row.actor_id)) this.apply(row.actor_id, state, Date.now())
+    return this.check(tokenHash, source, false)
+  }
+
+  private apply(actorId: string, state: ActorState, now: number) {
+    if (state.status === 'gone') {
+      if (state.scope === 'store') this.sql.exec('DELETE FROM sessions')
+      else this.sql.exec('DELETE FROM sessions WHERE actor_id = ?', actorId)
+      return
+    }
+    if (state.certFingerprints) {
+      const bound = canonicalFingerprints(state.certFingerprints)
+      for (const r of this.sql.exec<Pick<SessionRow, 'id' | 'cert_fingerprints'>>('SELECT id, cert_fingerprints FROM sessions WHERE actor_id = ?', actorId)) {
+        if (canonicalFingerprints(JSON.parse(r.cert_fingerprints)) !== bound) this.sql.exec('DELETE FROM sessions WHERE id = ?', r.id)
+      }
+    }
+    this.sql.exec(
+      'UPDATE sessions SET role = ?, permissions = ?, synced_at = ? WHERE actor_id = ?',
+      state.role,
+      JSON.stringify(state.permissions),
+      now,
+      actorId,
+    )
+  }
+
+  private check(tokenHash: string, source: RequestSource, mayBeStale: boolean): AuthenticateResult {
     if (!this.hasTable()) return { ok: false, reason: 'unknown' }
     const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
     if (!row) return { ok: false, reason: 'unknown' }
@@ -195,15 +320,25 @@ export class SessionStore extends DurableObject<Env> {
       return { ok: false, reason: 'expired' }
     }
     const principal = toPrincipal(row, now)
+    const stale = mayBeStale && now - row.synced_at >= SYNC_INTERVAL_MS ? { stale: { generation: this.generationOf(row.actor_id) } } : {}
     const rules = this.rules()
     if (rules) {
       const verdict = checkSource(rules, row.role, source, JSON.parse(row.cert_fingerprints))
-      if (!verdict.ok) return { ok: false, reason: 'source', rule: verdict.rule, detail: verdict.detail, principal }
+      if (!verdict.ok) return { ok: false, reason: 'source', rule: verdict.rule, detail: verdict.detail, principal, ...stale }
     }
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
       this.sql.exec('UPDATE sessions SET last_seen_at = ? WHERE id = ?', now, row.id)
     }
-    return { ok: true, principal }
+    return { ok: true, principal, ...stale }
+  }
+
+  private pushed(actorId: string | null) {
+    if (actorId === null) this.storePushes++
+    else this.pushes.set(actorId, (this.pushes.get(actorId) ?? 0) + 1)
+  }
+
+  private generationOf(actorId: string) {
+    return `${this.storePushes}:${this.pushes.get(actorId) ?? 0}`
   }
 
   /** Makes a session full with new lifetimes counted from now; null if it is gone. */
@@ -239,6 +374,7 @@ export class SessionStore extends DurableObject<Env> {
   /** Ends every session of one account, optionally sparing one. Returns how many ended. */
   async revokeActor(actorId: string, exceptSessionId: string | null = null): Promise<number> {
     if (!this.hasTable()) return 0
+    this.pushed(actorId)
     return this.sql
       .exec('DELETE FROM sessions WHERE actor_id = ? AND id IS NOT ? RETURNING id', actorId, exceptSessionId)
       .toArray().length
@@ -247,6 +383,7 @@ export class SessionStore extends DurableObject<Env> {
   /** Ends every session in this store (tenant suspended or terminated). */
   async revokeAll(): Promise<number> {
     if (!this.hasTable()) return 0
+    this.pushed(null)
     return this.sql.exec('DELETE FROM sessions RETURNING id').toArray().length
   }
 
@@ -290,6 +427,10 @@ export class SessionStore extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm()
     if (current === null || at < current) await this.ctx.storage.setAlarm(at)
   }
+}
+
+function canonicalFingerprints(list: string[]): string {
+  return JSON.stringify([...new Set(list.map((f) => f.toLowerCase()))].sort())
 }
 
 function sessionEnd(row: SessionRow): number {

@@ -16,7 +16,7 @@ import type { Permission } from '../schemas/permissions'
 export type Access =
   | { audience: 'public' }
   | { audience: 'bootstrap' }
-  | { audience: 'operator' }
+  | { audience: 'operator'; allowPasswordChange?: boolean }
   | { audience: 'tenant'; permission?: Permission; role?: 'admin'; allowPasswordChange?: boolean }
 
 function accessMiddleware(access: Access): MiddlewareHandler[] {
@@ -25,7 +25,7 @@ function accessMiddleware(access: Access): MiddlewareHandler[] {
     case 'bootstrap':
       return []
     case 'operator':
-      return [authenticate({ audience: 'operator' })]
+      return [authenticate({ audience: 'operator', allowPasswordChange: access.allowPasswordChange ?? false })]
     case 'tenant': {
       const chain: MiddlewareHandler[] = [
         authenticate({ audience: 'tenant', allowPasswordChange: access.allowPasswordChange ?? false }),

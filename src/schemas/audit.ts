@@ -38,6 +38,7 @@ export const AUDIT_ACTIONS = {
   'mfa.totp_started': 'authentication',
   'mfa.removed': 'authentication',
   'session.revoke': 'authentication',
+  'session.evicted': 'authentication',
   'user.certificates_replaced': 'authentication',
 
   'user.create': 'administration',
@@ -48,6 +49,7 @@ export const AUDIT_ACTIONS = {
   'tenant.update': 'administration',
   'operator.bootstrap': 'administration',
   'operator.create': 'administration',
+  'operator.update': 'administration',
   'support.grant': 'administration',
   'support.revoke': 'administration',
   // Reviewing the account list in the console; its CSV download is ledger.export.

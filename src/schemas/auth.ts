@@ -74,13 +74,25 @@ export const TenantLoginResultSchema = z
   .openapi('TenantLoginResult')
 
 export const OperatorSchema = z
-  .object({ id: z.string(), email: z.string(), name: z.string(), created_at: z.string(), last_login_at: z.string().nullable() })
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    status: z.enum(['active', 'disabled']),
+    created_at: z.string(),
+    last_login_at: z.string().nullable(),
+  })
   .openapi('Operator')
 
 export const OperatorLoginResultSchema = z
   .discriminatedUnion('status', [
     SignedInSchema.extend({ operator: OperatorSchema }),
     MfaRequiredSchema,
+    z.object({
+      status: z.literal('password_change_required'),
+      token: z.string().openapi({ description: 'Can only call POST /ops/v1/auth/password.' }),
+      expires_at: z.string(),
+    }),
   ])
   .openapi('OperatorLoginResult')
 

@@ -13,6 +13,8 @@ export const PLATFORM = {
   sessionIdleMinutes: { min: 5, max: 60 },
   sessionAbsoluteHours: { min: 1, max: 24 },
   allowlistMax: 100,
+  /** Live sessions one account may hold; a sign-in beyond it ends the account's oldest (EX-3). */
+  sessionsPerAccount: { min: 1, max: 10, default: 5 },
 } as const
 
 const Cidr = z
@@ -70,6 +72,15 @@ export const PolicySchema = z
       .int()
       .min(PLATFORM.sessionAbsoluteHours.min)
       .max(PLATFORM.sessionAbsoluteHours.max, `The platform ends sessions after at most ${PLATFORM.sessionAbsoluteHours.max} hours.`),
+    sessions_per_account: z
+      .number()
+      .int()
+      .min(PLATFORM.sessionsPerAccount.min, 'An account needs at least one session.')
+      .max(PLATFORM.sessionsPerAccount.max, `The platform allows at most ${PLATFORM.sessionsPerAccount.max} sessions per account.`)
+      .openapi({
+        description:
+          'Sessions one account may hold at once. A sign-in beyond it ends that account\u2019s oldest session instead of being refused.',
+      }),
   })
   .openapi('Policy')
 
@@ -84,6 +95,7 @@ export const DEFAULT_POLICY: Policy = {
   client_cert_required: { admin: false, member: false },
   session_idle_minutes: 30,
   session_absolute_hours: 12,
+  sessions_per_account: PLATFORM.sessionsPerAccount.default,
 }
 
 /**
@@ -100,6 +112,7 @@ export const PolicyUpdateSchema = z
     client_cert_required: z.strictObject(PolicySchema.shape.client_cert_required.shape).partial().optional(),
     session_idle_minutes: PolicySchema.shape.session_idle_minutes.optional(),
     session_absolute_hours: PolicySchema.shape.session_absolute_hours.optional(),
+    sessions_per_account: PolicySchema.shape.sessions_per_account.optional(),
   })
   .openapi('PolicyUpdate')
 

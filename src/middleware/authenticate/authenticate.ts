@@ -4,7 +4,7 @@ import { Problem } from '../../lib/problem'
 import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
 import { operatorSourceVerdict, refuseSource } from '../../services/policy/source-restrictions'
-import { authenticateToken } from '../../services/identity/sessions'
+import { checkSession } from '../../services/identity/session-check'
 
 export type AuthenticateOptions = {
   /** Which kind of account may call: tenant users or platform operators. */
@@ -21,7 +21,8 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
 /**
  * Resolves `Authorization: Bearer <token>` to a principal through the session store, in one Durable Object call that
  * also checks the request's source (IP allowlist, client certificate) against
- * the tenant's rules for the session's role. Operators are checked against
+ * the tenant's rules for the session's role (about once a minute per account,
+ * a D1 read and a second call as well, which heal a push that failed). Operators are checked against
  * the platform allowlist. A tenant token never passes as an operator's, nor
  * the reverse. A refused source is audited and answers 403 `source-not-allowed`.
  *
@@ -35,7 +36,7 @@ export const authenticate = ({
     const token = bearerToken(c.req.header('Authorization'))
     if (!token) throw Problem.unauthenticated()
     const source = requestSource(c)
-    const result = await authenticateToken(c.env, token, source)
+    const result = await checkSession(c.env, token, source)
     const expected = audience === 'tenant' ? 'user' : 'operator'
     const principal = result.ok || result.reason === 'source' ? result.principal : null
     if (!principal || principal.actorType !== expected) {
@@ -48,10 +49,8 @@ export const authenticate = ({
       if (!verdict.ok) await refuseSource(c.env, requestMeta(c), principal, verdict)
     }
     if (principal.kind === 'password_change' && !allowPasswordChange) {
-      throw Problem.forbidden(
-        'Change your password first (POST /api/v1/auth/password); this session can do nothing else.',
-        'password-change-required',
-      )
+      const route = audience === 'tenant' ? '/api/v1/auth/password' : '/ops/v1/auth/password'
+      throw Problem.forbidden(`Change your password first (POST ${route}); this session can do nothing else.`, 'password-change-required')
     }
     await next()
   }

@@ -1,10 +1,11 @@
 import { database } from '../../db/client'
 import { bearerToken } from '../../lib/bearer'
 import { bootstrapOperator, completeOperatorMfa, operatorSignIn } from '../../services/identity/operators'
+import { changeOperatorPassword } from '../../services/identity/operator-self'
 import { signOut } from '../../services/identity/sign-out'
 import { defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { BootstrapRoute, LoginRoute, LogoutRoute, MfaRoute } from './ops-auth.routes'
+import type { BootstrapRoute, LoginRoute, LogoutRoute, MfaRoute, PasswordRoute } from './ops-auth.routes'
 
 export const bootstrap: AppRouteHandler<BootstrapRoute> = async (c) => {
   const presented = bearerToken(c.req.header('Authorization'))
@@ -25,4 +26,9 @@ export const mfa: AppRouteHandler<MfaRoute> = async (c) => {
 export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
   await signOut(c.env, c.var.principal, requestMeta(c))
   return c.body(null, 204)
+}
+
+export const password: AppRouteHandler<PasswordRoute> = async (c) => {
+  c.header('Cache-Control', 'no-store')
+  return c.json(await changeOperatorPassword(c.env, database(c.env), c.var.principal, c.req.valid('json'), requestMeta(c)), 200)
 }

@@ -1,5 +1,6 @@
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { BootstrapSchema, MfaAnswerSchema, OperatorLoginResultSchema, OperatorLoginSchema, OperatorSchema } from '../../schemas/auth'
+import { BootstrapSchema, MfaAnswerSchema, OperatorLoginResultSchema, OperatorLoginSchema, OperatorSchema, PasswordChangeSchema } from '../../schemas/auth'
+import { OperatorPasswordChangedSchema } from '../../schemas/operators'
 import { defineRoute } from '../router'
 
 export const bootstrap = defineRoute(
@@ -48,7 +49,7 @@ export const mfa = defineRoute(
 )
 
 export const logout = defineRoute(
-  { audience: 'operator' },
+  { audience: 'operator', allowPasswordChange: true },
   {
     method: 'post',
     path: '/ops/v1/auth/logout',
@@ -58,7 +59,25 @@ export const logout = defineRoute(
   },
 )
 
+export const password = defineRoute(
+  { audience: 'operator', allowPasswordChange: true },
+  {
+    method: 'post',
+    path: '/ops/v1/auth/password',
+    tags: ['Operators'],
+    summary: 'Change the operator\u2019s own password (also from a password-change-only session)',
+    description:
+      'The same rules as for tenant accounts at the platform minimums: at least 8 characters, not guessable, not built from the e-mail, none of the last 5. Every session of the operator ends, this one too; the answer carries a new full session.',
+    request: { body: jsonBody(PasswordChangeSchema) },
+    responses: {
+      200: jsonResponse(OperatorPasswordChangedSchema, 'Changed; a new session'),
+      ...problemResponses(400, 401, 403, 409, 413, 415, 422),
+    },
+  },
+)
+
 export type BootstrapRoute = typeof bootstrap
 export type LoginRoute = typeof login
 export type MfaRoute = typeof mfa
 export type LogoutRoute = typeof logout
+export type PasswordRoute = typeof password

@@ -7,7 +7,7 @@ import { newId } from '../../lib/ids'
 import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestSource } from '../../lib/source-rules'
-import { isoNow } from '../../lib/time'
+import { DAY_MS, isoNow } from '../../lib/time'
 import { PLATFORM } from '../../schemas/policy'
 import { audit, auditChange, type RequestMeta } from '../audit/audit'
 import { completeChallenge, startChallenge, type MfaAccount } from './mfa'
@@ -15,13 +15,31 @@ import { assertStrongPassword } from '../passwords/password-policy'
 import { hashPassword, verifyNothing, verifyPassword } from '../passwords/passwords'
 import { rehashPassword } from '../passwords/password-rehash'
 import { attemptedIdentifierHash } from './attempted-identifier'
-import { issueSession } from './sessions'
+import { endSession, issueSession } from './sessions'
 import { operatorSourceVerdict, refuseSource } from '../policy/source-restrictions'
 
 type OperatorRow = typeof operators.$inferSelect
 
 export function toOperator(row: OperatorRow) {
-  return { id: row.id, email: row.email, name: row.name, created_at: row.createdAt, last_login_at: row.lastLoginAt }
+  return { id: row.id, email: row.email, name: row.name, status: row.status, created_at: row.createdAt, last_login_at: row.lastLoginAt }
+}
+
+/** Whether an operator's password is older than the platform's admin maximum (SE-13: 30 days). */
+export function operatorPasswordExpired(row: Pick<OperatorRow, 'passwordChangedAt'>, now = Date.now()) {
+  return now - Date.parse(row.passwordChangedAt) > PLATFORM.passwordMaxAgeDays.admin * DAY_MS
+}
+
+// Past the password, the caller has proven it, so saying why is no leak.
+async function refuseDisabled(env: Env, meta: RequestMeta, row: OperatorRow, during?: string): Promise<never> {
+  await audit(env, meta, {
+    tenantId: null,
+    actor: { type: 'operator', id: row.id },
+    action: 'auth.login',
+    target: { type: 'operator', id: row.id },
+    outcome: 'denied',
+    details: { reason: 'account_disabled', ...(during ? { during } : {}) },
+  })
+  throw Problem.forbidden('This operator account is disabled; ask another operator.', 'account-disabled')
 }
 
 /**
@@ -58,6 +76,9 @@ export async function bootstrapOperator(
     passwordChangedAt: now,
     createdAt: now,
     lastLoginAt: null,
+    status: 'active',
+    mustChangePassword: false,
+    createdBy: null,
   }
   const insert = {
     sql: `INSERT INTO operators (id, email, name, password_hash, password_changed_at, created_at)
@@ -111,12 +132,18 @@ export async function operatorSignIn(
     })
     throw Problem.invalidCredentials()
   }
+  if (operator.status !== 'active') await refuseDisabled(env, meta, operator)
   if (verified.needsRehash) await rehashPassword(env, db, meta, { type: 'operator', id: operator.id, tenantId: null, passwordHash: operator.passwordHash }, input.password)
   const challenge = await startChallenge(env, db, operatorAccount(operator), meta, defer)
   return { status: 'mfa_required' as const, ...challenge }
 }
 
-/** Operator sign-in, step two: the second factor, then the session. */
+/**
+ * Operator sign-in, step two: the second factor, then the session. A
+ * temporary (invited) password or one older than 30 days yields a
+ * password-change-only session (SE-13). An operator disabled meanwhile gets
+ * no session, and one disabled or reset while it was being issued loses it.
+ */
 export async function completeOperatorMfa(
   env: Env,
   db: Database,
@@ -128,9 +155,13 @@ export async function completeOperatorMfa(
     const row = await db.select().from(operators).where(eq(operators.id, id)).get()
     return row ? operatorAccount(row) : null
   })
-  const operator = (await db.select().from(operators).where(eq(operators.id, done.accountId)).get())!
+  const operator = await db.select().from(operators).where(eq(operators.id, done.accountId)).get()
+  if (!operator) throw Problem.invalidCredentials()
   const verdict = operatorSourceVerdict(env, source)
   if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator.id, role: 'operator' }, verdict)
+  if (operator.status !== 'active') await refuseDisabled(env, meta, operator)
+  const expired = !operator.mustChangePassword && operatorPasswordExpired(operator)
+  const passwordChange = operator.mustChangePassword || expired
   const now = isoNow()
   const session = await issueSession(env, {
     actorType: 'operator',
@@ -138,23 +169,46 @@ export async function completeOperatorMfa(
     tenantId: null,
     role: 'operator',
     permissions: [],
-    kind: 'full',
+    kind: passwordChange ? 'password_change' : 'full',
     ip: meta.ip,
     userAgent: meta.userAgent,
+    meta,
   })
+  const entry = { tenantId: null, actor: { type: 'operator' as const, id: operator.id }, target: { type: 'operator', id: operator.id } }
+  const after = await db.select().from(operators).where(eq(operators.id, operator.id)).get()
+  if (!after || after.status !== 'active' || after.passwordHash !== operator.passwordHash) {
+    await endSession(env, session.principal)
+    if (after && after.status !== 'active') await refuseDisabled(env, meta, after, 'sign-in')
+    await audit(env, meta, { ...entry, action: 'auth.login', outcome: 'denied', details: { reason: after ? 'password_changed' : 'account_deleted', during: 'sign-in' } })
+    throw Problem.invalidCredentials()
+  }
+  if (expired) {
+    await audit(env, meta, {
+      ...entry,
+      action: 'auth.password_expired',
+      outcome: 'denied',
+      details: { password_changed_at: operator.passwordChangedAt, max_age_days: PLATFORM.passwordMaxAgeDays.admin },
+    })
+  }
   await audit(
     env,
     meta,
     {
-      tenantId: null,
-      actor: { type: 'operator', id: operator.id },
+      ...entry,
       action: 'auth.login',
-      target: { type: 'operator', id: operator.id },
       outcome: 'success',
-      details: { session_id: session.principal.sessionId, method: done.method, ...(done.enrolled ? { enrolled: 'email' } : {}) },
+      details: {
+        session_id: session.principal.sessionId,
+        method: done.method,
+        ...(done.enrolled ? { enrolled: 'email' } : {}),
+        ...(passwordChange ? { password_change_required: expired ? 'expired' : 'temporary' } : {}),
+      },
     },
     [db.update(operators).set({ lastLoginAt: now }).where(eq(operators.id, operator.id)).toSQL()],
   )
+  if (passwordChange) {
+    return { status: 'password_change_required' as const, token: session.token, expires_at: session.principal.expiresAt }
+  }
   return {
     status: 'ok' as const,
     token: session.token,

@@ -1,10 +1,19 @@
-import { sessionStoreFor, type AuthenticateResult, type NewSession, type SessionScope } from '../../durable/session-store'
+import {
+  sessionStoreFor,
+  type ActorState,
+  type AuthenticateResult,
+  type EvictedSession,
+  type NewSession,
+  type SessionScope,
+} from '../../durable/session-store'
 import { randomBytes, sha256Hex } from '../../lib/digest'
 import { toBase64Url } from '../../lib/encoding'
 import { newId } from '../../lib/ids'
 import { Problem } from '../../lib/problem'
+import type { RequestMeta } from '../../lib/request-meta'
 import type { RequestSource, SourceRules } from '../../lib/source-rules'
 import type { Principal } from '../../schemas/principal'
+import { audit } from '../audit/audit'
 
 /** Lifetimes for operators, and for a password-change-only session; tenant sessions follow the tenant policy. */
 export const SESSION_LIMITS = {
@@ -27,15 +36,22 @@ const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 const SHARDS = 1
 const SHARD = 0
 
-export type SessionRequest = Omit<NewSession, 'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions'> & {
+export type SessionRequest = Omit<
+  NewSession,
+  'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions' | 'maxPerAccount'
+> & {
   idleMinutes?: number
   absoluteMinutes?: number
   certFingerprints?: string[]
   rules?: SourceRules | null
   maxSessions?: number | null
+  /** The policy's `sessions_per_account`; null or absent: no cap. */
+  maxPerAccount?: number | null
+  /** The sign-in request, for the audit events of sessions ended to make room. */
+  meta: RequestMeta
 }
 
-export type IssuedSession = { token: string; principal: Principal }
+export type IssuedSession = { token: string; principal: Principal; evicted: EvictedSession[] }
 
 function scopeOf(principal: { tenantId: string | null }): SessionScope {
   return principal.tenantId === null
@@ -45,10 +61,14 @@ function scopeOf(principal: { tenantId: string | null }): SessionScope {
 
 /**
  * Creates a session and returns its bearer token, shown to the caller once.
- * When the plan's concurrent sessions are all in use, answers 409
- * `session-limit` and creates nothing.
+ * An account at its `maxPerAccount` cap, or holding a session when the
+ * plan's sessions are all in use, gives up its own oldest session; an
+ * admin's sign-in to a full tenant ends the member session unused longest
+ * (see SessionStore.create). Each ended session is audited as
+ * `session.evicted`. Otherwise, when the plan's sessions are all in use,
+ * answers 409 `session-limit` and creates nothing.
  */
-export async function issueSession(env: Env, request: SessionRequest): Promise<IssuedSession> {
+export async function issueSession(env: Env, { meta, ...request }: SessionRequest): Promise<IssuedSession> {
   const secret = toBase64Url(randomBytes(32))
   const token = request.tenantId === null ? `mo1.${SHARD}.${secret}` : `mt1.${request.tenantId}.${SHARD}.${secret}`
   const limits =
@@ -66,6 +86,7 @@ export async function issueSession(env: Env, request: SessionRequest): Promise<I
     certFingerprints: request.certFingerprints ?? [],
     rules: request.rules ?? null,
     maxSessions: request.maxSessions ?? null,
+    maxPerAccount: request.maxPerAccount ?? null,
   })
   if (!created.ok) {
     throw Problem.conflict(
@@ -73,24 +94,55 @@ export async function issueSession(env: Env, request: SessionRequest): Promise<I
       'session-limit',
     )
   }
-  return { token, principal: created.principal }
+  for (const gone of created.evicted) {
+    await audit(env, meta, {
+      tenantId: request.tenantId,
+      actor: { type: request.actorType, id: request.actorId },
+      action: 'session.evicted',
+      target: { type: 'session', id: gone.id },
+      outcome: 'success',
+      details: { reason: gone.reason, user_id: gone.actorId, by_session: created.principal.sessionId },
+    })
+  }
+  return { token, principal: created.principal, evicted: created.evicted }
 }
 
-/**
- * Resolves a bearer token to its principal, checking the request's source
- * against the tenant's rules in the same call. A token of the wrong shape
- * never reaches a Durable Object.
- */
-export async function authenticateToken(env: Env, token: string, source: RequestSource): Promise<AuthenticateResult> {
+/** Where a token's session lives and the hash it is stored under; null for a token of the wrong shape. */
+async function locate(token: string): Promise<{ scope: SessionScope; hash: string } | null> {
   const tenant = TENANT_TOKEN.exec(token)
   const operator = tenant ? null : OPERATOR_TOKEN.exec(token)
   let scope: SessionScope
   if (tenant) scope = { kind: 'tenant', tenantId: tenant[1]!, shard: Number(tenant[2]) }
   else if (operator) scope = { kind: 'operators', shard: Number(operator[1]) }
-  else return { ok: false, reason: 'unknown' }
+  else return null
   // A forged shard number must not conjure up a new Durable Object.
-  if (scope.shard >= SHARDS) return { ok: false, reason: 'unknown' }
-  return sessionStoreFor(env, scope).authenticate(await sha256Hex(token), source)
+  if (scope.shard >= SHARDS) return null
+  return { scope, hash: await sha256Hex(token) }
+}
+
+/**
+ * Resolves a bearer token to its principal, checking the request's source
+ * against the tenant's rules in the same call. A token of the wrong shape
+ * never reaches a Durable Object. The answer may say the session is due
+ * for comparison with D1 (`stale`; see session-check.ts).
+ */
+export async function authenticateToken(env: Env, token: string, source: RequestSource): Promise<AuthenticateResult> {
+  const found = await locate(token)
+  if (!found) return { ok: false, reason: 'unknown' }
+  return sessionStoreFor(env, found.scope).authenticate(found.hash, source)
+}
+
+/** Hands the session store the account state just read from D1, and answers as authenticateToken does. */
+export async function refreshSession(
+  env: Env,
+  token: string,
+  source: RequestSource,
+  state: ActorState,
+  generation: string,
+): Promise<AuthenticateResult> {
+  const found = await locate(token)
+  if (!found) return { ok: false, reason: 'unknown' }
+  return sessionStoreFor(env, found.scope).refresh(found.hash, source, state, generation)
 }
 
 /**

@@ -202,6 +202,8 @@ export async function issueTenantSession(
     certFingerprints: await boundFingerprints(db, user.tenantId, user.id),
     rules: sourceRulesOf(loaded.policy, loaded.version),
     maxSessions: plan?.concurrentSessions ?? null,
+    maxPerAccount: loaded.policy.sessions_per_account,
+    meta,
   })
 }
 

@@ -1,13 +1,13 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
-import { accountCertificates, tenantPolicies } from '../../db/schema'
+import { accountCertificates, tenantPolicies, tenants } from '../../db/schema'
+import type { SqlWrite } from '../../durable/audit-chain'
 import { Problem } from '../../lib/problem'
 import type { RequestSource } from '../../lib/source-rules'
 import { checkSource } from '../../lib/source-rules'
-import { isoNow } from '../../lib/time'
 import { DEFAULT_POLICY, PolicySchema, type Policy, type PolicyUpdate } from '../../schemas/policy'
 import type { Principal } from '../../schemas/principal'
-import { auditChange, type RequestMeta } from '../audit/audit'
+import { audit, type RequestMeta } from '../audit/audit'
 import { pushSourceRules } from '../identity/sessions'
 import { sourceRulesOf } from './source-restrictions'
 
@@ -19,8 +19,12 @@ export async function loadPolicy(db: Database, tenantId: string): Promise<{ poli
     .where(eq(tenantPolicies.tenantId, tenantId))
     .get()
   if (!row) return { policy: DEFAULT_POLICY, version: '' }
-  // Stored policies were validated on the way in; parsing again fills fields added since.
-  return { policy: PolicySchema.parse({ ...DEFAULT_POLICY, ...(row.policy as object) }), version: row.updatedAt }
+  return { policy: parseStoredPolicy(row.policy), version: row.updatedAt }
+}
+
+/** A stored policy: validated on the way in; parsing again fills fields added since. */
+export function parseStoredPolicy(stored: unknown): Policy {
+  return PolicySchema.parse({ ...DEFAULT_POLICY, ...(stored as object) })
 }
 
 export async function getPolicy(db: Database, tenantId: string): Promise<Policy> {
@@ -46,6 +50,39 @@ function merge(current: Policy, u: PolicyUpdate): Policy {
     client_cert_required: { ...current.client_cert_required, ...u.client_cert_required },
     session_idle_minutes: u.session_idle_minutes ?? current.session_idle_minutes,
     session_absolute_hours: u.session_absolute_hours ?? current.session_absolute_hours,
+    sessions_per_account: u.sessions_per_account ?? current.sessions_per_account,
+  }
+}
+
+/** A save finding the stored policy changed since it was read is retried this often on the new one, then 409. */
+const SAVE_ATTEMPTS = 3
+
+/**
+ * The save time of a new version. Strictly after the one it replaces, even
+ * within one millisecond, because it is what the next save's guard compares.
+ */
+function nextVersion(previous: string): string {
+  const after = previous ? Date.parse(previous) + 1 : 0
+  return new Date(Math.max(Date.now(), after)).toISOString()
+}
+
+/**
+ * The write of one policy version, only over the version it was computed
+ * from: an update of that exact row, or the first row when none existed.
+ */
+function saveOver(tenantId: string, version: string, policy: Policy, at: string, by: string): SqlWrite {
+  const json = JSON.stringify(policy)
+  if (version === '') {
+    return {
+      sql: `INSERT INTO tenant_policies (tenant_id, policy, updated_at, updated_by)
+            SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?)
+              AND NOT EXISTS (SELECT 1 FROM tenant_policies WHERE tenant_id = ?)`,
+      params: [tenantId, json, at, by, tenantId, tenantId],
+    }
+  }
+  return {
+    sql: 'UPDATE tenant_policies SET policy = ?, updated_at = ?, updated_by = ? WHERE tenant_id = ? AND updated_at = ?',
+    params: [json, at, by, tenantId, version],
   }
 }
 
@@ -55,6 +92,14 @@ function merge(current: Policy, u: PolicyUpdate): Policy {
  * source rules would reject the admin's own current request: an admin can
  * never lock the tenant's admins out by accident. The new source rules reach
  * the session store at once, so they apply from the next request.
+ *
+ * The save only lands over the version it was computed from, so two
+ * concurrent updates cannot silently undo each other: the one that finds
+ * the policy changed meanwhile is merged again over the new version (its
+ * lock-out check and audit diff too), and after a few such losses answers
+ * 409 `edit-conflict`. The audit diff is therefore always from the row the
+ * commit replaced. An update that changes nothing still sends the rules to
+ * the session store, so repeating one heals a push that failed.
  */
 export async function updatePolicy(
   env: Env,
@@ -65,43 +110,47 @@ export async function updatePolicy(
   meta: RequestMeta,
 ): Promise<Policy> {
   const tenantId = caller.tenantId!
-  const current = await getPolicy(db, tenantId)
-  const next = merge(current, update)
-  const verdict = checkSource(sourceRulesOf(next), caller.role, source, await boundFingerprints(db, tenantId, caller.actorId))
-  if (!verdict.ok) {
-    const field = verdict.rule === 'ip' ? `body.ip_allowlist.${caller.role}` : `body.client_cert_required.${caller.role}`
-    throw Problem.validation(
-      [{ path: field, message: `This would lock you out: ${verdict.detail} Include your own access first.` }],
-      'This policy would reject your own current request, so it was not saved.',
+  const fingerprints = await boundFingerprints(db, tenantId, caller.actorId)
+  for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+    const { policy: current, version } = await loadPolicy(db, tenantId)
+    const next = merge(current, update)
+    const verdict = checkSource(sourceRulesOf(next), caller.role, source, fingerprints)
+    if (!verdict.ok) {
+      const field = verdict.rule === 'ip' ? `body.ip_allowlist.${caller.role}` : `body.client_cert_required.${caller.role}`
+      throw Problem.validation(
+        [{ path: field, message: `This would lock you out: ${verdict.detail} Include your own access first.` }],
+        'This policy would reject your own current request, so it was not saved.',
+      )
+    }
+    const changed = Object.fromEntries(
+      (Object.keys(next) as (keyof Policy)[])
+        .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]))
+        .map((k) => [k, { from: current[k], to: next[k] }]),
     )
+    if (Object.keys(changed).length === 0) {
+      await pushSourceRules(env, tenantId, sourceRulesOf(current, version))
+      return current
+    }
+    const at = nextVersion(version)
+    const saved = await audit(
+      env,
+      meta,
+      {
+        tenantId,
+        actor: { type: 'user', id: caller.actorId },
+        action: 'policy.update',
+        target: { type: 'tenant', id: tenantId },
+        outcome: 'success',
+        details: { changes: changed },
+      },
+      [saveOver(tenantId, version, next, at, caller.actorId)],
+      { guard: 0 },
+    )
+    if (saved.ok) {
+      await pushSourceRules(env, tenantId, sourceRulesOf(next, at))
+      return next
+    }
+    if (!(await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).get())) throw Problem.notFound('tenant', tenantId)
   }
-  const changed = Object.fromEntries(
-    (Object.keys(next) as (keyof Policy)[])
-      .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]))
-      .map((k) => [k, { from: current[k], to: next[k] }]),
-  )
-  if (Object.keys(changed).length === 0) return current
-  const now = isoNow()
-  await auditChange(
-    env,
-    meta,
-    {
-      tenantId,
-      actor: { type: 'user', id: caller.actorId },
-      action: 'policy.update',
-      target: { type: 'tenant', id: tenantId },
-      outcome: 'success',
-      details: { changes: changed },
-    },
-    [
-      db
-        .insert(tenantPolicies)
-        .values({ tenantId, policy: next, updatedAt: now, updatedBy: caller.actorId })
-        .onConflictDoUpdate({ target: tenantPolicies.tenantId, set: { policy: next, updatedAt: now, updatedBy: caller.actorId } })
-        .toSQL(),
-    ],
-    () => Problem.notFound('tenant', tenantId),
-  )
-  await pushSourceRules(env, tenantId, sourceRulesOf(next, now))
-  return next
+  throw Problem.editConflict('The policy was changed by someone else meanwhile, several times in a row. Reload it and try again.')
 }

@@ -1,0 +1,25 @@
+import { z } from '@hono/zod-openapi'
+import { OperatorSchema } from './auth'
+import { EmailSchema, textSchema } from './common'
+
+export const OperatorInviteSchema = z.strictObject({ email: EmailSchema, name: textSchema(200) }).openapi('OperatorInvite')
+
+export const OperatorInvitedSchema = OperatorSchema.extend({
+  temporary_password: z.string().openapi({ description: 'Shown once. The first sign-in also needs a code mailed to the new operator and must change it.' }),
+}).openapi('OperatorInvited')
+
+export const OperatorPatchSchema = z
+  .strictObject({ status: z.enum(['active', 'disabled']) })
+  .openapi('OperatorPatch', { description: 'Disabling ends the operator\u2019s sessions at once.' })
+
+/** Answer to an operator's password change: a new full session replaces every earlier one. */
+export const OperatorPasswordChangedSchema = z
+  .object({
+    status: z.literal('ok'),
+    token: z.string().openapi({ description: 'The new session\u2019s bearer token; every earlier session of the operator, the caller\u2019s included, has ended.' }),
+    expires_at: z.string(),
+    operator: OperatorSchema,
+  })
+  .openapi('OperatorPasswordChanged')
+
+export type OperatorInvite = z.infer<typeof OperatorInviteSchema>

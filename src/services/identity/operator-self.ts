@@ -1,0 +1,111 @@
+import { and, eq } from 'drizzle-orm'
+import type { Database } from '../../db/client'
+import { operators } from '../../db/schema'
+import { Problem } from '../../lib/problem'
+import type { RequestMeta } from '../../lib/request-meta'
+import { isoNow } from '../../lib/time'
+import { PLATFORM } from '../../schemas/policy'
+import type { Principal } from '../../schemas/principal'
+import { audit, auditChange } from '../audit/audit'
+import { assertNotReused, assertStrongPassword, rememberPassword } from '../passwords/password-policy'
+import { hashPassword, verifyPassword } from '../passwords/passwords'
+import { beginTotp, confirmTotp, type MfaAccount } from './mfa'
+import { toOperator } from './operators'
+import { endActorSessions, issueSession } from './sessions'
+import type { AuditAction } from '../../schemas/audit'
+
+type OperatorRow = typeof operators.$inferSelect
+
+/**
+ * An operator's own password and second factors (SE-13, SE-15, SE-16): the
+ * same password rules as tenant accounts at the platform's minimums, and
+ * TOTP through the same enrolment as tenant users.
+ */
+
+/** The caller's own operator row; the session must still point at an active operator. */
+async function currentOperator(db: Database, principal: Principal): Promise<OperatorRow> {
+  const row = await db.select().from(operators).where(eq(operators.id, principal.actorId)).get()
+  if (!row || row.status !== 'active') throw Problem.unauthenticated('This operator account no longer exists or is disabled.')
+  return row
+}
+
+function accountOf(row: OperatorRow): MfaAccount {
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email }
+}
+
+/** Re-authentication for sensitive changes: the current password, or 422 (audited as a failure of `action`). */
+async function assertCurrentPassword(env: Env, row: OperatorRow, password: string, meta: RequestMeta, action: AuditAction) {
+  if ((await verifyPassword(password, row.passwordHash)).ok) return
+  await audit(env, meta, {
+    tenantId: null,
+    actor: { type: 'operator', id: row.id },
+    action,
+    target: { type: 'operator', id: row.id },
+    outcome: 'failure',
+    details: { reason: 'wrong_current_password' },
+  })
+  throw Problem.validation([{ path: 'body.current_password', message: 'This is not your current password.' }])
+}
+
+/**
+ * Changes the caller's password after checking the current one, the
+ * platform's length rule, guessability and the no-reuse history. Every
+ * session of the operator ends, the caller's too, and a new full session
+ * is returned: a password-change-only session never becomes full under its
+ * old token.
+ */
+export async function changeOperatorPassword(
+  env: Env,
+  db: Database,
+  principal: Principal,
+  input: { current_password: string; new_password: string },
+  meta: RequestMeta,
+) {
+  const row = await currentOperator(db, principal)
+  await assertCurrentPassword(env, row, input.current_password, meta, 'auth.password_change')
+  const field = 'body.new_password'
+  assertStrongPassword(input.new_password, { email: row.email, tenantSlug: null, minLength: PLATFORM.passwordMinLength }, field)
+  await assertNotReused(db, row.id, row.passwordHash, input.new_password, PLATFORM.passwordHistory.min, field)
+  const now = isoNow()
+  const changed = { passwordHash: await hashPassword(input.new_password), passwordChangedAt: now, mustChangePassword: false }
+  await auditChange(
+    env,
+    meta,
+    { tenantId: null, actor: { type: 'operator', id: row.id }, action: 'auth.password_change', target: { type: 'operator', id: row.id }, outcome: 'success' },
+    [
+      // Only over the password that was checked: a change meanwhile wins.
+      db
+        .update(operators)
+        .set(changed)
+        .where(and(eq(operators.id, row.id), eq(operators.passwordHash, row.passwordHash), eq(operators.status, 'active')))
+        .toSQL(),
+      ...rememberPassword(db, { tenantId: null, accountId: row.id }, row.passwordHash, now),
+    ],
+    () => Problem.editConflict('Your password or account was changed meanwhile. Sign in again.'),
+  )
+  const session = await issueSession(env, {
+    actorType: 'operator',
+    actorId: row.id,
+    tenantId: null,
+    role: 'operator',
+    permissions: [],
+    kind: 'full',
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    meta,
+  })
+  await endActorSessions(env, { tenantId: null, actorId: row.id }, session.principal.sessionId)
+  return { status: 'ok' as const, token: session.token, expires_at: session.principal.expiresAt, operator: toOperator({ ...row, ...changed }) }
+}
+
+/** Starts TOTP enrolment for the caller (needs the current password); returns the otpauth:// URI. */
+export async function startOperatorTotp(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
+  const row = await currentOperator(db, principal)
+  await assertCurrentPassword(env, row, password, meta, 'mfa.totp_started')
+  return beginTotp(env, db, accountOf(row), meta)
+}
+
+/** Confirms the caller's pending TOTP enrolment with a first code; returns the recovery codes, shown once. */
+export async function confirmOperatorTotp(env: Env, db: Database, principal: Principal, code: string, meta: RequestMeta) {
+  return confirmTotp(env, db, accountOf(await currentOperator(db, principal)), code, meta)
+}
