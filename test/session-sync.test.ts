@@ -48,6 +48,18 @@ describe('a session converges on its account’s state after a failed push', () 
     expect((await call('GET', '/api/v1/records', { token: member.token })).status).toBe(200)
   })
 
+  it('heals at once when the admin repeats the same PATCH: a no-change edit re-pushes the account', async () => {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    // The first PATCH committed in D1 but its push was lost.
+    await env.DB.prepare(`UPDATE users SET permissions = '["records:read"]' WHERE id = ?`).bind(member.id).run()
+    expect((await createRecord(member.token)).status).toBe(201)
+    const repeat = await call('PATCH', `/api/v1/users/${member.id}`, { token: t.adminToken, body: { permissions: ['records:read'] } })
+    expect(repeat.status).toBe(200)
+    expectProblem(await createRecord(member.token), 403, 'forbidden')
+    expect(await storedSessions(t.id, member.id)).toEqual([{ role: 'member', permissions: '["records:read"]' }])
+  })
+
   it('compares once a minute, not on every request: a change within the minute waits for the next comparison', async () => {
     const t = await tenantWithAdmin()
     const member = await userOf(t)

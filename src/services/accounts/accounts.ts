@@ -181,8 +181,10 @@ export async function updateAccount(
       .map((k) => [k, { from: current[k], to: next[k] }]),
   )
   if (Object.keys(changes).length === 0) {
-    // Nothing to change; a repeated "disable" still makes sure no session survived an earlier failure.
+    // Nothing to change in D1, but repeating a PATCH re-pushes it to the sessions, so a push
+    // that failed after the first one's commit is healed now rather than at the next pull.
     if (current.status !== 'active') await endActorSessions(env, { tenantId, actorId: id })
+    else await refreshActorSessions(env, tenantId, id, current.role, [...current.permissions].sort() as Permission[])
     return toUser(current)
   }
   next.updatedAt = isoNow()
