@@ -220,7 +220,7 @@ describe('requestLog()', () => {
     const { app, lines } = logged()
     await app.request('/probe')
     expect(Object.keys(lines[0]!).sort()).toEqual(
-      ['level', 'msg', 'request_id', 'tenant_id', 'actor_id', 'method', 'path', 'status', 'duration_ms', 'ip'].sort(),
+      ['level', 'msg', 'request_id', 'service_request_id', 'tenant_id', 'actor_id', 'method', 'path', 'status', 'duration_ms', 'ip'].sort(),
     )
   })
 
@@ -232,6 +232,7 @@ describe('requestLog()', () => {
         level: 'info',
         msg: 'request',
         request_id: res.headers.get('X-Request-Id'),
+        service_request_id: res.headers.get('X-Request-Id'),
         tenant_id: null,
         actor_id: null,
         method: 'POST',
@@ -249,6 +250,8 @@ describe('requestLog()', () => {
     const { app, lines } = logged()
     await app.request('/probe', { headers: { 'X-Request-Id': 'abc-12345678' } })
     expect(lines[0]!.request_id).toBe('abc-12345678')
+    // Beside it, the service's own ID, which no caller chooses.
+    expect(lines[0]!.service_request_id).toMatch(FRESH_ID)
   })
 
   it('logs ip null when CF-Connecting-IP is absent', async () => {
@@ -346,6 +349,7 @@ describe('requestLog()', () => {
         level: 'info',
         msg: 'request',
         request_id: res.headers.get('X-Request-Id'),
+        service_request_id: res.headers.get('X-Request-Id'),
         tenant_id: tenant.id,
         actor_id: tenant.adminId,
         method: 'GET',

@@ -5,6 +5,8 @@ export type RequestLogLine = {
   level: 'info' | 'warn' | 'error'
   msg: 'request'
   request_id: string
+  /** The service's own ID for the request, which no caller chooses (the audit trail's `service_request_id`). */
+  service_request_id: string
   tenant_id: string | null
   actor_id: string | null
   method: string
@@ -21,10 +23,11 @@ export type RequestLogOptions = {
   enabled?: (env: unknown) => boolean
 }
 
-export type RequestLogVariables = { requestId: string; principal?: Principal }
+export type RequestLogVariables = { requestId: string; serviceRequestId: string; principal?: Principal }
 
 /**
- * One structured JSON line per request (SE-27): request ID, tenant, actor,
+ * One structured JSON line per request (SE-27): request IDs (the caller's and
+ * the service's own), tenant, actor,
  * method, path (never the query string, which may carry cursors or tokens),
  * status, duration and client IP from `CF-Connecting-IP`.
  *
@@ -44,6 +47,7 @@ export const requestLog = ({
       level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
       msg: 'request',
       request_id: c.get('requestId'),
+      service_request_id: c.get('serviceRequestId'),
       tenant_id: principal?.tenantId ?? null,
       actor_id: principal?.actorId ?? null,
       method: c.req.method,
