@@ -9,6 +9,7 @@ import {
   call,
   expectProblem,
   operator,
+  snapshotCounts,
   tenantWithAdmin,
   uniqueSlug,
   userOf,
@@ -68,28 +69,11 @@ beforeAll(async () => {
   ctx.enroller = await userOf(ctx.tenant)
 })
 
-/** Every table of the schema, from sqlite_master (SQLite's and D1's own bookkeeping left out). */
-async function schemaTables() {
-  const { results } = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1\\_%' ESCAPE '\\' ORDER BY name",
-  ).all<{ name: string }>()
-  return results.map((r) => r.name)
-}
-
-/** Row counts of every table: whatever a request changes, some count or row below moves. */
-async function countsOfEveryTable() {
-  const counts: Record<string, number> = {}
-  for (const table of await schemaTables()) {
-    counts[table] = (await env.DB.prepare(`SELECT count(*) AS n FROM "${table}"`).first<{ n: number }>())!.n
-  }
-  return counts
-}
-
 /** Everything a request could change in D1: the counts of every table, and every row of the tables bad input could touch. */
 async function storedState() {
   const rows = async (table: string) => (await env.DB.prepare(`SELECT * FROM ${table} ORDER BY id`).all()).results
   return {
-    counts: await countsOfEveryTable(),
+    counts: await snapshotCounts(),
     tenants: await rows('tenants'),
     users: await rows('users'),
     operators: await rows('operators'),
@@ -102,7 +86,7 @@ describe('the "changes nothing" evidence', () => {
     const declared = Object.values(schema)
       .filter((t) => is(t, SQLiteTable))
       .map((t) => getTableName(t as SQLiteTable))
-    const counted = Object.keys(await countsOfEveryTable())
+    const counted = Object.keys(await snapshotCounts())
     expect(declared.length).toBeGreaterThanOrEqual(15)
     expect(counted).toEqual(expect.arrayContaining(declared))
     expect(counted).not.toContain('d1_migrations')
@@ -644,7 +628,7 @@ describe('hostile strings', () => {
   }
 
   it('stores SQL-ish and unusual strings in record data verbatim and returns them unchanged', async () => {
-    const countsBefore = await countsOfEveryTable()
+    const countsBefore = await snapshotCounts()
     const created = await call('POST', '/api/v1/records', {
       token: ctx.tenant.adminToken,
       body: { collection: 'hostile', data: hostileData },
@@ -656,7 +640,7 @@ describe('hostile strings', () => {
     expect(read.body.data).toEqual(hostileData)
     const row = await env.DB.prepare('SELECT data FROM records WHERE id = ?').bind(created.body.id).first<{ data: string }>()
     expect(JSON.parse(row!.data)).toEqual(hostileData)
-    expect(await countsOfEveryTable()).toEqual({
+    expect(await snapshotCounts()).toEqual({
       ...countsBefore,
       records: countsBefore.records! + 1,
       audit_events: countsBefore.audit_events! + 1,

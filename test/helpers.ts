@@ -143,14 +143,21 @@ export async function signIn(tenant: string, email: string, password: string): P
   return reply.body.token
 }
 
-/** Row counts of every table a request could change: the "nothing changed" evidence. */
+/** Row counts of every table in the schema: the "nothing changed" evidence. */
 export async function snapshotCounts() {
-  const tables = ['tenants', 'users', 'operators', 'records', 'audit_events']
   const counts: Record<string, number> = {}
-  for (const t of tables) {
-    counts[t] = (await env.DB.prepare(`SELECT count(*) AS n FROM ${t}`).first<{ n: number }>())!.n
+  for (const table of await schemaTables()) {
+    counts[table] = (await env.DB.prepare(`SELECT count(*) AS n FROM "${table}"`).first<{ n: number }>())!.n
   }
   return counts
+}
+
+/** Every table of the schema, from sqlite_master (SQLite's and D1's own bookkeeping left out). */
+export async function schemaTables() {
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1\\_%' ESCAPE '\\' ORDER BY name",
+  ).all<{ name: string }>()
+  return results.map((r) => r.name)
 }
 
 export type TestUser = { id: string; email: string; password: string; token: string }
