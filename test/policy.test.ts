@@ -348,6 +348,19 @@ describe('GET|PUT /api/v1/policy', () => {
     expect(nested.errors[0].path).toBe('body.ip_allowlist')
   })
 
+  it('accepts exactly the CIDRs the OpenAPI document’s pattern describes', async () => {
+    const document = await (await SELF.fetch('https://mamori.test/openapi.json')).text()
+    const pattern = document.match(/"pattern":"(\^ \*\(+25[^"]+)"/)?.[1]
+    expect(pattern, 'the allowlist items publish their pattern').toBeDefined()
+    const published = new RegExp(JSON.parse(`"${pattern}"`) as string, 'u')
+    const samples = ['10.0.0.1', ' 10.0.0.0/8 ', '2001:db8::/32', '::', '::1', 'fe80::1/10', '1.2.3.4/33', '01.2.3.4', '::ffff:192.0.2.1', 'fe80::1%eth0', '2001:db8::/129', '10.0.0.0/8/8', 'localhost']
+    for (const cidr of samples) {
+      const reply = await putPolicy(tenant, { ip_allowlist: { member: [cidr] } })
+      expect([cidr, reply.status]).toEqual([cidr, published.test(cidr) ? 200 : 422])
+    }
+    await setPolicy(tenant, { ip_allowlist: { member: [] } })
+  })
+
   it('stores CIDRs in canonical form: network address, /32 and /128 for bare addresses, IPv6 compressed', async () => {
     const reply = await setPolicy(tenant, {
       ip_allowlist: {

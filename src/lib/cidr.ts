@@ -1,5 +1,21 @@
 import ipaddr from 'ipaddr.js'
 
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+const H = '[0-9A-Fa-f]{1,4}'
+const IPV4 = `(${OCTET}\\.){3}${OCTET}(/(3[0-2]|[12]?[0-9]))?`
+const IPV6 =
+  `(((${H}:){7}${H})|((${H}:){1,7}:)|((${H}:){1,6}:${H})|((${H}:){1,5}(:${H}){1,2})|((${H}:){1,4}(:${H}){1,3})` +
+  `|((${H}:){1,3}(:${H}){1,4})|((${H}:){1,2}(:${H}){1,5})|(${H}:(:${H}){1,6})|(:((:${H}){1,7}|:)))(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?`
+
+/**
+ * The written forms of an address or range the API accepts: dotted IPv4 and
+ * colon-hex IPv6 (with `::`), each with an optional prefix length, surrounding
+ * spaces allowed (they are dropped). Checked
+ * before parsing, and published as the OpenAPI `pattern`, so the document and
+ * the server accept exactly the same strings.
+ */
+export const CIDR_PATTERN = new RegExp(`^ *(${IPV4}|${IPV6}) *$`)
+
 /**
  * CIDR parsing and matching for IPv4 and IPv6. A bare address counts as a
  * single-host range. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match IPv4

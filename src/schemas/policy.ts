@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { normaliseCidr } from '../lib/cidr'
+import { CIDR_PATTERN, normaliseCidr } from '../lib/cidr'
 
 /**
  * Platform limits a tenant policy may only tighten (EX-1, SE-13, SE-15,
@@ -21,14 +21,15 @@ const Cidr = z
   .string()
   .max(64)
   .transform((value, ctx) => {
-    const cidr = normaliseCidr(value)
+    // The published pattern first, so the document and the server accept the same strings.
+    const cidr = CIDR_PATTERN.test(value) ? normaliseCidr(value) : null
     if (!cidr) {
       ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not an IPv4 or IPv6 address or CIDR range.` })
       return z.NEVER
     }
     return cidr
   })
-  .openapi({ example: '203.0.113.0/24' })
+  .openapi({ example: '203.0.113.0/24', pattern: CIDR_PATTERN.source })
 
 const Allowlist = z
   .array(Cidr)
