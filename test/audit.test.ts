@@ -289,6 +289,29 @@ describe('audit chain anchor', () => {
   })
 })
 
+describe('audit chain anchored before keying', () => {
+  it('refuses, at the first reload after keying is deployed, an unkeyed event forged past the old anchor', async () => {
+    // Two events from before keying, anchored by the old sequencer, and a third written behind its back.
+    const chain = await unkeyedChain(2)
+    const [, second] = await chainOf(chain)
+    await insertEvent(await forgedEvent(chain, 3, second!.hash, { tenant_id: chain, request_id: 'forged-after-anchor' }))
+    const stub = auditChainFor(env, chain)
+    await runInDurableObject(stub, (_instance, state) => state.storage.kv.put(`head:${chain}`, { seq: 2, hash: second!.hash }))
+    await expect(appendTo(chain)).rejects.toMatchObject({ status: 503, type: 'audit-chain-broken' })
+    expect((await chainOf(chain)).length).toBe(3)
+    expect(await verifyAuditChain(env, chain, { full: true })).toMatchObject({ ok: false, problem: { seq: 3 } })
+  })
+
+  it('still adopts nothing and appends keyed events after the anchor when D1 holds no extra row', async () => {
+    const chain = await unkeyedChain(2)
+    const [, second] = await chainOf(chain)
+    await runInDurableObject(auditChainFor(env, chain), (_instance, state) => state.storage.kv.put(`head:${chain}`, { seq: 2, hash: second!.hash }))
+    expect((await appendTo(chain)).ok).toBe(true)
+    expect((await chainOf(chain)).map((e) => e.hash_alg)).toEqual(['sha256', 'sha256', 'hmac-sha256'])
+    expect(await verifyAuditChain(env, chain, { full: true })).toMatchObject({ ok: true, checked: 3, problem: null })
+  })
+})
+
 describe('keyed audit chain', () => {
   it('hashes every new event with the chain\u2019s key', async () => {
     const tenant = await tenantWithAdmin()

@@ -261,6 +261,10 @@ export class AuditChain extends DurableObject<Env> {
         ? { seq: anchored.seq + 1, reason: `D1 holds more than ${AHEAD_LIMIT} events past the head its sequencer committed` }
         : null
     let head: ChainHead = anchored
+    // A chain anchored before keying existed: everything this code commits is keyed, so events
+    // past the anchor must be too. Recording the switch-over here (not at the next append) keeps
+    // a forged unkeyed tail from being adopted and then passing as pre-keying history.
+    if (storage.get<number>(keyedFromKey(chain)) === undefined) storage.put(keyedFromKey(chain), anchored.seq + 1)
     const keyedFrom = storage.get<number>(keyedFromKey(chain))
     const key = await this.chainKey(chain)
     for (const event of problem ? [] : results) {
