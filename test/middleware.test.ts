@@ -668,6 +668,14 @@ describe('onError', () => {
     expect(fields.query_fingerprint).toMatch(/^[0-9a-f]{16}$/)
   })
 
+  it('masks quoted values in any error, not only drizzle’s, and logs only the stack’s frames', async () => {
+    const error = new Error("D1_ERROR: CHECK constraint failed: value 'bob@example.com' rejected")
+    const fields = await describeError(error)
+    expect(fields.error).toBe("Error: D1_ERROR: CHECK constraint failed: value '?' rejected")
+    expect(fields.stack).toMatch(/^\s+at /)
+    expect(JSON.stringify(fields)).not.toContain('bob@example.com')
+  })
+
   it('renders a thrown Problem with its status, headers and extra members', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
     const app = createApp()

@@ -12,14 +12,16 @@ export type ErrorLogFields = {
  * What a log line may say about an unexpected error. A failed query's
  * message carries its bound parameters (user ids today, e-mails or hashes
  * tomorrow), so for those only the underlying driver error and a
- * fingerprint of the SQL text are kept, and quoted values in the driver's
+ * fingerprint of the SQL text are kept, and quoted values in any error's
  * message (D1 quotes a value it cannot bind) are masked. The stack keeps
  * its frames but never the message line that holds the parameters.
  */
 export async function describeError(error: unknown): Promise<ErrorLogFields> {
   if (!(error instanceof Error)) return { error: String(error) }
   const query = queryErrorOf(error)
-  if (!query) return { error: `${error.name}: ${error.message}`, stack: error.stack }
+  // Errors that are not drizzle's (raw D1 errors rethrown across the AuditChain RPC, say) may
+  // quote values too: mask them alike, and keep only the stack's frames.
+  if (!query) return { error: maskQuoted(`${error.name}: ${error.message}`), stack: framesOf(error.stack) }
   const cause = query.cause instanceof Error ? `${query.cause.name}: ${query.cause.message}` : 'no driver error'
   return {
     // drizzle leaves the class's name as plain "Error".
