@@ -233,6 +233,18 @@ describe('an operator’s own password change (POST /ops/v1/auth/password)', () 
   })
 })
 
+describe('an operator’s password change ends pending sign-ins', () => {
+  it('refuses, after the change, a challenge that was started with the old password', async () => {
+    const op = await newOperator()
+    const pending = await login(op.email, op.password)
+    expect(pending.body.status).toBe('mfa_required')
+    const code = await lastCode(op.email)
+    expect((await changePassword(op.token, op.password, strongPassword())).status).toBe(200)
+    const late = await call('POST', '/ops/v1/auth/mfa', { body: { challenge: pending.body.challenge, code } })
+    expect(late.status).toBe(401)
+  })
+})
+
 describe('operator password expiry (30 days)', () => {
   async function ageTo(id: string, days: number) {
     await env.DB.prepare('UPDATE operators SET password_changed_at = ? WHERE id = ?').bind(new Date(Date.now() - days * DAY_MS).toISOString(), id).run()
@@ -399,6 +411,20 @@ describe('disabling an operator', () => {
       expect(active!.n).toBe(1)
     } finally {
       await env.DB.prepare(`UPDATE operators SET status = 'active' WHERE id IN (${ids.map(() => '?').join(',')})`).bind(...ids).run()
+    }
+  })
+
+  it('refuses a change by an operator disabled after their request was authenticated, changing nothing', async () => {
+    const caller = await newOperator()
+    const target = await newOperator()
+    // Disabled in D1 while the caller's session still stands (its push not yet landed).
+    await env.DB.prepare("UPDATE operators SET status = 'disabled' WHERE id = ?").bind(caller.id).run()
+    try {
+      expectProblem(await patch(caller.token, target.id, { status: 'disabled' }), 401, 'unauthenticated')
+      expect((await operatorRow(target.id))!.status).toBe('active')
+      expect(await platformEvents('operator.update', target.id)).toEqual([])
+    } finally {
+      await env.DB.prepare("UPDATE operators SET status = 'active' WHERE id = ?").bind(caller.id).run()
     }
   })
 

@@ -15,6 +15,7 @@ import { audit, auditChange } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
 import { hashPassword, temporaryPassword } from '../passwords/passwords'
 import { toOperator } from './operators'
+import { endPendingChallenges } from './mfa'
 import { endActorSessions } from './sessions'
 
 /**
@@ -25,6 +26,8 @@ import { endActorSessions } from './sessions'
 
 /** SQL true while an active operator other than the given one remains. */
 const OTHER_ACTIVE = `EXISTS (SELECT 1 FROM operators WHERE status = 'active' AND id != ?)`
+/** The caller must still be active when the write lands: a request already past authentication is not enough. */
+const CALLER_ACTIVE = `EXISTS (SELECT 1 FROM operators WHERE status = 'active' AND id = ?)`
 
 function actorOf(caller: Principal) {
   return { type: 'operator' as const, id: caller.actorId }
@@ -126,8 +129,8 @@ export async function setOperatorStatus(
     return toOperator(current)
   }
   const update: SqlWrite = {
-    sql: `UPDATE operators SET status = ? WHERE id = ? AND status = ?${status === 'disabled' ? ` AND ${OTHER_ACTIVE}` : ''}`,
-    params: [status, id, current.status, ...(status === 'disabled' ? [id] : [])],
+    sql: `UPDATE operators SET status = ? WHERE id = ? AND status = ? AND ${CALLER_ACTIVE}${status === 'disabled' ? ` AND ${OTHER_ACTIVE}` : ''}`,
+    params: [status, id, current.status, caller.actorId, ...(status === 'disabled' ? [id] : [])],
   }
   await auditChange(
     env,
@@ -140,9 +143,13 @@ export async function setOperatorStatus(
       outcome: 'success',
       details: { changes: { status: { from: current.status, to: status } } },
     },
-    [update],
+    // Disabling also ends the operator's pending sign-in challenges, in the same transaction.
+    status === 'disabled' ? [update, endPendingChallenges(db, id, isoNow())] : [update],
     () => Problem.conflict('This is the last active operator; the platform must keep one.', 'last-operator'),
   ).catch(async (error) => {
+    if ((await findOperator(db, caller.actorId)).status !== 'active') {
+      throw Problem.unauthenticated('This operator account no longer exists or is disabled.')
+    }
     if ((await findOperator(db, id)).status !== current.status) {
       throw Problem.editConflict('The operator was changed by someone else meanwhile. Reload and try again.')
     }

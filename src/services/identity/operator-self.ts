@@ -9,7 +9,7 @@ import type { Principal } from '../../schemas/principal'
 import { audit, auditChange } from '../audit/audit'
 import { assertNotReused, assertStrongPassword, rememberPassword } from '../passwords/password-policy'
 import { hashPassword, verifyPassword } from '../passwords/passwords'
-import { beginTotp, confirmTotp, type MfaAccount } from './mfa'
+import { beginTotp, confirmTotp, endPendingChallenges, type MfaAccount } from './mfa'
 import { toOperator } from './operators'
 import { endActorSessions, issueSession } from './sessions'
 import type { AuditAction } from '../../schemas/audit'
@@ -80,6 +80,8 @@ export async function changeOperatorPassword(
         .where(and(eq(operators.id, row.id), eq(operators.passwordHash, row.passwordHash), eq(operators.status, 'active')))
         .toSQL(),
       ...rememberPassword(db, { tenantId: null, accountId: row.id }, row.passwordHash, now),
+      // A sign-in started with the old password must not finish after the change.
+      endPendingChallenges(db, row.id, now),
     ],
     () => Problem.editConflict('Your password or account was changed meanwhile. Sign in again.'),
   )
