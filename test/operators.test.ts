@@ -272,8 +272,18 @@ describe('operator password expiry (30 days)', () => {
 })
 
 describe('TOTP for operators', () => {
-  async function enrol(op: Op) {
-    const started = await call('POST', '/ops/v1/me/mfa/totp', { token: op.token, body: { current_password: op.password } })
+  /** A step-up code mailed to the operator (every operator has e-mail as a factor). */
+  async function stepUpCode(op: Op) {
+    const mailed = await call('POST', '/ops/v1/me/mfa/code', { token: op.token })
+    expect(mailed.status).toBe(200)
+    const code = (await lastMail(op.email))?.body.match(/confirmation code is (\d{6})/)?.[1]
+    expect(code, 'a confirmation code was mailed').toBeDefined()
+    return code!
+  }
+
+  async function enrol(op: Op, code?: string) {
+    const proof = code ?? (await stepUpCode(op))
+    const started = await call('POST', '/ops/v1/me/mfa/totp', { token: op.token, body: { current_password: op.password, code: proof } })
     expect(started.status).toBe(200)
     expect(started.headers.get('Cache-Control')).toBe('no-store')
     const totp = OTPAuth.URI.parse(started.body.uri) as OTPAuth.TOTP
@@ -317,8 +327,36 @@ describe('TOTP for operators', () => {
   it('refuses a wrong first code with 422 and a confirmation without enrolment with 409', async () => {
     const op = await newOperator()
     expectProblem(await call('POST', '/ops/v1/me/mfa/totp/confirm', { token: op.token, body: { code: '123456' } }), 409, 'no-pending-enrolment')
-    await call('POST', '/ops/v1/me/mfa/totp', { token: op.token, body: { current_password: op.password } })
+    await call('POST', '/ops/v1/me/mfa/totp', { token: op.token, body: { current_password: op.password, code: await stepUpCode(op) } })
     expectProblem(await call('POST', '/ops/v1/me/mfa/totp/confirm', { token: op.token, body: { code: '000000' } }), 422, 'validation')
+  })
+
+  it('refuses to replace the authenticator with only the password: 422 on body.code, audited, the old one keeps working', async () => {
+    const op = await newOperator()
+    const { totp } = await enrol(op)
+    const problem = expectProblem(await call('POST', '/ops/v1/me/mfa/totp', { token: op.token, body: { current_password: op.password } }), 422, 'validation')
+    expect(problem.errors[0].path).toBe('body.code')
+    expectProblem(
+      await call('POST', '/ops/v1/me/mfa/totp', { token: op.token, body: { current_password: op.password, code: '000000' } }),
+      422,
+      'validation',
+    )
+    expect((await platformEvents('mfa.totp_started', op.id)).slice(-2).map((e) => [e.outcome, e.details.reason])).toEqual([
+      ['failure', 'second_factor_missing'],
+      ['failure', 'wrong_second_factor'],
+    ])
+    const first = await login(op.email, op.password)
+    expect((await call('POST', '/ops/v1/auth/mfa', { body: { challenge: first.body.challenge, code: totp.generate() } })).body.status).toBe('ok')
+  })
+
+  it('replaces the authenticator when the current one confirms it', async () => {
+    const op = await newOperator()
+    const { totp: old } = await enrol(op)
+    const { totp: replacement } = await enrol(op, old.generate())
+    const first = await login(op.email, op.password)
+    expectProblem(await call('POST', '/ops/v1/auth/mfa', { body: { challenge: first.body.challenge, code: old.generate() } }), 401, 'mfa-failed')
+    const again = await login(op.email, op.password)
+    expect((await call('POST', '/ops/v1/auth/mfa', { body: { challenge: again.body.challenge, code: replacement.generate() } })).body.status).toBe('ok')
   })
 })
 

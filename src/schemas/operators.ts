@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { OperatorSchema } from './auth'
-import { EmailSchema, textSchema } from './common'
+import { EmailSchema, PasswordInputSchema, textSchema } from './common'
 
 export const OperatorInviteSchema = z.strictObject({ email: EmailSchema, name: textSchema(200) }).openapi('OperatorInvite')
 
@@ -21,5 +21,17 @@ export const OperatorPasswordChangedSchema = z
     operator: OperatorSchema,
   })
   .openapi('OperatorPasswordChanged')
+
+/** Starting a TOTP enrolment replaces the operator's earlier authenticator, so it needs a current factor too. */
+export const OperatorFactorChangeSchema = z
+  .strictObject({
+    current_password: PasswordInputSchema,
+    code: z.string().min(1).max(32).optional().openapi({
+      description:
+        'Required once the operator has a second factor (every operator has e-mail from the first sign-in): a current authenticator code, an unused recovery code, or the code POST /ops/v1/me/mfa/code mails.',
+      example: '123456',
+    }),
+  })
+  .openapi('OperatorFactorChange')
 
 export type OperatorInvite = z.infer<typeof OperatorInviteSchema>

@@ -3,8 +3,6 @@ import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
-import { audit } from '../audit/audit'
-import type { AuditAction } from '../../schemas/audit'
 import {
   activeFactors,
   beginTotp,
@@ -12,12 +10,11 @@ import {
   enableEmailFactor,
   removeFactors,
   sendStepUpCode,
-  verifyCurrentFactor,
   type MfaAccount,
 } from './mfa'
+import { assertCurrentFactor } from './factor-proof'
 import { getPolicy } from '../policy/policy'
 import { assertCurrentPassword, currentUser } from './me'
-import type { UserRow } from '../accounts/users'
 
 /**
  * A tenant user's own second factors. Adding, changing or removing one needs
@@ -32,37 +29,11 @@ async function me(db: Database, principal: Principal) {
   return { user, account }
 }
 
+/** Where a tenant user gets a mailed code that confirms a factor change. */
+const STEP_UP_ROUTE = '/api/v1/me/mfa/code'
+
 async function methods(db: Database, accountId: string) {
   return { methods: (await activeFactors(db, accountId)).map((f) => f.kind) }
-}
-
-/**
- * The second half of re-authentication for a factor change: with no factor
- * there is nothing to prove; with one, `code` must be a current one (422 on
- * `body.code` otherwise, audited under `action`). Returns what the audit
- * event of the change records about it.
- */
-async function assertCurrentFactor(env: Env, db: Database, user: UserRow, account: MfaAccount, code: string | undefined, meta: RequestMeta, action: AuditAction) {
-  if ((await activeFactors(db, account.id)).length === 0) return {}
-  const method = code === undefined ? null : await verifyCurrentFactor(env, db, account, code)
-  if (method) return { confirmed_with: method }
-  await audit(env, meta, {
-    tenantId: user.tenantId,
-    actor: { type: 'user', id: user.id },
-    action,
-    target: { type: 'user', id: user.id },
-    outcome: 'failure',
-    details: { reason: code === undefined ? 'second_factor_missing' : 'wrong_second_factor' },
-  })
-  throw Problem.validation([
-    {
-      path: 'body.code',
-      message:
-        code === undefined
-          ? 'Your account has a second factor: send a current code from your authenticator app, a recovery code, or the code POST /api/v1/me/mfa/code mails you.'
-          : 'This is not a current code of your second factor.',
-    },
-  ])
 }
 
 export async function addEmailFactor(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
@@ -81,7 +52,7 @@ export async function mailFactorChangeCode(env: Env, db: Database, principal: Pr
 export async function startTotp(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
   await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.totp_started')
-  const confirmed = await assertCurrentFactor(env, db, user, account, input.code, meta, 'mfa.totp_started')
+  const confirmed = await assertCurrentFactor(env, db, account, input.code, meta, 'mfa.totp_started', STEP_UP_ROUTE)
   return beginTotp(env, db, account, meta, confirmed)
 }
 
@@ -101,6 +72,6 @@ export async function removeMyFactors(env: Env, db: Database, principal: Princip
       'mfa-required-by-policy',
     )
   }
-  const confirmed = await assertCurrentFactor(env, db, user, account, input.code, meta, 'mfa.removed')
+  const confirmed = await assertCurrentFactor(env, db, account, input.code, meta, 'mfa.removed', STEP_UP_ROUTE)
   await removeFactors(env, db, account, meta, confirmed)
 }

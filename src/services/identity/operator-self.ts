@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { operators } from '../../db/schema'
+import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
@@ -9,7 +10,8 @@ import type { Principal } from '../../schemas/principal'
 import { audit, auditChange } from '../audit/audit'
 import { assertNotReused, assertStrongPassword, rememberPassword } from '../passwords/password-policy'
 import { hashPassword, verifyPassword } from '../passwords/passwords'
-import { beginTotp, confirmTotp, endPendingChallenges, type MfaAccount } from './mfa'
+import { beginTotp, confirmTotp, endPendingChallenges, sendStepUpCode, type MfaAccount } from './mfa'
+import { assertCurrentFactor } from './factor-proof'
 import { toOperator } from './operators'
 import { endActorSessions, issueSession } from './sessions'
 import type { AuditAction } from '../../schemas/audit'
@@ -100,11 +102,30 @@ export async function changeOperatorPassword(
   return { status: 'ok' as const, token: session.token, expires_at: session.principal.expiresAt, operator: toOperator({ ...row, ...changed }) }
 }
 
-/** Starts TOTP enrolment for the caller (needs the current password); returns the otpauth:// URI. */
-export async function startOperatorTotp(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
+/** Where an operator gets a mailed code that confirms a factor change. */
+const STEP_UP_ROUTE = '/ops/v1/me/mfa/code'
+
+/**
+ * Starts TOTP enrolment for the caller; returns the otpauth:// URI. Confirming
+ * it replaces the earlier authenticator, so it needs the current password and
+ * a current second factor (`code`).
+ */
+export async function startOperatorTotp(
+  env: Env,
+  db: Database,
+  principal: Principal,
+  input: { current_password: string; code?: string | undefined },
+  meta: RequestMeta,
+) {
   const row = await currentOperator(db, principal)
-  await assertCurrentPassword(env, row, password, meta, 'mfa.totp_started')
-  return beginTotp(env, db, accountOf(row), meta)
+  await assertCurrentPassword(env, row, input.current_password, meta, 'mfa.totp_started')
+  const confirmed = await assertCurrentFactor(env, db, accountOf(row), input.code, meta, 'mfa.totp_started', STEP_UP_ROUTE)
+  return beginTotp(env, db, accountOf(row), meta, confirmed)
+}
+
+/** Mails the caller a code that confirms a change to their own factors. */
+export async function mailOperatorFactorChangeCode(env: Env, db: Database, principal: Principal, meta: RequestMeta, defer: Defer) {
+  return sendStepUpCode(env, db, accountOf(await currentOperator(db, principal)), meta, defer)
 }
 
 /** Confirms the caller's pending TOTP enrolment with a first code; returns the recovery codes, shown once. */
