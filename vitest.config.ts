@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { alertWebhookDouble } from './test/doubles/alert-webhook.js'
 
 const migrationsDir = fileURLToPath(new URL('./migrations', import.meta.url))
 
@@ -21,7 +22,10 @@ function workers(passwordHashProfile: 'test' | 'production') {
         BOOTSTRAP_TOKEN: 'test-bootstrap-token',
         MASTER_KEY: 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=',
         TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
+        ALERT_WEBHOOK_URL: 'https://alerts.test/hooks/mamori',
       },
+      // The alert webhook is the Worker's one outbound HTTP edge: a double answers it (test/doubles/alert-webhook.ts).
+      outboundService: alertWebhookDouble,
     },
   }))
 }

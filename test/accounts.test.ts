@@ -190,6 +190,12 @@ async function enrolTotp(user: TestUser) {
   expect(confirmed.body.recovery_codes).toHaveLength(10)
 }
 
+/** 403s counted against the tenant's sessions by the permission-failure detector (SE-28). */
+async function refusalsCounted(tenantId: string) {
+  const row = await env.DB.prepare("SELECT sum(count) AS n FROM alert_counters WHERE tenant_id = ? AND key LIKE 'forbidden:%'").bind(tenantId).first<{ n: number }>()
+  return row!.n
+}
+
 describe('users: admins only', () => {
   it('answers a member 403 forbidden on every /api/v1/users route and changes nothing', async () => {
     const t = await tenantWithAdmin()
@@ -211,7 +217,9 @@ describe('users: admins only', () => {
       const reply = await call(method, path, { token: member.token, ...(body !== undefined ? { body } : {}) })
       expect(expectProblem(reply, 403, 'forbidden').detail, `${method} ${path}`).toBe('Only admins may do this.')
     }
-    expect(await snapshotCounts()).toEqual(before)
+    // Only the session's permission-failure counter (one row) moved: the intrusion detector's bookkeeping.
+    expect(await snapshotCounts()).toEqual({ ...before, alert_counters: before.alert_counters! + 1 })
+    expect(await refusalsCounted(t.id)).toBe(attempts.length)
     expect(await userRow(t.adminId)).toEqual(adminBefore)
     expect((await userRow(member.id))!.role).toBe('member')
   })
@@ -1265,7 +1273,8 @@ describe('access declarations (SE-8)', () => {
         type: 'forbidden',
       })
     }
-    expect(await snapshotCounts()).toEqual(before)
+    expect(await snapshotCounts()).toEqual({ ...before, alert_counters: before.alert_counters! + 1 })
+    expect(await refusalsCounted(t.id)).toBe(adminOps.length)
   })
 
   it('enforces the declarations: an account without a route\u2019s permission gets 403 forbidden', async () => {
@@ -1283,7 +1292,8 @@ describe('access declarations (SE-8)', () => {
         type: 'forbidden',
       })
     }
-    expect(await snapshotCounts()).toEqual(before)
+    expect(await snapshotCounts()).toEqual({ ...before, alert_counters: before.alert_counters! + 1 })
+    expect(await refusalsCounted(t.id)).toBe(guarded.length)
   })
 })
 

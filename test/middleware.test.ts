@@ -839,12 +839,15 @@ describe('authenticate()', () => {
 })
 
 describe('requirePermission()', () => {
+  // These probes have no bindings and a made-up tenant; counting refusals is tested through HTTP in test/alerts.test.ts.
+  const uncounted = async () => {}
+
   function guarded(who: Principal) {
     const app = probe(async (c, next) => {
       c.set('principal', who)
       await next()
     })
-    app.get('/probe', requirePermission({ permission: 'audit:read' }), (c) => c.json({ ok: true }))
+    app.get('/probe', requirePermission({ permission: 'audit:read', onRefused: uncounted }), (c) => c.json({ ok: true }))
     return app
   }
 
@@ -866,7 +869,7 @@ describe('requirePermission()', () => {
       c.set('principal', principal({ permissions: [] }))
       await next()
     })
-    app.get('/probe', requirePermission({ permission: 'records:read' }), handler)
+    app.get('/probe', requirePermission({ permission: 'records:read', onRefused: uncounted }), handler)
     expect((await app.request('/probe')).status).toBe(403)
     expect(handler).not.toHaveBeenCalled()
   })

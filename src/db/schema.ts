@@ -253,6 +253,73 @@ export const mailOutbox = sqliteTable(
   (t) => [index('mail_outbox_status').on(t.status, t.createdAt)],
 )
 
+/**
+ * The operators' alert webhook outbox (SE-28): alerts are queued in the same
+ * transaction as the audit event that records them, and delivered (at once,
+ * and retried with backoff by the five-minute cron) until the receiver
+ * answers 2xx or the attempts run out. `next_attempt_at` is when a queued
+ * alert is due; a delivery in flight pushes it forward first, so an attempt
+ * that dies midway is retried rather than lost.
+ */
+export const alertOutbox = sqliteTable(
+  'alert_outbox',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    /** The JSON body the receiver gets, exactly as signed. */
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['queued', 'sent', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: text('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: text('created_at').notNull(),
+    sentAt: text('sent_at'),
+  },
+  (t) => [index('alert_outbox_due').on(t.status, t.nextAttemptAt)],
+)
+
+/**
+ * Counters of the intrusion detectors (SE-28): how often one key (an actor's
+ * downloads, a session's permission failures, a tenant's refused sources)
+ * was seen in one fixed window, and whether that window's alert has fired,
+ * so an alert goes out once per key and window, however long the burst.
+ */
+export const alertCounters = sqliteTable(
+  'alert_counters',
+  {
+    key: text('key').notNull(),
+    windowStart: text('window_start').notNull(),
+    tenantId: text('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    count: integer('count').notNull().default(0),
+    fired: integer('fired', { mode: 'boolean' }).notNull().default(false),
+    /** When the window ended: the sweep removes counters past it. */
+    windowEnd: text('window_end').notNull(),
+  },
+  (t) => [uniqueIndex('alert_counters_key_window').on(t.key, t.windowStart), index('alert_counters_window_end').on(t.windowEnd)],
+)
+
+/**
+ * The networks (IPv4 /24, IPv6 /48) each account has signed in from, so a
+ * sign-in from a network never seen for it raises an alert (SE-28). Bounded
+ * per account: the least recently seen network gives way.
+ */
+export const accountNetworks = sqliteTable(
+  'account_networks',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    network: text('network').notNull(),
+    firstSeenAt: text('first_seen_at').notNull(),
+    lastSeenAt: text('last_seen_at').notNull(),
+  },
+  (t) => [uniqueIndex('account_networks_account_network').on(t.accountId, t.network)],
+)
+
 /** Earlier password hashes of an account, for the no-reuse rule. */
 export const passwordHistory = sqliteTable(
   'password_history',

@@ -70,6 +70,15 @@ export const AUDIT_ACTIONS = {
 
   'security.source_refused': 'security',
   'security.self_check_failed': 'security',
+  // Intrusion detection (SE-28): each records an alert mailed to the tenant's admins and sent to the operators' webhook.
+  'security.new_network_sign_in': 'security',
+  'security.source_refusal_burst': 'security',
+  'security.download_burst': 'security',
+  'security.permission_failures': 'security',
+  // Any other alert raised through the alert channel (brute force, a locked account); details.kind says which.
+  'security.alert': 'security',
+  // An alert the operators' webhook never accepted, given up on after its last attempt.
+  'security.alert_undelivered': 'security',
 } as const satisfies Record<string, AuditCategory>
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS

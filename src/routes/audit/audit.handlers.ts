@@ -1,5 +1,6 @@
 import { database } from '../../db/client'
-import { audit, exportAudit, searchAudit, verifyAuditChain } from '../../services/audit/audit'
+import { auditExtraction } from '../../services/alerts/detectors'
+import { exportAudit, searchAudit, verifyAuditChain } from '../../services/audit/audit'
 import { actorOf, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { ExportRoute, ListRoute, VerifyRoute } from './audit.routes'
@@ -18,7 +19,7 @@ export const exportAll: AppRouteHandler<ExportRoute> = async (c) => {
   const tenantId = c.var.principal.tenantId!
   // Planned before the event is written, so a bad cursor is refused with nothing recorded.
   const part = await exportAudit(database(c.env), tenantId, filter, format, cursor)
-  await audit(c.env, requestMeta(c), {
+  await auditExtraction(c.env, requestMeta(c), {
     tenantId,
     actor: actorOf(c),
     action: 'audit.export',

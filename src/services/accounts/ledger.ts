@@ -6,6 +6,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { DAY_MS } from '../../lib/time'
 import { PERMISSIONS, type Permission } from '../../schemas/permissions'
 import { audit, type AuditActor } from '../audit/audit'
+import { auditExtraction } from '../alerts/detectors'
 
 
 /**
@@ -57,7 +58,8 @@ export async function accountLedger(env: Env, db: Database, tenantId: string, ac
       created_at: u.createdAt,
     }
   })
-  await audit(env, meta, {
+  // The CSV is a download, counted towards the account's burst alert; reading it in the console is not.
+  await (format === 'csv' ? auditExtraction : audit)(env, meta, {
     tenantId,
     actor,
     action: format === 'csv' ? 'ledger.export' : 'ledger.read',

@@ -10,6 +10,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
 import { audit, auditChange, type TenantCaller as Caller } from '../audit/audit'
 import { quotaExceeded, reserveStorage, storageOf } from './storage-quota'
+import { auditExtraction } from '../alerts/detectors'
 
 /** Largest single upload. Bodies stream to R2; this bounds one request's time and memory. */
 export const FILE_MAX_BYTES = 25 * 1024 * 1024
@@ -143,13 +144,14 @@ async function findFile(db: Database, tenantId: string, id: string): Promise<Fil
 
 /**
  * Streams a file's bytes. A download takes data out of the service, so it
- * is audited as a data extraction before the first byte leaves (GE-5).
+ * is audited as a data extraction before the first byte leaves (GE-5), and
+ * counted towards the account's download burst alert.
  */
 export async function downloadFile(env: Env, db: Database, caller: Caller, id: string, meta: RequestMeta) {
   const row = await findFile(db, caller.tenantId, id)
   const object = await env.FILES.get(objectKey(caller.tenantId, row.id))
   if (!object) throw Problem.notFound('file', id)
-  await audit(env, meta, {
+  await auditExtraction(env, meta, {
     tenantId: caller.tenantId,
     actor: caller.actor,
     action: 'file.download',

@@ -21,6 +21,7 @@ import { endSession, issueSession, refreshActorSessions } from './sessions'
 import { refuseSource, sourceRulesOf } from '../policy/source-restrictions'
 import { tenantPlan } from '../tenancy/tenants'
 import { toUser, type UserRow } from '../accounts/users'
+import { noteSignInNetwork } from '../alerts/networks'
 
 type TenantRow = typeof tenants.$inferSelect
 
@@ -263,6 +264,7 @@ async function finishSignIn(
         .toSQL(),
     ],
   )
+  await noteSignInNetwork(env, db, meta, { tenantId: tenant.id, id: user.id, email: user.email })
   if (passwordChange) {
     return { status: 'password_change_required', token: session.token, expires_at: session.principal.expiresAt }
   }

@@ -44,3 +44,13 @@ export function otpMacKey(env: Pick<Env, 'MASTER_KEY'>) {
 export function identifierMacKey(env: Pick<Env, 'MASTER_KEY'>) {
   return cached('audit-identifier', async () => deriveHmacKey(await masterKey(env), 'audit-identifier'))
 }
+
+/**
+ * The HMAC-SHA-256 key that signs alert webhook deliveries. The receiver
+ * derives the same key from MASTER_KEY (HKDF-SHA-256, salt `mamori/v1`, info
+ * `alert-webhook`, 32 bytes), so it can tell our deliveries from forgeries
+ * without a second secret to keep in step.
+ */
+export function alertWebhookKey(env: Pick<Env, 'MASTER_KEY'>) {
+  return cached('alert-webhook', async () => deriveHmacKey(await masterKey(env), 'alert-webhook'))
+}

@@ -3,7 +3,9 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { checkSource, type RequestSource, type SourceRules, type SourceVerdict } from '../../lib/source-rules'
 import type { Policy } from '../../schemas/policy'
 import type { Principal } from '../../schemas/principal'
+import { database } from '../../db/client'
 import { audit } from '../audit/audit'
+import { afterSourceRefusal, sourceRefusalCounter } from '../alerts/detectors'
 
 /** The platform allowlist for operators, from OPS_IP_ALLOWLIST (comma-separated CIDRs; empty: anywhere). */
 export function operatorAllowlist(env: Pick<Env, 'OPS_IP_ALLOWLIST'>): string[] {
@@ -32,7 +34,8 @@ export type SourceSubject = { tenantId: string | null; actorType: Principal['act
 
 /**
  * Records a refused source as a security event on the caller's chain and
- * throws the 403 `source-not-allowed` problem.
+ * throws the 403 `source-not-allowed` problem. Refusals are counted per
+ * tenant (the platform, for operators): a burst raises one alert per window.
  */
 export async function refuseSource(
   env: Env,
@@ -40,13 +43,21 @@ export async function refuseSource(
   who: SourceSubject,
   verdict: { rule: 'ip' | 'certificate'; detail: string },
 ): Promise<never> {
-  await audit(env, meta, {
-    tenantId: who.tenantId,
-    actor: { type: who.actorType, id: who.actorId },
-    action: 'security.source_refused',
-    target: { type: who.actorType, id: who.actorId },
-    outcome: 'denied',
-    details: { rule: verdict.rule, role: who.role, reason: verdict.detail },
-  })
+  // Counted in the refusal's own transaction, so a burst is seen exactly at its threshold.
+  const counter = sourceRefusalCounter(database(env), who.tenantId)
+  const recorded = await audit(
+    env,
+    meta,
+    {
+      tenantId: who.tenantId,
+      actor: { type: who.actorType, id: who.actorId },
+      action: 'security.source_refused',
+      target: { type: who.actorType, id: who.actorId },
+      outcome: 'denied',
+      details: { rule: verdict.rule, role: who.role, reason: verdict.detail },
+    },
+    [counter.write],
+  )
+  if (recorded.ok) await afterSourceRefusal(env, meta, counter.ref, recorded.rows[0], verdict.rule)
   throw Problem.forbidden(verdict.detail, 'source-not-allowed')
 }
