@@ -80,6 +80,27 @@ export const resetPassword = defineRoute(admin, {
   responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 403, 404) },
 })
 
+export const UnlockedSchema = z
+  .object({
+    id: z.string(),
+    unlocked: z.array(z.enum(['account', 'pair', 'mfa', 'reauth', 'reset_code'])).openapi({
+      description:
+        'What was locked or blocked and is lifted now: `account` (100 failed sign-ins in a row), `mfa` (10 wrong second-factor codes in a row), `pair` (a network blocked after 10 failures), `reauth` (wrong current passwords), `reset_code` (wrong reset codes). Empty when nothing was.',
+    }),
+  })
+  .openapi('UserUnlocked')
+
+export const unlock = defineRoute(admin, {
+  method: 'post',
+  path: '/api/v1/users/{id}/unlock',
+  tags,
+  summary: 'Lift an account\u2019s sign-in and second-factor locks',
+  description:
+    'Ends the lock after 100 failed sign-ins in a row, the second-factor lock after 10 wrong codes, and the blocks of the networks the account was guessed from, with their runs of failures. Audited as `user.unlock`. Another tenant\u2019s id answers 404.',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(UnlockedSchema, 'Unlocked'), ...problemResponses(401, 403, 404) },
+})
+
 export const listCertificates = defineRoute(admin, {
   method: 'get',
   path: '/api/v1/users/{id}/certificates',
@@ -107,5 +128,6 @@ export type GetOneRoute = typeof getOne
 export type PatchRoute = typeof patch
 export type RemoveRoute = typeof remove
 export type ResetPasswordRoute = typeof resetPassword
+export type UnlockRoute = typeof unlock
 export type ListCertificatesRoute = typeof listCertificates
 export type ReplaceCertificatesRoute = typeof replaceCertificates

@@ -1,5 +1,5 @@
 import type { Database } from '../../db/client'
-import type { Defer } from '../../lib/defer'
+import { inBackground, type Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
@@ -13,10 +13,12 @@ import {
   removeFactors,
   sendStepUpCode,
   verifyCurrentFactor,
-  type MfaAccount,
+  type KeyedAccount,
 } from './mfa'
+import { tenantRealm } from '../abuse/keys'
+import { assertCurrentPasswordThrottled } from '../passwords/current-password'
 import { getPolicy } from '../policy/policy'
-import { assertCurrentPassword, currentUser } from './me'
+import { currentUser } from './me'
 import type { UserRow } from '../accounts/users'
 
 /**
@@ -25,10 +27,12 @@ import type { UserRow } from '../accounts/users'
  * authenticator's code instead). Replacing or removing factors also needs a
  * current second factor when the account has one, so a stolen session and
  * password together still cannot swap the victim's authenticator for their own.
+ * Both checks are throttled per account: wrong current passwords by `reauth`,
+ * wrong codes by the same run of wrong codes as sign-in challenges (`mfa`).
  */
 async function me(db: Database, principal: Principal) {
   const user = await currentUser(db, principal)
-  const account: MfaAccount = { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email }
+  const account: KeyedAccount = { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(user.tenantSlug) }
   return { user, account }
 }
 
@@ -42,9 +46,9 @@ async function methods(db: Database, accountId: string) {
  * `body.code` otherwise, audited under `action`). Returns what the audit
  * event of the change records about it.
  */
-async function assertCurrentFactor(env: Env, db: Database, user: UserRow, account: MfaAccount, code: string | undefined, meta: RequestMeta, action: AuditAction) {
+async function assertCurrentFactor(env: Env, db: Database, user: UserRow, account: KeyedAccount, code: string | undefined, meta: RequestMeta, action: AuditAction) {
   if ((await activeFactors(db, account.id)).length === 0) return {}
-  const method = code === undefined ? null : await verifyCurrentFactor(env, db, account, code)
+  const method = code === undefined ? null : await verifyCurrentFactor(env, db, account, code, meta, inBackground)
   if (method) return { confirmed_with: method }
   await audit(env, meta, {
     tenantId: user.tenantId,
@@ -67,7 +71,7 @@ async function assertCurrentFactor(env: Env, db: Database, user: UserRow, accoun
 
 export async function addEmailFactor(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, password, meta, 'mfa.enrolled')
+  await assertCurrentPasswordThrottled(env, db, user, password, meta, 'mfa.enrolled')
   await enableEmailFactor(env, db, account, meta)
   return methods(db, user.id)
 }
@@ -80,7 +84,7 @@ export async function mailFactorChangeCode(env: Env, db: Database, principal: Pr
 
 export async function startTotp(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.totp_started')
+  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'mfa.totp_started')
   const confirmed = await assertCurrentFactor(env, db, user, account, input.code, meta, 'mfa.totp_started')
   return beginTotp(env, db, account, meta, confirmed)
 }
@@ -93,7 +97,7 @@ export async function finishTotp(env: Env, db: Database, principal: Principal, c
 /** Removes every factor, unless the tenant policy requires one for the caller's role. */
 export async function removeMyFactors(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.removed')
+  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'mfa.removed')
   const policy = await getPolicy(db, user.tenantId)
   if (policy.mfa_required[user.role]) {
     throw Problem.conflict(

@@ -44,3 +44,12 @@ export function otpMacKey(env: Pick<Env, 'MASTER_KEY'>) {
 export function identifierMacKey(env: Pick<Env, 'MASTER_KEY'>) {
   return cached('audit-identifier', async () => deriveHmacKey(await masterKey(env), 'audit-identifier'))
 }
+
+/**
+ * The HMAC key that names throttle objects and their counters: an account's
+ * e-mail or a client's address never appears as a Durable Object name or key,
+ * and names cannot be reversed from a list of them without MASTER_KEY.
+ */
+export function throttleNameKey(env: Pick<Env, 'MASTER_KEY'>) {
+  return cached('throttle-name', async () => deriveHmacKey(await masterKey(env), 'throttle-name'))
+}
