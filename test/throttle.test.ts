@@ -72,6 +72,17 @@ describe('one account from one network (pair)', () => {
     expect(refused).toEqual({ retryAfter: '60', policy: '"pair";q=10;w=86400', rateLimit: '"pair";r=0;t=60', body: problemBody('pair') })
   })
 
+  it('gives 30 racing wrong guesses exactly 10 password verifies, and 15 racing right ones all a session', async () => {
+    const user = await userOf(t)
+    const ip = freshIp()
+    const guesses = await Promise.all(Array.from({ length: 30 }, () => tenantLogin(t.slug, user.email, WRONG, ip)))
+    expect(guesses.map((r) => r.status).sort()).toEqual([...Array(10).fill(401), ...Array(20).fill(429)])
+    expect((await events(t.id, 'auth.login')).filter((e) => e.target_id === user.id && e.outcome === 'failure')).toHaveLength(10)
+    const home = freshIp()
+    const rights = await Promise.all(Array.from({ length: 15 }, () => tenantLogin(t.slug, user.email, user.password, home)))
+    expect(rights.map((r) => r.body.status)).toEqual(Array(15).fill('ok'))
+  })
+
   it('records the block once, with its count, mails the owner once, and appends nothing per refused attempt', async () => {
     const user = await userOf(t)
     const ip = freshIp()
@@ -151,6 +162,22 @@ describe('one account from one network (pair)', () => {
     expect({ status: back.status, result: back.body.status }).toEqual({ status: 200, result: 'ok' })
     expect((await counters(stub)).filter((c) => c.scope === 'pair' || c.scope === 'account')).toEqual([])
     expect(await failTimes(10, t.slug, user.email, ip)).toEqual(Array(10).fill(401))
+  })
+
+  it('does not count attempts an allowlist refused before the password against the account, only against the network', async () => {
+    const fenced = await tenantWithAdmin()
+    const office = '192.0.2.10'
+    const policy = await call('PUT', '/api/v1/policy', {
+      token: fenced.adminToken,
+      body: { ip_allowlist: { admin: ['192.0.2.0/24'], member: ['192.0.2.0/24'] } },
+      headers: from(office),
+    })
+    expect(policy.status).toBe(200)
+    const outside = freshIp()
+    for (let i = 0; i < 15; i++) expectProblem(await tenantLogin(fenced.slug, fenced.adminEmail, WRONG, outside), 403, 'source-not-allowed')
+    expect((await counters(await accountThrottle(fenced.slug, fenced.adminEmail))).filter((c) => c.scope === 'pair' || c.scope === 'account')).toEqual([])
+    expect((await counters(await networkThrottle(outside))).map((c) => ({ scope: c.scope, count: c.count }))).toEqual([{ scope: 'ip', count: 15 }])
+    expect((await tenantLogin(fenced.slug, fenced.adminEmail, fenced.adminPassword, office)).body.status).toBe('ok')
   })
 
   it('counts IPv6 clients by their /64', async () => {

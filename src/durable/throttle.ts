@@ -18,14 +18,22 @@ export type ThrottleRule =
 export type ThrottleCounter = { scope: string; key: string; rule: ThrottleRule }
 
 /**
- * - `attempt`: refused if the counter is blocked, else counted (before the
- *   work it guards, so racing attempts can never pass more than the limit);
- * - `check`: refused if blocked, never counted;
- * - `peek`: reports the state, never refuses;
- * - `reset`: forgets the counter (a success);
- * - `refund`: takes one count back.
+ * - `reserve`: refused if the counter is blocked; "busy" if the attempts
+ *   already in flight could use up what is left; else holds one place
+ *   (`id`) for an attempt whose outcome is not known yet. Racing attempts
+ *   therefore never get more tries than the limit, and a burst of right
+ *   ones is not refused for being in flight: it waits its turn.
+ * - `fail`, `pass`, `abandon`: the reserved attempt's outcome: a failure
+ *   (counted), a success (a consecutive counter starts over; a window
+ *   counter does not count it), or nothing that counts;
+ * - `count`: counts at once (what happened already: a mailed code, an
+ *   unknown token); refused if blocked;
+ * - `check`: refused if blocked, never counted; `peek`: reports the state;
+ * - `reset`: forgets the counter; `refund`: takes the last count back.
  */
-export type ThrottleOp = { op: 'attempt' | 'check' | 'peek' | 'reset' | 'refund'; counter: ThrottleCounter }
+export type ThrottleOp =
+  | { op: 'check' | 'peek' | 'reset' | 'refund' | 'count'; counter: ThrottleCounter }
+  | { op: 'reserve' | 'fail' | 'pass' | 'abandon'; counter: ThrottleCounter; id: string }
 
 export type CounterState = {
   scope: string
@@ -47,7 +55,9 @@ export type ThrottleRefusal = { scope: string; key: string; retryAfterMs: number
 
 export type ThrottleResult = {
   refused: ThrottleRefusal | null
-  /** The state after each `attempt`, in order (empty when refused: nothing was counted). */
+  /** Attempts in flight hold every place left: nothing was reserved or counted; try again shortly. */
+  busy: { scope: string } | null
+  /** The state after each `count` and `fail`, in order (empty when refused or busy). */
   counted: CounterState[]
   /** The state of each `peek`, in order. */
   peeked: CounterState[]
@@ -55,6 +65,9 @@ export type ThrottleResult = {
 
 /** What `release` ended: the scopes it cleared and whether one of them was locked or blocked. */
 export type Released = { scope: string; keys: number; locked: boolean; blocked: boolean }
+
+/** A reserved place is given up this long after it was taken (an attempt that died before its outcome). */
+export const RESERVATION_MS = 30_000
 
 type Row = {
   scope: string
@@ -66,6 +79,9 @@ type Row = {
   locked: number
   blocks: number
   refused: number
+  /** The last_at of the count that started the current block, and the block it replaced: what a refund undoes. */
+  tripped_at: number
+  prev_blocked_until: number
   expires_at: number | null
 }
 
@@ -80,10 +96,19 @@ const SCHEMA = [
     locked INTEGER NOT NULL,
     blocks INTEGER NOT NULL,
     refused INTEGER NOT NULL,
+    tripped_at INTEGER NOT NULL,
+    prev_blocked_until INTEGER NOT NULL,
     expires_at INTEGER,
     PRIMARY KEY (scope, key)
   )`,
   'CREATE INDEX counters_expiry ON counters (expires_at)',
+  `CREATE TABLE reservations (
+    id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key, id)
+  )`,
 ]
 
 /**
@@ -91,7 +116,7 @@ const SCHEMA = [
  * account (realm and e-mail, named by a keyed hash, never the address) and
  * one per client network (an IPv4 address or an IPv6 /64). Every RPC is one
  * synchronous step over the object's SQLite, so concurrent sign-ins see each
- * other's counts exactly. Objects that only ever answered checks create no
+ * other's counts, and each other's attempts in flight, exactly. Objects that only ever answered checks create no
  * storage; an alarm removes counters once they are forgotten. Time comes from
  * the stored epoch-ms columns, so tests move it by editing them.
  */
@@ -116,34 +141,57 @@ export class Throttle extends DurableObject<Env> {
   }
 
   /**
-   * Applies `ops` in one step: resets and refunds first; then, if any
-   * `attempt` or `check` names a blocked counter, the whole call is refused
-   * (counting the refusal on each blocking counter) and nothing is counted;
-   * otherwise every `attempt` is counted. Peeks report the final state.
+   * Applies `ops` in one step: outcomes, resets and refunds first; then, if
+   * any `reserve`, `count` or `check` names a blocked counter, the call is
+   * refused (the refusal is counted on each blocking counter) and nothing
+   * else happens; if a `reserve` finds no place left it answers busy, again
+   * with nothing reserved or counted; otherwise every `count` is counted and
+   * every `reserve` holds its place. Peeks report the final state.
    */
   async apply(ops: ThrottleOp[]): Promise<ThrottleResult> {
-    const now = Date.now()
-    const writes = ops.some((o) => o.op === 'attempt' || o.op === 'reset' || o.op === 'refund')
-    if (!this.ready && !writes) return this.answerFromNothing(ops)
+    if (!this.ready && ops.every((o) => o.op === 'check' || o.op === 'peek')) return this.answerFromNothing(ops)
     this.migrate()
-    for (const { op, counter } of ops) {
-      if (op === 'reset') this.sql.exec('DELETE FROM counters WHERE scope = ? AND key = ?', counter.scope, counter.key)
-      if (op === 'refund') this.refund(counter, now)
+    const result = this.step(ops, Date.now())
+    await this.scheduleSweep()
+    return result
+  }
+
+  private step(ops: ThrottleOp[], now: number): ThrottleResult {
+    this.sql.exec('DELETE FROM reservations WHERE at <= ?', now - RESERVATION_MS)
+    const counted: CounterState[] = []
+    for (const o of ops) {
+      const { counter } = o
+      if (o.op === 'reset') this.sql.exec('DELETE FROM counters WHERE scope = ? AND key = ?', counter.scope, counter.key)
+      if (o.op === 'refund') this.refund(counter, now)
+      if (o.op === 'fail' || o.op === 'pass' || o.op === 'abandon') {
+        this.sql.exec('DELETE FROM reservations WHERE scope = ? AND key = ? AND id = ?', counter.scope, counter.key, o.id)
+      }
+      if (o.op === 'fail') counted.push(this.count(counter, now))
+      if (o.op === 'pass' && counter.rule.kind === 'consecutive') this.sql.exec('DELETE FROM counters WHERE scope = ? AND key = ?', counter.scope, counter.key)
     }
-    const guarded = ops.filter((o) => o.op === 'attempt' || o.op === 'check')
-    const blocking = guarded.map((o) => ({ counter: o.counter, row: this.load(o.counter, now) })).filter(({ row }) => isBlocked(row, now))
+    const guarded = ops.filter((o) => o.op === 'reserve' || o.op === 'count' || o.op === 'check')
+    const loaded = guarded.map((o) => ({ o, row: this.load(o.counter, now) }))
+    const blocking = loaded.filter(({ row }) => isBlocked(row, now))
     if (blocking.length > 0) {
       for (const { row } of blocking) {
         row.refused += 1
         this.store(row)
       }
-      const waits = blocking.map(({ counter, row }) => ({ scope: counter.scope, key: counter.key, retryAfterMs: row.locked ? null : row.blocked_until - now }))
+      const waits = blocking.map(({ o, row }) => ({ scope: o.counter.scope, key: o.counter.key, retryAfterMs: row.locked ? null : row.blocked_until - now }))
       const longest = waits.find((w) => w.retryAfterMs === null) ?? waits.sort((a, b) => b.retryAfterMs! - a.retryAfterMs!)[0]!
-      return { refused: longest, counted: [], peeked: this.peek(ops, now) }
+      return { refused: longest, busy: null, counted, peeked: this.peek(ops, now) }
     }
-    const counted = ops.filter((o) => o.op === 'attempt').map((o) => this.count(o.counter, now))
-    await this.scheduleSweep()
-    return { refused: null, counted, peeked: this.peek(ops, now) }
+    const full = loaded.find(({ o, row }) => o.op === 'reserve' && this.inFlight(o.counter) >= room(o.counter.rule, row))
+    if (full) return { refused: null, busy: { scope: full.o.counter.scope }, counted, peeked: this.peek(ops, now) }
+    for (const o of ops) {
+      if (o.op === 'count') counted.push(this.count(o.counter, now))
+      if (o.op === 'reserve') this.sql.exec('INSERT OR REPLACE INTO reservations (id, scope, key, at) VALUES (?, ?, ?, ?)', o.id, o.counter.scope, o.counter.key, now)
+    }
+    return { refused: null, busy: null, counted, peeked: this.peek(ops, now) }
+  }
+
+  private inFlight(counter: ThrottleCounter): number {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM reservations WHERE scope = ? AND key = ?', counter.scope, counter.key).one().n
   }
 
   /**
@@ -173,7 +221,7 @@ export class Throttle extends DurableObject<Env> {
   }
 
   private answerFromNothing(ops: ThrottleOp[]): ThrottleResult {
-    return { refused: null, counted: [], peeked: ops.filter((o) => o.op === 'peek').map((o) => toState(fresh(o.counter, Date.now()), false, 0, 0)) }
+    return { refused: null, busy: null, counted: [], peeked: ops.filter((o) => o.op === 'peek').map((o) => toState(fresh(o.counter, Date.now()), false, 0, 0)) }
   }
 
   private peek(ops: ThrottleOp[], now: number): CounterState[] {
@@ -186,10 +234,10 @@ export class Throttle extends DurableObject<Env> {
     if (!row) return fresh(counter, now)
     const rule = counter.rule
     if (rule.kind === 'window' && now >= row.window_start + rule.windowMs) {
-      return { ...row, count: 0, window_start: now, blocked_until: 0 }
+      return { ...row, count: 0, window_start: now, blocked_until: 0, tripped_at: 0 }
     }
     if (rule.kind === 'consecutive' && row.locked === 0 && row.blocked_until <= now && now - row.last_at >= rule.forgetMs) {
-      return { ...row, count: 0, blocks: 0, blocked_until: 0 }
+      return { ...row, count: 0, blocks: 0, blocked_until: 0, tripped_at: 0 }
     }
     return row
   }
@@ -207,6 +255,8 @@ export class Throttle extends DurableObject<Env> {
       priorBlocks = row.blocks
       refusedBefore = row.refused
       row.refused = 0
+      row.tripped_at = now
+      row.prev_blocked_until = row.blocked_until
       if (rule.kind === 'window') {
         row.blocked_until = row.window_start + rule.windowMs
       } else if (rule.block === 'lock') {
@@ -221,27 +271,29 @@ export class Throttle extends DurableObject<Env> {
     return toState(row, tripped, priorBlocks, refusedBefore)
   }
 
+  /** Takes the last count back; if that count started the block (nothing counted since), the block goes with it. */
   private refund(counter: ThrottleCounter, now: number) {
     const row = this.load(counter, now)
     if (row.count === 0) return
-    row.count -= 1
-    // The count that set the block is taken back, so is the block it set.
-    if (row.count < counter.rule.limit && (row.locked === 1 || row.blocked_until > 0)) {
-      row.blocked_until = 0
+    if (row.tripped_at > 0 && row.tripped_at === row.last_at) {
+      row.blocked_until = row.prev_blocked_until
       row.locked = 0
       row.blocks = Math.max(0, row.blocks - 1)
+      row.tripped_at = 0
     }
+    row.count -= 1
     row.expires_at = expiry(row, counter.rule)
     this.store(row)
   }
 
   private store(row: Row) {
     this.sql.exec(
-      `INSERT INTO counters (scope, key, count, window_start, last_at, blocked_until, locked, blocks, refused, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO counters (scope, key, count, window_start, last_at, blocked_until, locked, blocks, refused, tripped_at, prev_blocked_until, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (scope, key) DO UPDATE SET count = excluded.count, window_start = excluded.window_start,
          last_at = excluded.last_at, blocked_until = excluded.blocked_until, locked = excluded.locked,
-         blocks = excluded.blocks, refused = excluded.refused, expires_at = excluded.expires_at`,
+         blocks = excluded.blocks, refused = excluded.refused, tripped_at = excluded.tripped_at,
+         prev_blocked_until = excluded.prev_blocked_until, expires_at = excluded.expires_at`,
       row.scope,
       row.key,
       row.count,
@@ -251,6 +303,8 @@ export class Throttle extends DurableObject<Env> {
       row.locked,
       row.blocks,
       row.refused,
+      row.tripped_at,
+      row.prev_blocked_until,
       row.expires_at,
     )
   }
@@ -264,7 +318,30 @@ export class Throttle extends DurableObject<Env> {
 }
 
 function fresh(counter: ThrottleCounter, now: number): Row {
-  return { scope: counter.scope, key: counter.key, count: 0, window_start: now, last_at: 0, blocked_until: 0, locked: 0, blocks: 0, refused: 0, expires_at: null }
+  return {
+    scope: counter.scope,
+    key: counter.key,
+    count: 0,
+    window_start: now,
+    last_at: 0,
+    blocked_until: 0,
+    locked: 0,
+    blocks: 0,
+    refused: 0,
+    tripped_at: 0,
+    prev_blocked_until: 0,
+    expires_at: null,
+  }
+}
+
+/**
+ * How many attempts may be in flight at once: what is left of the limit; a
+ * consecutive counter past its limit whose wait is over gets one more try
+ * at a time (whose failure blocks it again, for longer).
+ */
+function room(rule: ThrottleRule, row: Row): number {
+  if (rule.kind === 'consecutive' && row.count >= rule.limit) return 1
+  return rule.limit - row.count
 }
 
 function isBlocked(row: Row, now: number) {

@@ -3,7 +3,7 @@ import type { CounterState } from '../../durable/throttle'
 import type { Defer } from '../../lib/defer'
 import type { RequestMeta } from '../../lib/request-meta'
 import { announceTrip, type TripSubject } from './announce'
-import { apply, attempt, reset } from './counters'
+import { apply, applyWhenFree, attemptId, fail, pass, reserve } from './counters'
 import { accountObject, type AccountKey } from './keys'
 import { assertNotRefused } from './refusal'
 
@@ -25,14 +25,15 @@ export async function guardCurrentPassword(
   subject: TripSubject,
   verify: () => Promise<void>,
 ): Promise<void> {
+  const id = attemptId()
   const object = await accountObject(env, key)
-  const result = await apply(env, object, [attempt('reauth')])
-  assertNotRefused(result.refused)
+  assertNotRefused((await applyWhenFree(env, object, [reserve(id, 'reauth')])).refused)
   try {
     await verify()
   } catch (error) {
-    await announceTrip(env, db, meta, defer, result.counted[0] as CounterState, subject)
+    const [state] = (await apply(env, object, [fail(id, 'reauth')])).counted as [CounterState]
+    await announceTrip(env, db, meta, defer, state, subject)
     throw error
   }
-  await apply(env, object, [reset('reauth')])
+  await apply(env, object, [pass(id, 'reauth')])
 }

@@ -2,7 +2,7 @@ import { database } from '../../db/client'
 import type { ThrottleRefusal } from '../../durable/throttle'
 import type { RequestMeta } from '../../lib/request-meta'
 import { announceTrip } from './announce'
-import { apply, attempt } from './counters'
+import { apply, count } from './counters'
 import { networkKeys, networkOf } from './keys'
 import { tooManyRequests } from './refusal'
 
@@ -50,7 +50,7 @@ export function refuseKnownTokenFlood(ip: string | null): void {
  */
 export async function countUnknownToken(env: Env, meta: RequestMeta): Promise<void> {
   const net = await networkKeys(env, meta.ip)
-  const result = await apply(env, net.object, [attempt('token')])
+  const result = await apply(env, net.object, [count('token')])
   if (result.refused) {
     remember(net.network, Date.now() + (result.refused.retryAfterMs ?? 0))
     throw tooManyRequests(result.refused)

@@ -303,7 +303,10 @@ export async function completeChallenge(
       ),
     )
     .returning()
-  if (!challenge) throw dead()
+  if (!challenge) {
+    await gate.untried()
+    throw dead()
+  }
 
   const methods = challenge.methods as MfaMethod[]
   const code6 = code.trim()

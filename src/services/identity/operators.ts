@@ -139,7 +139,10 @@ export async function operatorSignIn(
     const operator = await db.select().from(operators).where(eq(operators.email, email)).get()
     if (operator) subject = { tenantId: null, account: { type: 'operator', id: operator.id, email: operator.email }, identity: { email: operator.email } }
     const verdict = operatorSourceVerdict(env, source)
-    if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
+    if (!verdict.ok) {
+      await gate.untried()
+      await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
+    }
     const verified = operator ? await verifyPassword(input.password, operator.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
     if (!operator || !verified.ok) {
       await audit(env, meta, {

@@ -56,8 +56,10 @@ export function sessionLimits(policy: Policy) {
  * Before all of that, the sign-in gate (SE-30, SE-31) counts the attempt
  * against the client network, the account from that network and the account
  * from anywhere, and refuses with 429 while any of them is throttled: no D1
- * read, no verify, no audit append. Anything short of a right password (a
- * refused source too) stays counted as a failure; a right one ends the runs.
+ * read, no verify, no audit append. Anything short of a right password
+ * stays counted as a failure, except a source refused before the password,
+ * which counts only against the network (people outside an allowlist must
+ * not lock accounts they cannot even try); a right password ends the runs.
  * An account whose second step is locked gets no new challenge (429, told
  * only to someone who knows the password). A right password that Cloudflare
  * reports as leaked (`leakedPassword`, the Exposed-Credential-Check value)
@@ -105,7 +107,10 @@ export async function tenantSignIn(
       const presented = source.certificate ? [source.certificate.fingerprint] : []
       const verdicts = ['admin', 'member'].map((role) => checkSource(rules, role, source, presented))
       const first = verdicts[0]!
-      if (!first.ok && verdicts.every((v) => !v.ok)) await refuseSource(env, meta, who, first)
+      if (!first.ok && verdicts.every((v) => !v.ok)) {
+        await gate.untried()
+        await refuseSource(env, meta, who, first)
+      }
     }
 
     const verified = user ? await verifyPassword(input.password, user.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }

@@ -13,7 +13,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { addMinutes, isoNow } from '../../lib/time'
 import type { PasswordResetConfirm, PasswordResetRequest } from '../../schemas/auth'
 import { announceTrip, type TripSubject } from '../abuse/announce'
-import { apply, attempt, refund, reset } from '../abuse/counters'
+import { abandon, apply, applyWhenFree, attemptId, count, fail, pass, reserve } from '../abuse/counters'
 import { accountKey, accountObject, networkKeys, tenantRealm, type AccountKey } from '../abuse/keys'
 import { assertNotRefused } from '../abuse/refusal'
 import { releaseAccount, wasHeld } from '../abuse/release'
@@ -65,9 +65,9 @@ async function subjectOf(env: Env, db: Database, target: Target): Promise<TripSu
 export async function requestPasswordReset(env: Env, db: Database, input: PasswordResetRequest, meta: RequestMeta, defer: Defer): Promise<void> {
   const target = targetOf(input)
   const net = await networkKeys(env, meta.ip)
-  const onNetwork = await apply(env, net.object, [attempt('reset_ip')])
+  const onNetwork = await apply(env, net.object, [count('reset_ip')])
   assertNotRefused(onNetwork.refused)
-  const onAccount = await apply(env, await accountObject(env, target.key), [attempt('reset_mail')])
+  const onAccount = await apply(env, await accountObject(env, target.key), [count('reset_mail')])
   assertNotRefused(onAccount.refused)
   defer(
     (async () => {
@@ -154,13 +154,17 @@ function wrongCode() {
  */
 export async function confirmPasswordReset(env: Env, db: Database, input: PasswordResetConfirm, meta: RequestMeta, defer: Defer) {
   const target = targetOf(input)
+  const id = attemptId()
   const net = await networkKeys(env, meta.ip)
-  const onNetwork = await apply(env, net.object, [attempt('reset_ip')])
-  assertNotRefused(onNetwork.refused)
+  assertNotRefused((await applyWhenFree(env, net.object, [reserve(id, 'reset_ip')])).refused)
   const object = await accountObject(env, target.key)
-  const onAccount = await apply(env, object, [attempt('reset_code')])
+  const giveBack = () => apply(env, net.object, [abandon(id, 'reset_ip')])
+  const onAccount = await applyWhenFree(env, object, [reserve(id, 'reset_code')]).catch(async (error) => {
+    await giveBack()
+    throw error
+  })
   if (onAccount.refused) {
-    await apply(env, net.object, [refund('reset_ip')])
+    await giveBack()
     assertNotRefused(onAccount.refused)
   }
   const now = isoNow()
@@ -191,12 +195,16 @@ export async function confirmPasswordReset(env: Env, db: Database, input: Passwo
   // Without a code to compare with, the same HMAC work is done against nothing.
   const right = tried?.codeMac ? await macMatches(key, `${tried.id}:${code}`, tried.codeMac) : (await mac(key, `none:${code}`), false)
   if (!tried || !right) {
-    await announceTrip(env, db, meta, defer, onNetwork.counted[0]!, { tenantId: null, account: null, identity: { network: net.network } })
-    if (onAccount.counted[0]!.tripped) await announceTrip(env, db, meta, defer, onAccount.counted[0]!, await subjectOf(env, db, target))
+    const [[onNetwork], [onCode]] = await Promise.all([
+      apply(env, net.object, [fail(id, 'reset_ip')]).then((r) => r.counted),
+      apply(env, object, [fail(id, 'reset_code')]).then((r) => r.counted),
+    ])
+    await announceTrip(env, db, meta, defer, onNetwork!, { tenantId: null, account: null, identity: { network: net.network } })
+    if (onCode!.tripped) await announceTrip(env, db, meta, defer, onCode!, await subjectOf(env, db, target))
     throw wrongCode()
   }
   // The code was right: a weak new password below is no wrong guess.
-  await apply(env, object, [reset('reset_code')])
+  await Promise.all([apply(env, object, [pass(id, 'reset_code')]), apply(env, net.object, [pass(id, 'reset_ip')])])
   const row = await db
     .select({ user: users, tenantName: tenants.name })
     .from(users)
@@ -252,7 +260,6 @@ export async function confirmPasswordReset(env: Env, db: Database, input: Passwo
     wrongCode,
   )
   const revoked = await endActorSessions(env, { tenantId: user.tenantId, actorId: user.id })
-  await apply(env, net.object, [refund('reset_ip')])
   defer(deliverMail(env, db, [notice.id]))
   return { status: 'ok' as const, sessions_revoked: revoked }
 }
