@@ -486,3 +486,30 @@ describe('operators', () => {
     expect(home.body.status).toBe('mfa_required')
   })
 })
+
+describe('operators’ second factor', () => {
+  it('locks an operator’s second step after 10 wrong codes, until another operator session unlocks it', async () => {
+    const ops = await operator()
+    const ip = freshIp()
+    const start = () => call('POST', '/ops/v1/auth/login', { body: { email: OPERATOR.email, password: OPERATOR.password }, headers: from(ip) })
+    for (const tries of [5, 5]) {
+      const login = await start()
+      expect(login.body.status).toBe('mfa_required')
+      for (let i = 0; i < tries; i++) {
+        expectProblem(await call('POST', '/ops/v1/auth/mfa', { body: { challenge: login.body.challenge, code: '000000' }, headers: from(ip) }), 401, 'mfa-failed')
+      }
+    }
+    expect(throttled(await start()).policy).toBe('"mfa";q=10')
+    const locks = (await events('platform', 'security.account_locked')).filter((e) => e.details.scope === 'mfa')
+    expect(locks.map((e) => e.details)).toEqual([{ scope: 'mfa', count: 10, window: null, owner_notified: true, email: OPERATOR.email }])
+    const list = await call('GET', '/ops/v1/operators', { token: ops })
+    const me = list.body.items.find((o: { email: string }) => o.email === OPERATOR.email)
+    const unlocked = await call('POST', `/ops/v1/operators/${me.id}/unlock`, { token: ops })
+    // With the pair the earlier operator test blocked, when the whole file runs.
+    expect(unlocked.body).toEqual({ id: me.id, unlocked: expect.arrayContaining(['mfa']) })
+    expect((await events('platform', 'operator.unlock')).map((e) => e.details)).toEqual([{ email: OPERATOR.email, unlocked: unlocked.body.unlocked }])
+    const again = await start()
+    const done = await call('POST', '/ops/v1/auth/mfa', { body: { challenge: again.body.challenge, code: await lastCode(OPERATOR.email) }, headers: from(ip) })
+    expect(done.body.status).toBe('ok')
+  })
+})

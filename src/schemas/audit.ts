@@ -54,8 +54,9 @@ export const AUDIT_ACTIONS = {
   'operator.update': 'administration',
   'support.grant': 'administration',
   'support.revoke': 'administration',
-  // An admin lifting an account's sign-in locks and blocks.
+  // An admin lifting an account's sign-in locks and blocks; an operator doing it for another operator.
   'user.unlock': 'administration',
+  'operator.unlock': 'administration',
   // Reviewing the account list in the console; its CSV download is ledger.export.
   'ledger.read': 'administration',
 

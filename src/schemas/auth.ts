@@ -60,6 +60,16 @@ export const PasswordResetDoneSchema = z
   })
   .openapi('PasswordResetDone')
 
+export const UnlockedSchema = z
+  .object({
+    id: z.string(),
+    unlocked: z.array(z.enum(['account', 'pair', 'mfa', 'reauth', 'reset_code'])).openapi({
+      description:
+        'What was locked or blocked and is lifted now: `account` (100 failed sign-ins in a row), `mfa` (10 wrong second-factor codes in a row), `pair` (a network blocked after 10 failures), `reauth` (wrong current passwords), `reset_code` (wrong reset codes). Empty when nothing was.',
+    }),
+  })
+  .openapi('UserUnlocked')
+
 export const CurrentPasswordSchema = z.strictObject({ current_password: PasswordInputSchema }).openapi('CurrentPassword')
 
 /** Re-authentication for replacing or removing second factors: the password, and a current factor if there is one. */

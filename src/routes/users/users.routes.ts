@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
+import { UnlockedSchema } from '../../schemas/auth'
 import { ResetResultSchema, UserCreateSchema, UserCreatedSchema, UserPatchSchema, UserSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
 
@@ -79,16 +80,6 @@ export const resetPassword = defineRoute(admin, {
   request: { params: IdParamSchema },
   responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 403, 404) },
 })
-
-export const UnlockedSchema = z
-  .object({
-    id: z.string(),
-    unlocked: z.array(z.enum(['account', 'pair', 'mfa', 'reauth', 'reset_code'])).openapi({
-      description:
-        'What was locked or blocked and is lifted now: `account` (100 failed sign-ins in a row), `mfa` (10 wrong second-factor codes in a row), `pair` (a network blocked after 10 failures), `reauth` (wrong current passwords), `reset_code` (wrong reset codes). Empty when nothing was.',
-    }),
-  })
-  .openapi('UserUnlocked')
 
 export const unlock = defineRoute(admin, {
   method: 'post',

@@ -3,7 +3,7 @@ import type { Database } from '../../db/client'
 import { operators } from '../../db/schema'
 import { secretsEqual } from '../../lib/digest'
 import { normaliseEmail } from '../../lib/email'
-import { newId } from '../../lib/ids'
+import { ID_PATTERN, newId } from '../../lib/ids'
 import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestSource } from '../../lib/source-rules'
@@ -14,6 +14,7 @@ import { activeFactors, challengeMailsCode, completeChallenge, startChallenge, t
 import type { TripSubject } from '../abuse/announce'
 import { accountKey, PLATFORM_REALM } from '../abuse/keys'
 import { openNetworkGate } from '../abuse/network-gates'
+import { accountHolds, releaseAccount, wasHeld } from '../abuse/release'
 import { tooManyRequests } from '../abuse/refusal'
 import { mfaLocked, openSignInGate } from '../abuse/sign-in-gate'
 import { assertStrongPassword } from '../passwords/password-policy'
@@ -266,4 +267,27 @@ export async function completeOperatorMfa(
     expires_at: session.principal.expiresAt,
     operator: toOperator({ ...operator, lastLoginAt: now }),
   }
+}
+
+/**
+ * Another operator lifts an operator's sign-in locks (as an admin does for
+ * a tenant account): operators have no self-service reset, and every
+ * operator's e-mail may be known, so this is how a locked one gets back in.
+ * Audited as `operator.unlock` on the platform trail before it is made.
+ */
+export async function unlockOperator(env: Env, db: Database, caller: { actorId: string }, id: string, meta: RequestMeta) {
+  const row = ID_PATTERN.test(id) ? await db.select().from(operators).where(eq(operators.id, id)).get() : undefined
+  if (!row) throw Problem.notFound('operator', id)
+  const key = accountKey(PLATFORM_REALM, row.email)
+  const held = wasHeld(await accountHolds(env, key))
+  await audit(env, meta, {
+    tenantId: null,
+    actor: { type: 'operator', id: caller.actorId },
+    action: 'operator.unlock',
+    target: { type: 'operator', id: row.id },
+    outcome: 'success',
+    details: { email: row.email, unlocked: held },
+  })
+  await releaseAccount(env, key)
+  return { id: row.id, unlocked: held }
 }
