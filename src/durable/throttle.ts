@@ -216,7 +216,9 @@ export class Throttle extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     if (!this.ready) return
-    this.sql.exec('DELETE FROM counters WHERE expires_at IS NOT NULL AND expires_at <= ?', Date.now())
+    const now = Date.now()
+    this.sql.exec('DELETE FROM counters WHERE expires_at IS NOT NULL AND expires_at <= ?', now)
+    this.sql.exec('DELETE FROM reservations WHERE at <= ?', now - RESERVATION_MS)
     await this.scheduleSweep()
   }
 

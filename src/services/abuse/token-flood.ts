@@ -31,6 +31,7 @@ function refusal(retryAfterMs: number): ThrottleRefusal {
  * in it. Costs nothing (no I/O) in every other case.
  */
 export function refuseKnownTokenFlood(ip: string | null): void {
+  if (refusedUntil.size === 0) return
   const network = networkOf(ip)
   const until = refusedUntil.get(network)
   if (until === undefined) return
