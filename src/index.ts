@@ -3,6 +3,7 @@ import { scheduled } from './cron'
 
 export { AuditChain } from './durable/audit-chain'
 export { SessionStore } from './durable/session-store'
+export { Throttle } from './durable/throttle'
 
 const app = createApp()
 

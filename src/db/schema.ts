@@ -218,8 +218,9 @@ export const mfaChallenges = sqliteTable(
     /**
      * `enroll`: no factor yet; a correct e-mailed code enrols e-mail OTP.
      * `step_up`: no sign-in; its token is never handed out.
+     * `password_reset`: a self-service reset code; its token is never handed out either.
      */
-    purpose: text('purpose', { enum: ['login', 'enroll', 'step_up'] }).notNull(),
+    purpose: text('purpose', { enum: ['login', 'enroll', 'step_up', 'password_reset'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     expiresAt: text('expires_at').notNull(),
     consumedAt: text('consumed_at'),

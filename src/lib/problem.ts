@@ -130,4 +130,27 @@ export class Problem extends Error {
       extra: { max_bytes: maxBytes },
     })
   }
+
+  /**
+   * Throttled (429), with `Retry-After` and the IETF RateLimit fields
+   * (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` names the
+   * policy that refused with its quota `q` and window `w` (seconds, left out
+   * when the quota does not renew by itself, as for a lock), and `RateLimit`
+   * says none is left (`r=0`) and when it renews (`t`, likewise optional).
+   */
+  static tooManyRequests(init: { detail: string; policy: string; quota: number; windowSeconds?: number; retryAfterSeconds: number; resetSeconds?: number }) {
+    const seconds = (n: number) => Math.max(1, Math.ceil(n))
+    const name = JSON.stringify(init.policy)
+    return new Problem({
+      status: 429,
+      type: 'too-many-requests',
+      title: 'Too many requests',
+      detail: init.detail,
+      headers: {
+        'Retry-After': String(seconds(init.retryAfterSeconds)),
+        'RateLimit-Policy': `${name};q=${init.quota}${init.windowSeconds === undefined ? '' : `;w=${seconds(init.windowSeconds)}`}`,
+        RateLimit: `${name};r=0${init.resetSeconds === undefined ? '' : `;t=${seconds(init.resetSeconds)}`}`,
+      },
+    })
+  }
 }

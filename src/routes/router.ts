@@ -52,14 +52,16 @@ function strictQuery(query: unknown) {
 /**
  * The error answers a route can give whatever its handler does, from the
  * machinery in front of it: authentication (401, and 403 for source rules,
- * a password-change-only session or a missing permission), query and body
+ * a password-change-only session or a missing permission, 429 for a flood of
+ * unknown tokens), query and body
  * validation (422), body framing (400 malformed or duplicate-key JSON, 413
  * too large, 415 not JSON). Declared here so no route can forget one.
  */
 function impliedProblems(access: Access, config: Pick<RouteConfig, 'request'>): number[] {
   const statuses = [422]
   if (access.audience === 'bootstrap') statuses.push(401)
-  if (access.audience === 'operator' || access.audience === 'tenant') statuses.push(401, 403)
+  // 429: a network sending too many tokens that name no session (services/abuse/token-flood.ts).
+  if (access.audience === 'operator' || access.audience === 'tenant') statuses.push(401, 403, 429)
   if (config.request?.body) statuses.push(413)
   if (takesJson(config)) statuses.push(400, 415)
   return statuses

@@ -30,6 +30,8 @@ export const AUDIT_ACTIONS = {
   'auth.password_expiry_reminder': 'authentication',
   'auth.password_reset': 'authentication',
   'auth.password_rehash': 'authentication',
+  // A self-service reset code was asked for and mailed (the reset itself is auth.password_reset).
+  'auth.password_reset_requested': 'authentication',
   'mfa.challenge': 'authentication',
   'mfa.code_sent': 'authentication',
   'mfa.code_failed': 'authentication',
@@ -52,6 +54,9 @@ export const AUDIT_ACTIONS = {
   'operator.update': 'administration',
   'support.grant': 'administration',
   'support.revoke': 'administration',
+  // An admin lifting an account's sign-in locks and blocks; an operator doing it for another operator.
+  'user.unlock': 'administration',
+  'operator.unlock': 'administration',
   // Reviewing the account list in the console; its CSV download is ledger.export.
   'ledger.read': 'administration',
 
@@ -79,6 +84,12 @@ export const AUDIT_ACTIONS = {
   'security.alert': 'security',
   // An alert the operators' webhook never accepted, given up on after its last attempt.
   'security.alert_undelivered': 'security',
+  // A throttle started refusing a key (one event per key per block, with its count).
+  'security.throttled': 'security',
+  // An account's sign-in (100 failures) or second step (10 wrong codes) locked.
+  'security.account_locked': 'security',
+  // A right password that Cloudflare reported as leaked: the account must change it.
+  'security.leaked_credential': 'security',
 } as const satisfies Record<string, AuditCategory>
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS

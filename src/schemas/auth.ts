@@ -29,6 +29,47 @@ export const MfaAnswerSchema = z
   })
   .openapi('MfaAnswer')
 
+export const PasswordResetRequestSchema = z
+  .strictObject({
+    tenant: z.string().min(1).max(64).openapi({ example: 'demo', description: 'The tenant slug.' }),
+    email: z.string().min(1).max(254).openapi({ example: 'user@demo.example' }),
+  })
+  .openapi('PasswordResetRequest')
+
+export const PasswordResetAcceptedSchema = z
+  .object({
+    status: z.literal('accepted').openapi({
+      description: 'The same answer whether or not the account exists. If it does, a code valid for 10 minutes is on its way to its address.',
+    }),
+  })
+  .openapi('PasswordResetAccepted')
+
+export const PasswordResetConfirmSchema = z
+  .strictObject({
+    tenant: z.string().min(1).max(64).openapi({ example: 'demo' }),
+    email: z.string().min(1).max(254).openapi({ example: 'user@demo.example' }),
+    code: z.string().min(1).max(32).openapi({ description: 'The code mailed by POST /api/v1/auth/password-reset.', example: '12345678' }),
+    new_password: PasswordInputSchema,
+  })
+  .openapi('PasswordResetConfirm')
+
+export const PasswordResetDoneSchema = z
+  .object({
+    status: z.literal('ok'),
+    sessions_revoked: z.number().int().openapi({ description: 'Sessions of the account that ended.' }),
+  })
+  .openapi('PasswordResetDone')
+
+export const UnlockedSchema = z
+  .object({
+    id: z.string(),
+    unlocked: z.array(z.enum(['account', 'pair', 'mfa', 'reauth', 'reset_code'])).openapi({
+      description:
+        'What was locked or blocked and is lifted now: `account` (100 failed sign-ins in a row), `mfa` (10 wrong second-factor codes in a row), `pair` (a network blocked after 10 failures), `reauth` (wrong current passwords), `reset_code` (wrong reset codes). Empty when nothing was.',
+    }),
+  })
+  .openapi('UserUnlocked')
+
 export const CurrentPasswordSchema = z.strictObject({ current_password: PasswordInputSchema }).openapi('CurrentPassword')
 
 /** Re-authentication for replacing or removing second factors: the password, and a current factor if there is one. */
@@ -106,4 +147,6 @@ export const MeSchema = z
   .openapi('Me')
 
 export type TenantLogin = z.infer<typeof TenantLoginSchema>
+export type PasswordResetRequest = z.infer<typeof PasswordResetRequestSchema>
+export type PasswordResetConfirm = z.infer<typeof PasswordResetConfirmSchema>
 export type TenantLoginResult = z.infer<typeof TenantLoginResultSchema>

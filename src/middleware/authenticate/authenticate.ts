@@ -5,6 +5,8 @@ import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
 import { operatorSourceVerdict, refuseSource } from '../../services/policy/source-restrictions'
 import { checkSession } from '../../services/identity/session-check'
+import { reachesSessionStore } from '../../services/identity/sessions'
+import { countUnknownToken, refuseKnownTokenFlood } from '../../services/abuse/token-flood'
 
 export type AuthenticateOptions = {
   /** Which kind of account may call: tenant users or platform operators. */
@@ -25,6 +27,9 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
  * a D1 read and a second call as well, which heal a push that failed). Operators are checked against
  * the platform allowlist. A tenant token never passes as an operator's, nor
  * the reverse. A refused source is audited and answers 403 `source-not-allowed`.
+ * A token that wakes a session store holding no such session counts against
+ * the client network (100 an hour, then 429); a network this isolate knows
+ * to be refused is answered before any store is woken.
  *
  * @example router.use('/api/v1/records/*', authenticate({ audience: 'tenant' }))
  */
@@ -36,10 +41,12 @@ export const authenticate = ({
     const token = bearerToken(c.req.header('Authorization'))
     if (!token) throw Problem.unauthenticated()
     const source = requestSource(c)
+    refuseKnownTokenFlood(source.ip)
     const result = await checkSession(c.env, token, source)
     const expected = audience === 'tenant' ? 'user' : 'operator'
     const principal = result.ok || result.reason === 'source' ? result.principal : null
     if (!principal || principal.actorType !== expected) {
+      if (!result.ok && result.reason === 'unknown' && reachesSessionStore(token)) await countUnknownToken(c.env, requestMeta(c))
       throw Problem.unauthenticated('The session is unknown, expired or signed out: sign in again.')
     }
     c.set('principal', principal)

@@ -5,16 +5,29 @@ import { signOut } from '../../services/identity/sign-out'
 import { completeTenantMfa, tenantSignIn } from '../../services/identity/tenant-auth'
 import { defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { ChangePasswordRoute, LoginRoute, LogoutRoute, MeRoute, MfaRoute } from './auth.routes'
+import { LEAKED_CREDENTIAL_HEADER, leakedPasswordSignal } from '../../services/abuse/leaked-credential'
+import { confirmPasswordReset, requestPasswordReset } from '../../services/passwords/password-reset-self'
+import type { ChangePasswordRoute, ConfirmResetRoute, LoginRoute, LogoutRoute, MeRoute, MfaRoute, RequestResetRoute } from './auth.routes'
 
 export const login: AppRouteHandler<LoginRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
-  return c.json(await tenantSignIn(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c)), 200)
+  const signals = { leakedPassword: leakedPasswordSignal(c.req.header(LEAKED_CREDENTIAL_HEADER)) }
+  return c.json(await tenantSignIn(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c), signals), 200)
 }
 
 export const mfa: AppRouteHandler<MfaRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
-  return c.json(await completeTenantMfa(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c)), 200)
+  return c.json(await completeTenantMfa(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c)), 200)
+}
+
+export const requestReset: AppRouteHandler<RequestResetRoute> = async (c) => {
+  await requestPasswordReset(c.env, database(c.env), c.req.valid('json'), requestMeta(c), defer(c))
+  return c.json({ status: 'accepted' as const }, 202)
+}
+
+export const confirmReset: AppRouteHandler<ConfirmResetRoute> = async (c) => {
+  c.header('Cache-Control', 'no-store')
+  return c.json(await confirmPasswordReset(c.env, database(c.env), c.req.valid('json'), requestMeta(c), defer(c)), 200)
 }
 
 export const changePassword: AppRouteHandler<ChangePasswordRoute> = async (c) => {

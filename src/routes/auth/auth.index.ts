@@ -5,6 +5,8 @@ import * as routes from './auth.routes'
 export const auth = createRouter()
   .openapi(routes.login, handlers.login)
   .openapi(routes.mfa, handlers.mfa)
+  .openapi(routes.requestReset, handlers.requestReset)
+  .openapi(routes.confirmReset, handlers.confirmReset)
   .openapi(routes.changePassword, handlers.changePassword)
   .openapi(routes.logout, handlers.logout)
   .openapi(routes.me, handlers.me)

@@ -1,5 +1,5 @@
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
-import { OperatorSchema } from '../../schemas/auth'
+import { OperatorSchema, UnlockedSchema } from '../../schemas/auth'
 import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
 import { OperatorInviteSchema, OperatorInvitedSchema, OperatorPatchSchema } from '../../schemas/operators'
 import { defineRoute } from '../router'
@@ -38,6 +38,18 @@ export const patch = defineRoute(access, {
   responses: { 200: jsonResponse(OperatorSchema, 'The operator'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 })
 
+export const unlock = defineRoute(access, {
+  method: 'post',
+  path: '/ops/v1/operators/{id}/unlock',
+  tags,
+  summary: 'Lift an operator\u2019s sign-in and second-factor locks',
+  description:
+    'Ends the lock after 100 failed sign-ins in a row, the second-factor lock after 10 wrong codes, and the blocks of the networks the operator was guessed from. Audited as `operator.unlock`.',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(UnlockedSchema, 'Unlocked'), ...problemResponses(401, 403, 404) },
+})
+
 export type ListRoute = typeof list
+export type UnlockRoute = typeof unlock
 export type CreateRoute = typeof create
 export type PatchRoute = typeof patch

@@ -1,5 +1,6 @@
 import { database } from '../../db/client'
 import { bearerToken } from '../../lib/bearer'
+import { LEAKED_CREDENTIAL_HEADER, leakedPasswordSignal } from '../../services/abuse/leaked-credential'
 import { bootstrapOperator, completeOperatorMfa, operatorSignIn } from '../../services/identity/operators'
 import { changeOperatorPassword } from '../../services/identity/operator-self'
 import { signOut } from '../../services/identity/sign-out'
@@ -9,18 +10,19 @@ import type { BootstrapRoute, LoginRoute, LogoutRoute, MfaRoute, PasswordRoute }
 
 export const bootstrap: AppRouteHandler<BootstrapRoute> = async (c) => {
   const presented = bearerToken(c.req.header('Authorization'))
-  const operator = await bootstrapOperator(c.env, database(c.env), presented, c.req.valid('json'), requestMeta(c))
+  const operator = await bootstrapOperator(c.env, database(c.env), presented, c.req.valid('json'), requestMeta(c), defer(c))
   return c.json(operator, 201)
 }
 
 export const login: AppRouteHandler<LoginRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
-  return c.json(await operatorSignIn(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c)), 200)
+  const signals = { leakedPassword: leakedPasswordSignal(c.req.header(LEAKED_CREDENTIAL_HEADER)) }
+  return c.json(await operatorSignIn(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c), signals), 200)
 }
 
 export const mfa: AppRouteHandler<MfaRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
-  return c.json(await completeOperatorMfa(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c)), 200)
+  return c.json(await completeOperatorMfa(c.env, database(c.env), c.req.valid('json'), requestSource(c), requestMeta(c), defer(c)), 200)
 }
 
 export const logout: AppRouteHandler<LogoutRoute> = async (c) => {

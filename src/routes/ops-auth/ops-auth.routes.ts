@@ -10,10 +10,11 @@ export const bootstrap = defineRoute(
     path: '/ops/v1/bootstrap',
     tags: ['Operators'],
     summary: 'Create the first operator (needs the BOOTSTRAP_TOKEN secret as bearer token)',
+    description: 'Bad tokens count against the client network: 10 an hour, then 429 `too-many-requests` (with `Retry-After` and `RateLimit` headers) until the hour is over.',
     request: { body: jsonBody(BootstrapSchema) },
     responses: {
       201: jsonResponse(OperatorSchema, 'The first operator'),
-      ...problemResponses(400, 401, 409, 413, 415, 422),
+      ...problemResponses(400, 401, 409, 413, 415, 422, 429),
     },
   },
 )
@@ -25,10 +26,11 @@ export const login = defineRoute(
     path: '/ops/v1/auth/login',
     tags: ['Operators'],
     summary: 'Operator sign-in, step one (password; always followed by a second factor)',
+    description: 'Throttled like tenant sign-in (429 `too-many-requests`), with the operators as one realm.',
     request: { body: jsonBody(OperatorLoginSchema) },
     responses: {
       200: jsonResponse(OperatorLoginResultSchema, 'Signed in, or a second factor is needed'),
-      ...problemResponses(400, 401, 403, 413, 415, 422),
+      ...problemResponses(400, 401, 403, 413, 415, 422, 429),
     },
   },
 )
@@ -43,7 +45,7 @@ export const mfa = defineRoute(
     request: { body: jsonBody(MfaAnswerSchema) },
     responses: {
       200: jsonResponse(OperatorLoginResultSchema, 'Signed in'),
-      ...problemResponses(400, 401, 403, 413, 415, 422),
+      ...problemResponses(400, 401, 403, 413, 415, 422, 429),
     },
   },
 )
@@ -71,7 +73,7 @@ export const password = defineRoute(
     request: { body: jsonBody(PasswordChangeSchema) },
     responses: {
       200: jsonResponse(OperatorPasswordChangedSchema, 'Changed; a new session'),
-      ...problemResponses(400, 401, 403, 409, 413, 415, 422),
+      ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429),
     },
   },
 )

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { createAccount, deleteAccount, getAccount, listAccounts, updateAccount } from '../../services/accounts/accounts'
+import { createAccount, deleteAccount, getAccount, listAccounts, unlockAccount, updateAccount } from '../../services/accounts/accounts'
 import { listCertificates as certificates, replaceCertificates as replace } from '../../services/policy/certificates'
 import { forceReset } from '../../services/passwords/password-reset'
 import { actorOf, defer, requestMeta, requestSource } from '../context'
@@ -13,6 +13,7 @@ import type {
   RemoveRoute,
   ReplaceCertificatesRoute,
   ResetPasswordRoute,
+  UnlockRoute,
 } from './users.routes'
 
 export const list: AppRouteHandler<ListRoute> = async (c) => {
@@ -52,6 +53,9 @@ export const resetPassword: AppRouteHandler<ResetPasswordRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
   return c.json(await forceReset(c.env, database(c.env), target, actorOf(c), requestMeta(c), { defer: defer(c) }), 200)
 }
+
+export const unlock: AppRouteHandler<UnlockRoute> = async (c) =>
+  c.json(await unlockAccount(c.env, database(c.env), c.var.principal.tenantId!, c.req.valid('param').id, actorOf(c), requestMeta(c)), 200)
 
 export const listCertificates: AppRouteHandler<ListCertificatesRoute> = async (c) =>
   c.json(await certificates(database(c.env), c.var.principal.tenantId!, c.req.valid('param').id), 200)

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, paginated } from '../../schemas/common'
+import { UnlockedSchema } from '../../schemas/auth'
 import { ResetResultSchema, UserCreateSchema, UserCreatedSchema, UserPatchSchema, UserSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
 
@@ -80,6 +81,17 @@ export const resetPassword = defineRoute(admin, {
   responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 403, 404) },
 })
 
+export const unlock = defineRoute(admin, {
+  method: 'post',
+  path: '/api/v1/users/{id}/unlock',
+  tags,
+  summary: 'Lift an account\u2019s sign-in and second-factor locks',
+  description:
+    'Ends the lock after 100 failed sign-ins in a row, the second-factor lock after 10 wrong codes, and the blocks of the networks the account was guessed from, with their runs of failures. Audited as `user.unlock`. Another tenant\u2019s id answers 404.',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(UnlockedSchema, 'Unlocked'), ...problemResponses(401, 403, 404) },
+})
+
 export const listCertificates = defineRoute(admin, {
   method: 'get',
   path: '/api/v1/users/{id}/certificates',
@@ -107,5 +119,6 @@ export type GetOneRoute = typeof getOne
 export type PatchRoute = typeof patch
 export type RemoveRoute = typeof remove
 export type ResetPasswordRoute = typeof resetPassword
+export type UnlockRoute = typeof unlock
 export type ListCertificatesRoute = typeof listCertificates
 export type ReplaceCertificatesRoute = typeof replaceCertificates

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt } from 'drizzle-orm'
 import type { Database } from '../../db/client'
-import { mfaChallenges, mfaFactors, passwordHistory, recoveryCodes, users } from '../../db/schema'
+import { mfaChallenges, mfaFactors, passwordHistory, recoveryCodes, tenants, users } from '../../db/schema'
 import type { SqlWrite } from '../../durable/audit-chain'
 import { decodeCursor, page } from '../../lib/cursor'
 import { normaliseEmail } from '../../lib/email'
@@ -17,6 +17,8 @@ import { endPendingChallenges } from '../identity/mfa'
 import { endActorSessions, refreshActorSessions } from '../identity/sessions'
 import { tenantPlan } from '../tenancy/tenants'
 import { newAccount, toUser, type UserRow } from './users'
+import { accountKey, tenantRealm } from '../abuse/keys'
+import { accountHolds, releaseAccount, wasHeld } from '../abuse/release'
 
 /** Permissions only ever granted to an account explicitly, never by a role (SE-18). */
 const EXPLICIT_ONLY: readonly Permission[] = ['download', 'export']
@@ -246,4 +248,30 @@ export async function deleteAccount(env: Env, db: Database, tenantId: string, id
     throw lastAdmin()
   }
   await endActorSessions(env, { tenantId, actorId: id })
+}
+
+/**
+ * An admin lifts an account's sign-in locks (SE-30): the lock after 100
+ * failed sign-ins in a row, the second-factor lock after 10 wrong codes, and
+ * the blocks on the networks it was guessed from, with their runs of
+ * failures. Audited as `user.unlock` (what was locked or blocked), recorded
+ * before it is made. Another tenant's id answers 404; an account with
+ * nothing to lift answers the same, with an empty list.
+ */
+export async function unlockAccount(env: Env, db: Database, tenantId: string, id: string, actor: AuditActor, meta: RequestMeta) {
+  const user = await findUser(db, tenantId, id)
+  const tenant = await db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId)).get()
+  if (!tenant) throw notFound(id)()
+  const key = accountKey(tenantRealm(tenant.slug), user.email)
+  const held = wasHeld(await accountHolds(env, key))
+  await audit(env, meta, {
+    tenantId,
+    actor,
+    action: 'user.unlock',
+    target: { type: 'user', id: user.id },
+    outcome: 'success',
+    details: { email: user.email, unlocked: held },
+  })
+  await releaseAccount(env, key)
+  return { id: user.id, unlocked: held }
 }

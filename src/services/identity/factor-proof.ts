@@ -3,7 +3,8 @@ import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { AuditAction } from '../../schemas/audit'
 import { audit } from '../audit/audit'
-import { activeFactors, verifyCurrentFactor, type MfaAccount } from './mfa'
+import { inBackground } from '../../lib/defer'
+import { activeFactors, verifyCurrentFactor, type KeyedAccount } from './mfa'
 
 /**
  * The second half of re-authentication for a change to one's own second
@@ -17,14 +18,14 @@ import { activeFactors, verifyCurrentFactor, type MfaAccount } from './mfa'
 export async function assertCurrentFactor(
   env: Env,
   db: Database,
-  account: MfaAccount,
+  account: KeyedAccount,
   code: string | undefined,
   meta: RequestMeta,
   action: AuditAction,
   codeRoute: string,
 ) {
   if ((await activeFactors(db, account.id)).length === 0) return {}
-  const method = code === undefined ? null : await verifyCurrentFactor(env, db, account, code)
+  const method = code === undefined ? null : await verifyCurrentFactor(env, db, account, code, meta, inBackground)
   if (method) return { confirmed_with: method }
   const who = { type: account.type, id: account.id }
   await audit(env, meta, {

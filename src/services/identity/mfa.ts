@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { Secret, TOTP } from 'otpauth'
 import type { Database } from '../../db/client'
 import { mfaChallenges, mfaFactors, recoveryCodes } from '../../db/schema'
@@ -14,9 +14,28 @@ import { addMinutes, isoNow } from '../../lib/time'
 import { audit, auditChange } from '../audit/audit'
 import { factorSecretKey, otpMacKey } from '../platform/keys'
 import { deliverMail, queueMail } from '../mail/mail'
+import type { TripSubject } from '../abuse/announce'
+import { accountKey, type AccountKey } from '../abuse/keys'
+import { checkChallengeNetwork, countDeadChallenge, countMailedCode, openFactorGate } from '../abuse/second-factor-gate'
 
-/** An account that can hold second factors: a tenant user or an operator. */
-export type MfaAccount = { type: 'user' | 'operator'; id: string; tenantId: string | null; email: string }
+/**
+ * An account that can hold second factors: a tenant user or an operator.
+ * `realm` (a tenant's slug realm, or the platform's) names its throttle:
+ * code guessing is counted per account across all its challenges.
+ */
+export type MfaAccount = { type: 'user' | 'operator'; id: string; tenantId: string | null; email: string; realm?: string }
+
+/** An account whose wrong codes and mailed codes are counted. */
+export type KeyedAccount = MfaAccount & { realm: string }
+
+function throttleKeyOf(account: KeyedAccount): AccountKey {
+  return accountKey(account.realm, account.email)
+}
+
+/** Who an account's throttle events are about. */
+function tripSubject(account: MfaAccount): TripSubject {
+  return { tenantId: account.tenantId, account: { type: account.type, id: account.id, email: account.email }, identity: { email: account.email } }
+}
 
 export type MfaMethod = 'email' | 'totp' | 'recovery_code'
 
@@ -34,7 +53,7 @@ const CHALLENGE_TOKEN = /^mc1\.[A-Za-z0-9_-]{43}$/
 const TOTP_PERIOD = 30
 
 /** A uniformly random decimal code from the CSPRNG (rejection sampling, no modulo bias). */
-function numericCode(digits: number): string {
+export function numericCode(digits: number): string {
   let out = ''
   while (out.length < digits) {
     for (const b of randomBytes(16)) if (b < 250 && out.length < digits) out += String(b % 10)
@@ -74,6 +93,22 @@ export async function activeFactors(db: Database, accountId: string) {
 
 export type Challenge = { challenge: string; methods: MfaMethod[] }
 
+type ChallengeOptions = { emailOnly?: boolean; enrol?: boolean }
+type FactorRow = typeof mfaFactors.$inferSelect
+
+/** The methods a new challenge offers, and whether it enrols e-mail OTP (see startChallenge). */
+function challengePlan(factors: FactorRow[], options: ChallengeOptions) {
+  const enroll = factors.length === 0 && options.enrol !== false
+  const methods: MfaMethod[] = enroll || options.emailOnly ? ['email'] : factors.map((f) => f.kind)
+  if (methods.includes('totp')) methods.push('recovery_code')
+  return { enroll, methods }
+}
+
+/** Whether a challenge started with these factors and options mails a code (it then counts against the mail cap). */
+export function challengeMailsCode(factors: FactorRow[], options: ChallengeOptions = {}): boolean {
+  return challengePlan(factors, options).methods.includes('email')
+}
+
 /**
  * The write that ends every pending challenge of an account, for the batch
  * of a password change, reset or disable: a second step begun before it
@@ -104,12 +139,10 @@ export async function startChallenge(
   account: MfaAccount,
   meta: RequestMeta,
   defer: Defer,
-  options: { emailOnly?: boolean; enrol?: boolean } = {},
+  options: ChallengeOptions & { factors?: FactorRow[] } = {},
 ): Promise<Challenge> {
-  const factors = await activeFactors(db, account.id)
-  const enroll = factors.length === 0 && options.enrol !== false
-  const methods: MfaMethod[] = enroll || options.emailOnly ? ['email'] : factors.map((f) => f.kind)
-  if (methods.includes('totp')) methods.push('recovery_code')
+  const factors = options.factors ?? (await activeFactors(db, account.id))
+  const { enroll, methods } = challengePlan(factors, options)
   const id = newId('mfa')
   const token = `mc1.${toBase64Url(randomBytes(32))}`
   const now = isoNow()
@@ -203,10 +236,20 @@ async function acceptRecoveryCode(env: Env, db: Database, accountId: string, cod
 
 export type CompletedChallenge = { accountId: string; tenantId: string | null; method: MfaMethod; enrolled: boolean }
 
+/** The purposes a sign-in challenge token may carry; step-up and reset codes have tokens nobody holds. */
+const SIGN_IN_PURPOSES = ['login', 'enroll'] as const
+
 /**
  * Answers a challenge. Each answer counts as a try, right or wrong, before
  * it is checked; after 5 tries, expiry or one success the challenge is dead.
  * A correct answer consumes the challenge exactly once even under races.
+ *
+ * Guessing is bounded beyond the challenge too (SE-30): before any read, a
+ * network that answered too many dead or unknown challenges is refused
+ * (429 `challenge`), and each such answer counts against it; a live
+ * challenge's answer counts against its account's run of wrong codes across
+ * all challenges (`mfa`), which at 10 locks the account's second step and
+ * ends its pending challenges. Malformed tokens cost nothing and are not counted.
  */
 export async function completeChallenge(
   env: Env,
@@ -215,18 +258,45 @@ export async function completeChallenge(
   token: string,
   code: string,
   meta: RequestMeta,
-  lookup: (accountId: string) => Promise<MfaAccount | null>,
+  defer: Defer,
+  lookup: (accountId: string) => Promise<KeyedAccount | null>,
 ): Promise<CompletedChallenge> {
   const dead = () => mfaFailed('This sign-in attempt has expired or used up its tries. Sign in again.')
   if (!CHALLENGE_TOKEN.test(token)) throw dead()
+  await checkChallengeNetwork(env, meta.ip)
   const now = isoNow()
+  const tokenHash = await sha256Hex(token)
+  const found = await db
+    .select()
+    .from(mfaChallenges)
+    .where(and(eq(mfaChallenges.tokenHash, tokenHash), inArray(mfaChallenges.purpose, [...SIGN_IN_PURPOSES])))
+    .get()
+  const live = found && !found.consumedAt && found.expiresAt > now && found.attempts < MFA_LIMITS.attempts
+  if (!found || !live) {
+    await countDeadChallenge(env, db, meta, defer)
+    if (found) {
+      // Expired, used up or already used: an answer to it is still an attempt worth recording.
+      await audit(env, meta, {
+        tenantId: found.tenantId,
+        actor: { type: expected.type, id: found.accountId },
+        action: 'mfa.code_failed',
+        target: { type: expected.type, id: found.accountId },
+        outcome: 'failure',
+        details: { challenge_id: found.id, reason: found.consumedAt ? 'already_used' : found.attempts >= MFA_LIMITS.attempts ? 'no_tries_left' : 'expired' },
+      })
+    }
+    throw dead()
+  }
+  const account = await lookup(found.accountId)
+  if (!account || account.type !== expected.type) throw dead()
+  // Counted before the challenge spends its try, so a locked second step is refused with no write.
+  const gate = await openFactorGate(env, throttleKeyOf(account))
   const [challenge] = await db
     .update(mfaChallenges)
     .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
     .where(
       and(
-        eq(mfaChallenges.tokenHash, await sha256Hex(token)),
-        ne(mfaChallenges.purpose, 'step_up'),
+        eq(mfaChallenges.id, found.id),
         isNull(mfaChallenges.consumedAt),
         gt(mfaChallenges.expiresAt, now),
         lt(mfaChallenges.attempts, MFA_LIMITS.attempts),
@@ -234,22 +304,9 @@ export async function completeChallenge(
     )
     .returning()
   if (!challenge) {
-    // Expired, used up or already used: an answer to it is still an attempt worth recording.
-    const known = await db.select().from(mfaChallenges).where(eq(mfaChallenges.tokenHash, await sha256Hex(token))).get()
-    if (known) {
-      await audit(env, meta, {
-        tenantId: known.tenantId,
-        actor: { type: expected.type, id: known.accountId },
-        action: 'mfa.code_failed',
-        target: { type: expected.type, id: known.accountId },
-        outcome: 'failure',
-        details: { challenge_id: known.id, reason: known.consumedAt ? 'already_used' : known.attempts >= MFA_LIMITS.attempts ? 'no_tries_left' : 'expired' },
-      })
-    }
+    await gate.untried()
     throw dead()
   }
-  const account = await lookup(challenge.accountId)
-  if (!account || account.type !== expected.type) throw dead()
 
   const methods = challenge.methods as MfaMethod[]
   const code6 = code.trim()
@@ -266,6 +323,7 @@ export async function completeChallenge(
   if (!method) {
     const left = MFA_LIMITS.attempts - challenge.attempts
     await audit(env, meta, { ...entry, action: 'mfa.code_failed', outcome: 'failure', details: { challenge_id: challenge.id, tries_left: left } })
+    await gate.failed(db, meta, defer, tripSubject(account), [endPendingChallenges(db, account.id, isoNow())])
     throw mfaFailed(left > 0 ? `The code is wrong. ${left} ${left === 1 ? 'try' : 'tries'} left.` : 'The code is wrong and no tries are left. Sign in again.')
   }
   await auditChange(
@@ -275,6 +333,7 @@ export async function completeChallenge(
     [db.update(mfaChallenges).set({ consumedAt: now }).where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt))).toSQL()],
     dead,
   )
+  await gate.passed({ mailed: challenge.codeMac !== null })
   const enrolled = challenge.purpose === 'enroll'
   if (enrolled) await enrol(env, db, account, 'email', meta, { via: 'sign-in' })
   return { accountId: account.id, tenantId: account.tenantId, method, enrolled }
@@ -386,15 +445,18 @@ export async function removeFactors(env: Env, db: Database, account: MfaAccount,
  * (step-up), for accounts whose second factor is e-mail. It lives like a
  * sign-in code (10 minutes, 5 tries, once) but belongs to no sign-in: its
  * challenge token is never handed out, so it cannot finish one. A new code
- * ends the account's earlier step-up codes.
+ * ends the account's earlier step-up codes. It counts against the account's
+ * hourly cap of unanswered mailed codes (429 `mfa_mail`), and none is sent
+ * while the account's second step is locked (429 `mfa`).
  */
-export async function sendStepUpCode(env: Env, db: Database, account: MfaAccount, meta: RequestMeta, defer: Defer) {
+export async function sendStepUpCode(env: Env, db: Database, account: KeyedAccount, meta: RequestMeta, defer: Defer) {
   if (!(await activeFactors(db, account.id)).some((f) => f.kind === 'email')) {
     throw Problem.conflict(
       'E-mailed codes are not one of your second factors. Confirm with a code from your authenticator app or a recovery code instead.',
       'no-email-factor',
     )
   }
+  await countMailedCode(env, db, meta, defer, throttleKeyOf(account), tripSubject(account))
   const id = newId('mfa')
   const code = numericCode(MFA_LIMITS.codeDigits)
   const now = isoNow()
@@ -481,18 +543,22 @@ async function acceptStepUpCode(env: Env, db: Database, accountId: string, code:
  * Checks a current second factor of the account before a change to its
  * factors: a TOTP code (its time step is burned), an unused recovery code
  * (used up), or the code mailed by sendStepUpCode (used up). Returns the
- * method that matched, or null. Only the e-mailed code counts tries; every
- * call also needs the current password, which bounds guessing the rest at
- * the cost of a sign-in attempt.
+ * method that matched, or null. Each call counts against the account's run
+ * of wrong second-factor codes, shared with its sign-in challenges (429
+ * `mfa` once locked); every call also needs the current password first.
  */
-export async function verifyCurrentFactor(env: Env, db: Database, account: MfaAccount, code: string): Promise<MfaMethod | null> {
+export async function verifyCurrentFactor(env: Env, db: Database, account: KeyedAccount, code: string, meta: RequestMeta, defer: Defer): Promise<MfaMethod | null> {
+  const gate = await openFactorGate(env, throttleKeyOf(account))
   const trimmed = code.trim()
   const factors = await activeFactors(db, account.id)
   const totp = factors.find((f) => f.kind === 'totp')
-  if (totp && (await acceptTotp(env, db, account, totp, trimmed))) return 'totp'
-  if (totp && (await acceptRecoveryCode(env, db, account.id, trimmed))) return 'recovery_code'
-  if (factors.some((f) => f.kind === 'email') && (await acceptStepUpCode(env, db, account.id, trimmed))) return 'email'
-  return null
+  let method: MfaMethod | null = null
+  if (totp && (await acceptTotp(env, db, account, totp, trimmed))) method = 'totp'
+  else if (totp && (await acceptRecoveryCode(env, db, account.id, trimmed))) method = 'recovery_code'
+  else if (factors.some((f) => f.kind === 'email') && (await acceptStepUpCode(env, db, account.id, trimmed))) method = 'email'
+  if (method) await gate.passed({ mailed: method === 'email' })
+  else await gate.failed(db, meta, defer, tripSubject(account), [endPendingChallenges(db, account.id, isoNow())])
+  return method
 }
 
 /**

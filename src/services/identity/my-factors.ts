@@ -10,11 +10,13 @@ import {
   enableEmailFactor,
   removeFactors,
   sendStepUpCode,
-  type MfaAccount,
+  type KeyedAccount,
 } from './mfa'
 import { assertCurrentFactor } from './factor-proof'
+import { tenantRealm } from '../abuse/keys'
+import { assertCurrentPasswordThrottled } from '../passwords/current-password'
 import { getPolicy } from '../policy/policy'
-import { assertCurrentPassword, currentUser } from './me'
+import { currentUser } from './me'
 
 /**
  * A tenant user's own second factors. Adding, changing or removing one needs
@@ -22,10 +24,12 @@ import { assertCurrentPassword, currentUser } from './me'
  * authenticator's code instead). Replacing or removing factors also needs a
  * current second factor when the account has one, so a stolen session and
  * password together still cannot swap the victim's authenticator for their own.
+ * Both checks are throttled per account: wrong current passwords by `reauth`,
+ * wrong codes by the same run of wrong codes as sign-in challenges (`mfa`).
  */
 async function me(db: Database, principal: Principal) {
   const user = await currentUser(db, principal)
-  const account: MfaAccount = { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email }
+  const account: KeyedAccount = { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(user.tenantSlug) }
   return { user, account }
 }
 
@@ -38,7 +42,7 @@ async function methods(db: Database, accountId: string) {
 
 export async function addEmailFactor(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, password, meta, 'mfa.enrolled')
+  await assertCurrentPasswordThrottled(env, db, user, password, meta, 'mfa.enrolled')
   await enableEmailFactor(env, db, account, meta)
   return methods(db, user.id)
 }
@@ -51,7 +55,7 @@ export async function mailFactorChangeCode(env: Env, db: Database, principal: Pr
 
 export async function startTotp(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.totp_started')
+  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'mfa.totp_started')
   const confirmed = await assertCurrentFactor(env, db, account, input.code, meta, 'mfa.totp_started', STEP_UP_ROUTE)
   return beginTotp(env, db, account, meta, confirmed)
 }
@@ -64,7 +68,7 @@ export async function finishTotp(env: Env, db: Database, principal: Principal, c
 /** Removes every factor, unless the tenant policy requires one for the caller's role. */
 export async function removeMyFactors(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPassword(env, user, input.current_password, meta, 'mfa.removed')
+  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'mfa.removed')
   const policy = await getPolicy(db, user.tenantId)
   if (policy.mfa_required[user.role]) {
     throw Problem.conflict(

@@ -10,11 +10,15 @@ import type { Principal } from '../../schemas/principal'
 import { audit, auditChange } from '../audit/audit'
 import { assertNotReused, assertStrongPassword, rememberPassword } from '../passwords/password-policy'
 import { hashPassword, verifyPassword } from '../passwords/passwords'
-import { beginTotp, confirmTotp, endPendingChallenges, sendStepUpCode, type MfaAccount } from './mfa'
+import { beginTotp, confirmTotp, endPendingChallenges, sendStepUpCode, type KeyedAccount } from './mfa'
 import { assertCurrentFactor } from './factor-proof'
 import { toOperator } from './operators'
 import { endActorSessions, issueSession } from './sessions'
 import type { AuditAction } from '../../schemas/audit'
+import { database } from '../../db/client'
+import { inBackground } from '../../lib/defer'
+import { accountKey, PLATFORM_REALM } from '../abuse/keys'
+import { guardCurrentPassword } from '../abuse/reauth-gate'
 
 type OperatorRow = typeof operators.$inferSelect
 
@@ -31,12 +35,21 @@ async function currentOperator(db: Database, principal: Principal): Promise<Oper
   return row
 }
 
-function accountOf(row: OperatorRow): MfaAccount {
-  return { type: 'operator', id: row.id, tenantId: null, email: row.email }
+function accountOf(row: OperatorRow): KeyedAccount {
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM }
 }
 
-/** Re-authentication for sensitive changes: the current password, or 422 (audited as a failure of `action`). */
+/**
+ * Re-authentication for sensitive changes: the current password, or 422
+ * (audited as a failure of `action`), behind the operator's `reauth`
+ * throttle (10 wrong in a row, then 429 with a growing wait).
+ */
 async function assertCurrentPassword(env: Env, row: OperatorRow, password: string, meta: RequestMeta, action: AuditAction) {
+  const subject = { tenantId: null, account: { type: 'operator' as const, id: row.id, email: row.email }, identity: { email: row.email } }
+  await guardCurrentPassword(env, database(env), meta, inBackground, accountKey(PLATFORM_REALM, row.email), subject, () => verifyCurrent(env, row, password, meta, action))
+}
+
+async function verifyCurrent(env: Env, row: OperatorRow, password: string, meta: RequestMeta, action: AuditAction) {
   if ((await verifyPassword(password, row.passwordHash)).ok) return
   await audit(env, meta, {
     tenantId: null,

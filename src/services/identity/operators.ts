@@ -3,14 +3,20 @@ import type { Database } from '../../db/client'
 import { operators } from '../../db/schema'
 import { secretsEqual } from '../../lib/digest'
 import { normaliseEmail } from '../../lib/email'
-import { newId } from '../../lib/ids'
+import { ID_PATTERN, newId } from '../../lib/ids'
 import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestSource } from '../../lib/source-rules'
 import { DAY_MS, isoNow } from '../../lib/time'
 import { PLATFORM } from '../../schemas/policy'
 import { audit, auditChange, type RequestMeta } from '../audit/audit'
-import { completeChallenge, startChallenge, type MfaAccount } from './mfa'
+import { activeFactors, challengeMailsCode, completeChallenge, startChallenge, type KeyedAccount } from './mfa'
+import type { TripSubject } from '../abuse/announce'
+import { accountKey, PLATFORM_REALM } from '../abuse/keys'
+import { openNetworkGate } from '../abuse/network-gates'
+import { accountHolds, releaseAccount, wasHeld } from '../abuse/release'
+import { tooManyRequests } from '../abuse/refusal'
+import { mfaLocked, openSignInGate } from '../abuse/sign-in-gate'
 import { assertStrongPassword } from '../passwords/password-policy'
 import { hashPassword, verifyNothing, verifyPassword } from '../passwords/passwords'
 import { rehashPassword } from '../passwords/password-rehash'
@@ -45,7 +51,10 @@ async function refuseDisabled(env: Env, meta: RequestMeta, row: OperatorRow, dur
 /**
  * Creates the first operator, once. The bootstrap token is compared in
  * constant time; the insert itself only happens while no operator exists,
- * so two racing bootstraps cannot both win.
+ * so two racing bootstraps cannot both win. Each bad token counts against
+ * the client network's hourly budget before anything else (10, then 429
+ * with no audit append until the hour is over): the platform trail records
+ * each bad token up to the budget and the block once, never a flood.
  */
 export async function bootstrapOperator(
   env: Env,
@@ -53,11 +62,14 @@ export async function bootstrapOperator(
   presentedToken: string | null,
   input: { email: string; name: string; password: string },
   meta: RequestMeta,
+  defer: Defer,
 ) {
+  const gate = await openNetworkGate(env, 'bootstrap', meta.ip)
   const configured = env.BOOTSTRAP_TOKEN ?? ''
   const entry = { tenantId: null, actor: { type: 'anonymous' as const, id: null }, action: 'operator.bootstrap' as const }
   if (configured.length < 16 || presentedToken === null || !(await secretsEqual(presentedToken, configured))) {
     await audit(env, meta, { ...entry, outcome: 'denied', details: { reason: 'bad_bootstrap_token' } })
+    await gate.failed(db, meta, defer)
     throw new Problem({
       status: 401,
       type: 'invalid-bootstrap-token',
@@ -66,6 +78,7 @@ export async function bootstrapOperator(
       headers: { 'WWW-Authenticate': 'Bearer' },
     })
   }
+  await gate.passed()
   assertStrongPassword(input.password, { email: input.email, tenantSlug: null, minLength: PLATFORM.passwordMinLength }, 'body.password')
   const now = isoNow()
   const row: OperatorRow = {
@@ -95,15 +108,18 @@ export async function bootstrapOperator(
   return toOperator(row)
 }
 
-function operatorAccount(row: OperatorRow): MfaAccount {
-  return { type: 'operator', id: row.id, tenantId: null, email: row.email }
+function operatorAccount(row: OperatorRow): KeyedAccount {
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM }
 }
 
 /**
  * Operator sign-in, step one. The platform allowlist is checked before the
  * password; then, as for tenants, one answer and one amount of work for an
  * unknown e-mail and a wrong password. Operators always need a second
- * factor: the answer is always `mfa_required` (SE-16).
+ * factor: the answer is always `mfa_required` (SE-16). The same sign-in
+ * gate as for tenants comes first (the operators' realm is the platform's),
+ * and a right password that Cloudflare reports as leaked must be changed
+ * once the second factor has passed.
  */
 export async function operatorSignIn(
   env: Env,
@@ -112,30 +128,65 @@ export async function operatorSignIn(
   source: RequestSource,
   meta: RequestMeta,
   defer: Defer,
+  signals: { leakedPassword: string | null } = { leakedPassword: null },
 ) {
   const email = normaliseEmail(input.email)
-  const operator = await db.select().from(operators).where(eq(operators.email, email)).get()
-  const verdict = operatorSourceVerdict(env, source)
-  if (!verdict.ok) await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
-  const verified = operator ? await verifyPassword(input.password, operator.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
+  const gate = await openSignInGate(env, accountKey(PLATFORM_REALM, email), meta.ip)
   // Computed on every attempt, so the work does not depend on whether the operator exists.
   const emailHmac = await attemptedIdentifierHash(env, 'email', email)
-  if (!operator || !verified.ok) {
-    await audit(env, meta, {
-      tenantId: null,
-      actor: { type: 'operator', id: operator?.id ?? null },
-      action: 'auth.login',
-      target: { type: 'operator', id: operator?.id ?? null },
-      outcome: 'failure',
-      // As typed only when it names an operator: otherwise it may be a password in the wrong field.
-      details: operator ? { reason: 'wrong_password', email: operator.email } : { reason: 'unknown_email', email_hmac: emailHmac },
-    })
-    throw Problem.invalidCredentials()
+  let subject: TripSubject = { tenantId: null, account: null, identity: { email_hmac: emailHmac } }
+  let passed = false
+  try {
+    const operator = await db.select().from(operators).where(eq(operators.email, email)).get()
+    if (operator) subject = { tenantId: null, account: { type: 'operator', id: operator.id, email: operator.email }, identity: { email: operator.email } }
+    const verdict = operatorSourceVerdict(env, source)
+    if (!verdict.ok) {
+      await gate.untried()
+      await refuseSource(env, meta, { tenantId: null, actorType: 'operator', actorId: operator?.id ?? null, role: 'operator' }, verdict)
+    }
+    const verified = operator ? await verifyPassword(input.password, operator.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
+    if (!operator || !verified.ok) {
+      await audit(env, meta, {
+        tenantId: null,
+        actor: { type: 'operator', id: operator?.id ?? null },
+        action: 'auth.login',
+        target: { type: 'operator', id: operator?.id ?? null },
+        outcome: 'failure',
+        // As typed only when it names an operator: otherwise it may be a password in the wrong field.
+        details: operator ? { reason: 'wrong_password', email: operator.email } : { reason: 'unknown_email', email_hmac: emailHmac },
+      })
+      throw Problem.invalidCredentials()
+    }
+    if (operator.status !== 'active') await refuseDisabled(env, meta, operator)
+    if (verified.needsRehash) await rehashPassword(env, db, meta, { type: 'operator', id: operator.id, tenantId: null, passwordHash: operator.passwordHash }, input.password)
+    if (signals.leakedPassword) await requireChangeOfLeakedPassword(env, db, operator, signals.leakedPassword, meta)
+    const factors = await activeFactors(db, operator.id)
+    passed = true
+    await gate.passed(db, meta, defer, subject, { mailsCode: !gate.mfaLocked && challengeMailsCode(factors) })
+    if (gate.mfaLocked) throw tooManyRequests(mfaLocked())
+    const challenge = await startChallenge(env, db, operatorAccount(operator), meta, defer, { factors })
+    return { status: 'mfa_required' as const, ...challenge }
+  } catch (error) {
+    if (!passed) await gate.failed(db, meta, defer, subject)
+    throw error
   }
-  if (operator.status !== 'active') await refuseDisabled(env, meta, operator)
-  if (verified.needsRehash) await rehashPassword(env, db, meta, { type: 'operator', id: operator.id, tenantId: null, passwordHash: operator.passwordHash }, input.password)
-  const challenge = await startChallenge(env, db, operatorAccount(operator), meta, defer)
-  return { status: 'mfa_required' as const, ...challenge }
+}
+
+/** A leaked operator password (see tenant sign-in): the session after the second factor can only change it. */
+async function requireChangeOfLeakedPassword(env: Env, db: Database, operator: OperatorRow, check: string, meta: RequestMeta) {
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: null,
+      actor: { type: 'operator', id: operator.id },
+      action: 'security.leaked_credential',
+      target: { type: 'operator', id: operator.id },
+      outcome: 'denied',
+      details: { reason: 'leaked_credential', check, password_change_required: true },
+    },
+    [db.update(operators).set({ mustChangePassword: true }).where(eq(operators.id, operator.id)).toSQL()],
+  )
 }
 
 /**
@@ -150,8 +201,9 @@ export async function completeOperatorMfa(
   input: { challenge: string; code: string },
   source: RequestSource,
   meta: RequestMeta,
+  defer: Defer,
 ) {
-  const done = await completeChallenge(env, db, { type: 'operator' }, input.challenge, input.code, meta, async (id) => {
+  const done = await completeChallenge(env, db, { type: 'operator' }, input.challenge, input.code, meta, defer, async (id) => {
     const row = await db.select().from(operators).where(eq(operators.id, id)).get()
     return row ? operatorAccount(row) : null
   })
@@ -215,4 +267,27 @@ export async function completeOperatorMfa(
     expires_at: session.principal.expiresAt,
     operator: toOperator({ ...operator, lastLoginAt: now }),
   }
+}
+
+/**
+ * Another operator lifts an operator's sign-in locks (as an admin does for
+ * a tenant account): operators have no self-service reset, and every
+ * operator's e-mail may be known, so this is how a locked one gets back in.
+ * Audited as `operator.unlock` on the platform trail before it is made.
+ */
+export async function unlockOperator(env: Env, db: Database, caller: { actorId: string }, id: string, meta: RequestMeta) {
+  const row = ID_PATTERN.test(id) ? await db.select().from(operators).where(eq(operators.id, id)).get() : undefined
+  if (!row) throw Problem.notFound('operator', id)
+  const key = accountKey(PLATFORM_REALM, row.email)
+  const held = wasHeld(await accountHolds(env, key))
+  await audit(env, meta, {
+    tenantId: null,
+    actor: { type: 'operator', id: caller.actorId },
+    action: 'operator.unlock',
+    target: { type: 'operator', id: row.id },
+    outcome: 'success',
+    details: { email: row.email, unlocked: held },
+  })
+  await releaseAccount(env, key)
+  return { id: row.id, unlocked: held }
 }

@@ -120,6 +120,13 @@ async function locate(token: string): Promise<{ scope: SessionScope; hash: strin
   return { scope, hash: await sha256Hex(token) }
 }
 
+/** Whether a token is shaped to reach a session store (so an unknown one woke a Durable Object). */
+export function reachesSessionStore(token: string): boolean {
+  const tenant = TENANT_TOKEN.exec(token)
+  const shard = tenant ? Number(tenant[2]) : Number(OPERATOR_TOKEN.exec(token)?.[1] ?? SHARDS)
+  return shard < SHARDS
+}
+
 /**
  * Resolves a bearer token to its principal, checking the request's source
  * against the tenant's rules in the same call. A token of the wrong shape

@@ -12,7 +12,11 @@ import type { Permission } from '../../schemas/permissions'
 import type { Policy } from '../../schemas/policy'
 import type { Principal } from '../../schemas/principal'
 import { audit } from '../audit/audit'
-import { activeFactors, completeChallenge, startChallenge, type MfaAccount } from './mfa'
+import { activeFactors, challengeMailsCode, completeChallenge, startChallenge, type KeyedAccount } from './mfa'
+import type { TripSubject } from '../abuse/announce'
+import { accountKey, tenantRealm } from '../abuse/keys'
+import { tooManyRequests } from '../abuse/refusal'
+import { mfaLocked, openSignInGate } from '../abuse/sign-in-gate'
 import { verifyNothing, verifyPassword } from '../passwords/passwords'
 import { rehashPassword } from '../passwords/password-rehash'
 import { attemptedIdentifierHash } from './attempted-identifier'
@@ -49,6 +53,20 @@ export function sessionLimits(policy: Policy) {
  * answer into `mfa_required`. A failure's audit event names the tenant and
  * e-mail only when they exist; otherwise it keeps keyed hashes of what was
  * typed (it may be a password in the wrong field).
+ *
+ * Before all of that, the sign-in gate (SE-30, SE-31) counts the attempt
+ * against the client network, the account from that network and the account
+ * from anywhere, and refuses with 429 while any of them is throttled: no D1
+ * read, no verify, no audit append. Anything short of a right password
+ * stays counted as a failure, except a source refused before the password,
+ * which counts only against the network (people outside an allowlist must
+ * not lock accounts they cannot even try); a right password ends the runs.
+ * An account whose second step is locked gets no new challenge (429, told
+ * only to someone who knows the password). A right password that Cloudflare
+ * reports as leaked (`leakedPassword`, the Exposed-Credential-Check value)
+ * must be changed before anything else, and an account without a second
+ * factor must first prove its mailbox: whoever else knows the leaked
+ * password must not be the one to choose the new one.
  */
 export async function tenantSignIn(
   env: Env,
@@ -57,62 +75,107 @@ export async function tenantSignIn(
   source: RequestSource,
   meta: RequestMeta,
   defer: Defer,
+  signals: { leakedPassword: string | null } = { leakedPassword: null },
 ): Promise<TenantLoginResult> {
   const email = normaliseEmail(input.email)
   const slug = input.tenant.trim().toLowerCase()
-  const found = await db
-    .select({ tenant: tenants, user: users })
-    .from(tenants)
-    .leftJoin(users, and(eq(users.tenantId, tenants.id), eq(users.email, email)))
-    .where(eq(tenants.slug, slug))
-    .get()
-  const tenant = found?.tenant
-  const user = found?.user ?? null
-  const loaded = tenant ? await loadPolicy(db, tenant.id) : null
-  const rules = loaded ? sourceRulesOf(loaded.policy, loaded.version) : null
-  const fingerprints = tenant ? await boundFingerprints(db, tenant.id, user?.id ?? 'usr_none') : []
-  const subject = { tenantId: tenant?.id ?? null, actorType: 'user' as const, actorId: user?.id ?? null, role: user?.role ?? 'unknown' }
-
-  if (tenant && rules) {
-    // Binding is checked only once the password is known; here any presented certificate counts as bound.
-    const presented = source.certificate ? [source.certificate.fingerprint] : []
-    const verdicts = ['admin', 'member'].map((role) => checkSource(rules, role, source, presented))
-    const first = verdicts[0]!
-    if (!first.ok && verdicts.every((v) => !v.ok)) await refuseSource(env, meta, subject, first)
-  }
-
-  const verified = user ? await verifyPassword(input.password, user.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
-  const attempt = {
-    tenantId: tenant?.id ?? null,
-    actor: { type: 'user' as const, id: user?.id ?? null },
-    action: 'auth.login' as const,
-    target: { type: 'user', id: user?.id ?? null },
-  }
+  const gate = await openSignInGate(env, accountKey(tenantRealm(slug), email), meta.ip)
   // Both hashes on every attempt, used or not, so the work does not depend on which accounts exist.
   const typed = { tenant: await attemptedIdentifierHash(env, 'tenant', slug), email: await attemptedIdentifierHash(env, 'email', email) }
-  if (!tenant || !user || !loaded || !rules || !verified.ok) {
-    const reason = !tenant ? 'unknown_tenant' : !user ? 'unknown_email' : 'wrong_password'
-    // As typed only what names a real tenant or account; anything else may be a password in the wrong field.
-    const details = {
-      reason,
-      ...(tenant ? { tenant: tenant.slug } : { tenant_hmac: typed.tenant }),
-      ...(user ? { email: user.email } : { email_hmac: typed.email }),
+  let subject: TripSubject = { tenantId: null, account: null, identity: { tenant_hmac: typed.tenant, email_hmac: typed.email } }
+  let passed = false
+  try {
+    const found = await db
+      .select({ tenant: tenants, user: users })
+      .from(tenants)
+      .leftJoin(users, and(eq(users.tenantId, tenants.id), eq(users.email, email)))
+      .where(eq(tenants.slug, slug))
+      .get()
+    const tenant = found?.tenant
+    const user = found?.user ?? null
+    if (tenant) {
+      subject = user
+        ? { tenantId: tenant.id, account: { type: 'user', id: user.id, email: user.email }, identity: { email: user.email } }
+        : { tenantId: tenant.id, account: null, identity: { tenant: tenant.slug, email_hmac: typed.email } }
     }
-    await audit(env, meta, { ...attempt, outcome: 'failure', details })
-    throw Problem.invalidCredentials()
-  }
-  const verdict = checkSource(rules, user.role, source, fingerprints)
-  if (!verdict.ok) await refuseSource(env, meta, subject, verdict)
-  await assertMaySignIn(env, tenant, user, meta)
-  const current = verified.needsRehash ? await upgradeHash(env, db, user, input.password, meta) : user
-  const factors = await activeFactors(db, user.id)
-  const required = loaded.policy.mfa_required[user.role]
-  if (user.verifyEmailAtSignIn || required || factors.length > 0) {
+    const loaded = tenant ? await loadPolicy(db, tenant.id) : null
+    const rules = loaded ? sourceRulesOf(loaded.policy, loaded.version) : null
+    const fingerprints = tenant ? await boundFingerprints(db, tenant.id, user?.id ?? 'usr_none') : []
+    const who = { tenantId: tenant?.id ?? null, actorType: 'user' as const, actorId: user?.id ?? null, role: user?.role ?? 'unknown' }
+
+    if (tenant && rules) {
+      // Binding is checked only once the password is known; here any presented certificate counts as bound.
+      const presented = source.certificate ? [source.certificate.fingerprint] : []
+      const verdicts = ['admin', 'member'].map((role) => checkSource(rules, role, source, presented))
+      const first = verdicts[0]!
+      if (!first.ok && verdicts.every((v) => !v.ok)) {
+        await gate.untried()
+        await refuseSource(env, meta, who, first)
+      }
+    }
+
+    const verified = user ? await verifyPassword(input.password, user.passwordHash) : { ok: await verifyNothing(input.password), needsRehash: false }
+    const attempt = {
+      tenantId: tenant?.id ?? null,
+      actor: { type: 'user' as const, id: user?.id ?? null },
+      action: 'auth.login' as const,
+      target: { type: 'user', id: user?.id ?? null },
+    }
+    if (!tenant || !user || !loaded || !rules || !verified.ok) {
+      const reason = !tenant ? 'unknown_tenant' : !user ? 'unknown_email' : 'wrong_password'
+      // As typed only what names a real tenant or account; anything else may be a password in the wrong field.
+      const details = {
+        reason,
+        ...(tenant ? { tenant: tenant.slug } : { tenant_hmac: typed.tenant }),
+        ...(user ? { email: user.email } : { email_hmac: typed.email }),
+      }
+      await audit(env, meta, { ...attempt, outcome: 'failure', details })
+      throw Problem.invalidCredentials()
+    }
+    const verdict = checkSource(rules, user.role, source, fingerprints)
+    if (!verdict.ok) await refuseSource(env, meta, who, verdict)
+    await assertMaySignIn(env, tenant, user, meta)
+    const rehashed = verified.needsRehash ? await upgradeHash(env, db, user, input.password, meta) : user
+    const factors = await activeFactors(db, user.id)
+    const current = signals.leakedPassword ? await requireChangeOfLeakedPassword(env, db, rehashed, factors.length > 0, signals.leakedPassword, meta) : rehashed
+    const required = loaded.policy.mfa_required[user.role]
+    const challenge = current.verifyEmailAtSignIn || required || factors.length > 0
     // Proving the mailbox after an operator saw the password enrols nothing unless the policy asks for a factor.
-    const challenge = await startChallenge(env, db, accountOf(user), meta, defer, { emailOnly: user.verifyEmailAtSignIn, enrol: required })
-    return { status: 'mfa_required', ...challenge }
+    const options = { emailOnly: current.verifyEmailAtSignIn, enrol: required, factors }
+    passed = true
+    await gate.passed(db, meta, defer, subject, { mailsCode: challenge && !gate.mfaLocked && challengeMailsCode(factors, options) })
+    if (challenge && gate.mfaLocked) throw tooManyRequests(mfaLocked())
+    if (challenge) return { status: 'mfa_required', ...(await startChallenge(env, db, accountOf(current, tenant), meta, defer, options)) }
+    return finishSignIn(env, db, tenant, current, loaded, meta, { method: 'password' })
+  } catch (error) {
+    if (!passed) await gate.failed(db, meta, defer, subject)
+    throw error
   }
-  return finishSignIn(env, db, tenant, current, loaded, meta, { method: 'password' })
+}
+
+/**
+ * A right password that Cloudflare's leaked-credentials detection reported
+ * (Exposed-Credential-Check 1, 3 or 4): the account must change it at this
+ * and every later sign-in until it does, and one without a second factor
+ * must first answer a code mailed to its own address. Audited as
+ * `security.leaked_credential`. Returns the row as the sign-in goes on with it.
+ */
+async function requireChangeOfLeakedPassword(env: Env, db: Database, user: UserRow, hasFactor: boolean, check: string, meta: RequestMeta): Promise<UserRow> {
+  const flags = { mustChangePassword: true, verifyEmailAtSignIn: user.verifyEmailAtSignIn || !hasFactor }
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: user.tenantId,
+      actor: { type: 'user', id: user.id },
+      action: 'security.leaked_credential',
+      target: { type: 'user', id: user.id },
+      outcome: 'denied',
+      details: { reason: 'leaked_credential', check, password_change_required: true, email_code_required: flags.verifyEmailAtSignIn },
+    },
+    [db.update(users).set(flags).where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId))).toSQL()],
+  )
+  return { ...user, ...flags }
 }
 
 /**
@@ -131,8 +194,8 @@ async function upgradeHash(env: Env, db: Database, user: UserRow, password: stri
   return rehashedOnly ? { ...user, passwordHash: now.passwordHash } : user
 }
 
-function accountOf(user: UserRow): MfaAccount {
-  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email }
+function accountOf(user: UserRow, tenant: Pick<TenantRow, 'slug'>): KeyedAccount {
+  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(tenant.slug) }
 }
 
 // Past the password, the caller has proven it, so saying why is no leak.
@@ -150,7 +213,8 @@ async function assertMaySignIn(env: Env, tenant: TenantRow, user: UserRow, meta:
 
 /**
  * Tenant sign-in, step two: the answer to an `mfa_required` challenge.
- * Wrong codes count against the challenge's five tries.
+ * Wrong codes count against the challenge's five tries and the account's
+ * run of wrong codes across challenges (see completeChallenge).
  */
 export async function completeTenantMfa(
   env: Env,
@@ -158,10 +222,11 @@ export async function completeTenantMfa(
   input: { challenge: string; code: string },
   source: RequestSource,
   meta: RequestMeta,
+  defer: Defer,
 ): Promise<TenantLoginResult> {
-  const done = await completeChallenge(env, db, { type: 'user' }, input.challenge, input.code, meta, async (id) => {
-    const user = await db.select().from(users).where(eq(users.id, id)).get()
-    return user ? accountOf(user) : null
+  const done = await completeChallenge(env, db, { type: 'user' }, input.challenge, input.code, meta, defer, async (id) => {
+    const row = await db.select({ user: users, slug: tenants.slug }).from(users).innerJoin(tenants, eq(tenants.id, users.tenantId)).where(eq(users.id, id)).get()
+    return row ? accountOf(row.user, { slug: row.slug }) : null
   })
   const row = await db
     .select({ tenant: tenants, user: users })

@@ -6,7 +6,10 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
 import type { Principal } from '../../schemas/principal'
 import { auditChange } from '../audit/audit'
-import { assertCurrentPassword, currentUser } from '../identity/me'
+import { currentUser } from '../identity/me'
+import { assertCurrentPasswordThrottled } from './current-password'
+import { accountKey, tenantRealm } from '../abuse/keys'
+import { releaseAccount } from '../abuse/release'
 import { endPendingChallenges } from '../identity/mfa'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
@@ -21,7 +24,9 @@ import { toUser } from '../accounts/users'
  * session of the account ends. A full calling session stays valid; a
  * password-change-only one is replaced by a new full session whose token
  * comes back in the answer (that token was handed out on the temporary or
- * expired password, so it does not live on), and the old token ends.
+ * expired password, so it does not live on), and the old token ends. The
+ * current password is throttled per account (`reauth`); once changed, the
+ * account's sign-in failure runs and its lock end.
  */
 export async function changePassword(
   env: Env,
@@ -31,7 +36,7 @@ export async function changePassword(
   meta: RequestMeta,
 ) {
   const user = await currentUser(db, principal)
-  await assertCurrentPassword(env, user, input.current_password, meta, 'auth.password_change')
+  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'auth.password_change')
   const loaded = await loadPolicy(db, user.tenantId)
   const { policy } = loaded
   const field = 'body.new_password'
@@ -71,6 +76,8 @@ export async function changePassword(
     if (replacement) await endSession(env, replacement.principal)
     throw error
   }
+  // Guessing the old password is moot now: failures others ran up against it end with it.
+  await releaseAccount(env, accountKey(tenantRealm(user.tenantSlug), user.email), ['account', 'pair'])
   const result = { status: 'ok' as const, user: toUser({ ...row, ...changed }) }
   if (replacement) {
     await endActorSessions(env, principal, replacement.principal.sessionId)

@@ -12,6 +12,8 @@ import { rememberPassword } from './password-policy'
 import { hashPassword, temporaryPassword } from './passwords'
 import { endPendingChallenges } from '../identity/mfa'
 import { endActorSessions } from '../identity/sessions'
+import { accountKey, tenantRealm } from '../abuse/keys'
+import { releaseAccount } from '../abuse/release'
 
 /**
  * Forced password reset (SE-14) by a tenant admin, or by an operator for a
@@ -21,7 +23,8 @@ import { endActorSessions } from '../identity/sessions'
  * the user is told by mail. After an operator's reset the next sign-in also
  * needs a code mailed to the admin's own address: the operator saw the
  * temporary password, and must not be able to use it to read the tenant's
- * data without a support grant (SE-26).
+ * data without a support grant (SE-26). The account's sign-in and
+ * second-factor locks are lifted too.
  */
 export async function forceReset(
   env: Env,
@@ -50,7 +53,7 @@ export async function forceReset(
     )
   }
   const row = await db
-    .select({ user: users, tenantName: tenants.name })
+    .select({ user: users, tenantName: tenants.name, slug: tenants.slug })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(users.id, target.userId), eq(users.tenantId, target.tenantId)))
@@ -96,6 +99,8 @@ export async function forceReset(
     notFound,
   )
   const revoked = await endActorSessions(env, { tenantId: target.tenantId, actorId: user.id })
+  // A new password nobody guessed: the account's locks and failure runs end with the old one.
+  await releaseAccount(env, accountKey(tenantRealm(row.slug), user.email))
   options.defer(deliverMail(env, db, [mail.id]))
   return { temporary_password: password, sessions_revoked: revoked }
 }

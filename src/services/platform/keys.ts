@@ -54,3 +54,12 @@ export function identifierMacKey(env: Pick<Env, 'MASTER_KEY'>) {
 export function alertWebhookKey(env: Pick<Env, 'MASTER_KEY'>) {
   return cached('alert-webhook', async () => deriveHmacKey(await masterKey(env), 'alert-webhook'))
 }
+
+/**
+ * The HMAC key that names throttle objects and their counters: an account's
+ * e-mail or a client's address never appears as a Durable Object name or key,
+ * and names cannot be reversed from a list of them without MASTER_KEY.
+ */
+export function throttleNameKey(env: Pick<Env, 'MASTER_KEY'>) {
+  return cached('throttle-name', async () => deriveHmacKey(await masterKey(env), 'throttle-name'))
+}
