@@ -207,6 +207,52 @@ describe('GET /api/v1/sla', () => {
   })
 })
 
+describe('the evidence is read live', () => {
+  it('shows the audit chain as its sequencer anchored it, verified through what the last verify checked (RE-8, DM-8)', async () => {
+    const t = await tenantWithAdmin()
+    const before = rowOf(await report(t.adminToken), 'RE-8')
+    expect(before).toMatchObject({ status: 'met', evidence: { chain: t.id, first_event_kept: true, verified_through_seq: null } })
+    expect(before.evidence.head_seq).toBeGreaterThan(0)
+    expect(before.evidence.events).toBe(before.evidence.head_seq)
+    const verified = await call('GET', '/api/v1/audit/verify', { token: t.adminToken })
+    expect(verified.body).toMatchObject({ ok: true, complete: true })
+    const after = await report(t.adminToken)
+    expect(rowOf(after, 'RE-8').evidence.verified_through_seq).toBe(verified.body.head.seq)
+    expect(rowOf(after, 'DM-8').value).toEqual({ chain_events: verified.body.head.seq, verified_through_seq: verified.body.head.seq })
+  })
+
+  it('says not_met for RE-8 when the trail’s first event has been removed', async () => {
+    const t = await tenantWithAdmin()
+    await env.DB.prepare('DELETE FROM audit_events WHERE chain = ? AND seq = 1').bind(t.id).run()
+    const row = rowOf(await report(t.adminToken), 'RE-8')
+    expect(row).toMatchObject({ status: 'not_met', evidence: { first_event_kept: false, first_event_at: null }, note: { en: expect.stringContaining('first event is missing') } })
+  })
+
+  it('counts the TOTP secrets actually stored sealed, and says not_met for DM-4 when one is not', async () => {
+    const t = await tenantWithAdmin()
+    const started = await call('POST', '/api/v1/me/mfa/totp', { token: t.adminToken, body: { current_password: t.adminPassword } })
+    expect(started.status).toBe(200)
+    expect(rowOf(await report(t.adminToken), 'DM-4')).toMatchObject({ status: 'met', value: { algorithm: 'AES-256-GCM', totp_secrets: 1, sealed: 1 } })
+    await env.DB.prepare("UPDATE mfa_factors SET secret = 'JBSWY3DPEHPK3PXP' WHERE account_id = ? AND kind = 'totp'").bind(t.adminId).run()
+    const row = rowOf(await report(t.adminToken), 'DM-4')
+    expect(row).toMatchObject({ status: 'not_met', value: { totp_secrets: 1, sealed: 0 } })
+  })
+
+  it('shows support access while it is granted (SE-26)', async () => {
+    const t = await tenantWithAdmin()
+    expect(rowOf(await report(t.adminToken), 'SE-26').value).toEqual({ granted: false, expires_at: null, support_reads_this_month: 0 })
+    const granted = await call('POST', '/api/v1/support-access', { token: t.adminToken, body: { hours: 3 } })
+    expect(granted.status).toBe(200)
+    expect(rowOf(await report(t.adminToken), 'SE-26').value).toEqual({ granted: true, expires_at: granted.body.expires_at, support_reads_this_month: 0 })
+  })
+
+  it('reports the scrypt parameters new hashes get (SE-1)', async () => {
+    const row = rowOf(await report(a.adminToken), 'SE-1')
+    // The workers test project runs the cheap test profile (vitest.config.ts).
+    expect(row).toMatchObject({ status: 'met', value: { algorithm: 'scrypt', N: 1024, r: 8, p: 1 } })
+  })
+})
+
 describe('no other tenant’s values in a tenant’s report', () => {
   let other: TestTenant
   beforeAll(async () => {
@@ -281,6 +327,8 @@ describe('GET /api/v1/sla/checklist', () => {
     // Organisational rows keep their stated answer exactly.
     expect(answer('AV-4')).toBe('ソフトウェアエスクロウ契約可能')
     expect(answer('DM-6')).toBe(SEED_CHECKLIST.find((s) => s.single === 'DM-6')!.answer)
+    // ... with a note where the software stops short of the promise.
+    expect(answer('SE-10')).toMatch(/^アンチウィルスサービスを利用し、1 日 1 回スキャンを実施（注: 自前のサーバーを持たないため/)
     // Not measured: the stated answer and why there is no value.
     expect(answer('DM-1')).toBe(`${SEED_CHECKLIST.find((s) => s.single === 'DM-1')!.answer}（未計測: バックアップはこのバージョンに未搭載）`)
     expect(answer('DM-3')).toBe('14世代（未計測: バックアップとその世代管理はこのバージョンに未搭載）')

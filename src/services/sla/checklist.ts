@@ -29,7 +29,7 @@ export type ChecklistRow = {
   unit: string
   /** The answer as the product states it (the seed's, or its correction). */
   stated: string
-  /** The live value and the evidence behind it; empty for organisational rows, which keep their stated answer. */
+  /** The live value and the evidence behind it; for organisational rows, which keep their stated answer, at most a note. */
   live: LivePart[]
   /** The answer column: the stated answer with the live part next to it. */
   answer: string
@@ -48,7 +48,8 @@ function liveParts(row: SlaRow, lang: ChecklistLang): LivePart[] {
   const noteLabel = lang === 'ja' ? '注' : 'Note'
   switch (row.status) {
     case 'organisational':
-      return []
+      // The stated answer stands; a note says where the software stops short of it.
+      return note ? [{ label: noteLabel, text: note }] : []
     case 'not_yet_measured':
       if (row.value === null) return [{ label: label.not_yet_measured, text: note ?? row.summary[lang] }]
       return [{ label: label.met, text: row.summary[lang] }, ...(note ? [{ label: label.not_yet_measured, text: note }] : [])]

@@ -18,8 +18,8 @@ export const monitoring = defineProvider({
         status: 'not_yet_measured',
         value: { ready_now: readiness.status === 'ok', checks: readiness.checks, self_check_failures_this_month: failures },
         summary: {
-          en: `Liveness (/health/live) and readiness (/health/ready: D1, R2, Durable Objects) probes, and a self-check every 5 minutes; now: ${checks}. ${plural(failures, 'failed self-check')} in ${ctx.month.month}.`,
-          ja: `死活監視（/health/live）・状態監視（/health/ready: D1・R2・Durable Objects）と5分ごとの自己診断。現在: ${checks}。${ctx.month.month} の自己診断失敗 ${failures}件`,
+          en: `Liveness (/health/live) and readiness (/health/ready: D1, R2, Durable Objects) probes, and a self-check every 5 minutes; checked just now: ${checks}. ${plural(failures, 'failed self-check')} in ${ctx.month.month}.`,
+          ja: `死活監視（/health/live）・状態監視（/health/ready: D1・R2・Durable Objects）と5分ごとの自己診断。今回の確認結果: ${checks}。${ctx.month.month} の自己診断失敗 ${failures}件`,
         },
         evidence: { readiness, self_check: '*/5 * * * *', self_check_failures_this_month: failures },
         note: {
