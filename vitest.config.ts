@@ -1,9 +1,16 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 import { alertWebhookDouble } from './test/doubles/alert-webhook.js'
 
 const migrationsDir = fileURLToPath(new URL('./migrations', import.meta.url))
+
+/** The SLA catalogue's sources, when this checkout sits next to them ('' otherwise): test/sla-catalogue.test.ts. */
+function shared(path: string) {
+  const file = fileURLToPath(new URL(`../shared/${path}`, import.meta.url))
+  return existsSync(file) ? readFileSync(file, 'utf8') : ''
+}
 
 // Suites that run with the production scrypt parameters, end to end: the hash
 // itself, sign-in without enumeration, and the walkthrough. Everything else
@@ -23,6 +30,8 @@ function workers(passwordHashProfile: 'test' | 'production') {
         MASTER_KEY: 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=',
         TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
         ALERT_WEBHOOK_URL: 'https://alerts.test/hooks/mamori',
+        SLA_REQUIREMENTS_SOURCE: shared('REQUIREMENTS.md'),
+        SLA_SEED_SOURCE: shared('seed/000_7926c1d7d84f180b.txt'),
       },
       // The alert webhook is the Worker's one outbound HTTP edge: a double answers it (test/doubles/alert-webhook.ts).
       outboundService: alertWebhookDouble,

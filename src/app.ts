@@ -20,11 +20,13 @@ import { opsSupport } from './routes/ops-support/ops-support.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
 import { operators } from './routes/operators/operators.index'
 import { opsMfa } from './routes/ops-mfa/ops-mfa.index'
+import { opsSla } from './routes/ops-sla/ops-sla.index'
 import { policy } from './routes/policy/policy.index'
 import { records } from './routes/records/records.index'
 import { users } from './routes/users/users.index'
 import { createRouter } from './routes/router'
 import { sessions } from './routes/sessions/sessions.index'
+import { sla } from './routes/sla/sla.index'
 import { support } from './routes/support/support.index'
 
 /**
@@ -42,7 +44,7 @@ export function createApp() {
   app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
 
-  const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit]
+  const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 

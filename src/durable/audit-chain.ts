@@ -42,6 +42,9 @@ export type AppendResult =
 
 export type ChainHead = { seq: number; hash: string }
 
+/** A chain's anchored head and its last verified checkpoint (null: none yet). */
+export type ChainState = { head: ChainHead | null; verified: ChainHead | null }
+
 export type VerifyOptions = {
   /** Re-walk from the first event instead of from the last verified checkpoint. Default false. */
   full?: boolean
@@ -174,6 +177,16 @@ export class AuditChain extends DurableObject<Env> {
     if (prev.seq > 0) saveProgress(storage, checkpointKey(chain), prev)
     if (full) storage.delete(sweepKey(chain))
     return report(null, true)
+  }
+
+  /**
+   * Where the chain stands, read from this object's own storage only (no D1
+   * query, no change): the head it last committed and the last event a
+   * verify confirmed. The SLA report shows them as the trail's evidence.
+   */
+  state(chain: string): ChainState {
+    const storage = this.ctx.storage.kv
+    return { head: storage.get<ChainHead>(headKey(chain)) ?? null, verified: storage.get<ChainHead>(checkpointKey(chain)) ?? null }
   }
 
   private chainKey(chain: string): Promise<CryptoKey> {

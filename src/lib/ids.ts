@@ -20,3 +20,18 @@ export function newId(prefix: string, now = Date.now()): string {
 
 /** Shape every id accepted from a client must have; anything else is a 404, never a query. */
 export const ID_PATTERN = /^[a-z]{2,4}_[0-9a-hjkmnp-tv-z]{26}$/
+
+/**
+ * The smallest id of `prefix` created at `ms` or later: ids sort by creation
+ * time, so `id >= idFloor(p, from) AND id < idFloor(p, until)` is a time range
+ * that an index on the id can serve.
+ */
+export function idFloor(prefix: string, ms: number): string {
+  let time = ''
+  let t = ms
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time
+    t = Math.floor(t / 32)
+  }
+  return `${prefix}_${time}${'0'.repeat(16)}`
+}

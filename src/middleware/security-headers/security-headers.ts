@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
+import { HSTS_MAX_AGE_SECONDS, hstsHeader } from '../../lib/hsts'
 
 export type SecurityHeadersOptions = {
   /** HSTS max-age in seconds. Default two years, with includeSubDomains and preload. */
@@ -16,10 +17,10 @@ export type SecurityHeadersOptions = {
  *
  * @example app.use(securityHeaders())
  */
-export const securityHeaders = ({ hstsMaxAge = 63_072_000 }: SecurityHeadersOptions = {}): MiddlewareHandler => {
+export const securityHeaders = ({ hstsMaxAge = HSTS_MAX_AGE_SECONDS }: SecurityHeadersOptions = {}): MiddlewareHandler => {
   const headers = secureHeaders({
     overwrite: false,
-    strictTransportSecurity: `max-age=${hstsMaxAge}; includeSubDomains; preload`,
+    strictTransportSecurity: hstsHeader(hstsMaxAge),
     xFrameOptions: 'DENY',
     referrerPolicy: 'no-referrer',
     crossOriginOpenerPolicy: 'same-origin',

@@ -5,6 +5,7 @@ import {
   auditChainFor,
   type AppendOptions,
   type AppendResult as ChainAppendResult,
+  type ChainState,
   type SqlWrite,
   type VerifyOptions,
 } from '../../durable/audit-chain'
@@ -171,6 +172,14 @@ export async function searchAudit(
  */
 export function verifyAuditChain(env: Env, chain: string, options: VerifyOptions = {}): Promise<ChainVerification> {
   return auditChainFor(env, chain).verify(chain, options)
+}
+
+/**
+ * A chain's anchored head and last verified checkpoint, without checking
+ * anything: one call to its sequencer, which reads only its own storage.
+ */
+export function auditChainState(env: Env, chain: string): Promise<ChainState> {
+  return auditChainFor(env, chain).state(chain)
 }
 
 const EXPORT_COLUMNS = [
