@@ -110,7 +110,7 @@ describe('API description', () => {
         expect(access, `${method} ${path}`).toBeDefined()
         if (access.audience === 'public') {
           expect(op.security, `${method} ${path}`).toEqual([])
-          expect(['/health/live', '/health/ready', '/api/v1/auth/login', '/api/v1/auth/mfa', '/ops/v1/auth/login', '/ops/v1/auth/mfa', '/dev/mailbox']).toContain(path)
+          expect(['/health/live', '/health/ready', '/api/v1/auth/login', '/api/v1/auth/mfa', '/ops/v1/auth/login', '/ops/v1/auth/mfa', '/dev/mailbox', '/status']).toContain(path)
         } else {
           expect(op.security.length, `${method} ${path}`).toBe(1)
         }
