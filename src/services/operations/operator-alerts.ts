@@ -25,7 +25,7 @@ export async function notifyOperators(env: Env, meta: RequestMeta, alert: Operat
       tenantId: null,
       actor: { type: 'system', id: 'operations' },
       action: 'incident.operators_notified',
-      target: alert.incident_id ? { type: 'incident', id: alert.incident_id } : { type: 'check', id: alert.failed_check ?? null },
+      target: alert.event.startsWith('incident.') ? { type: 'incident', id: alert.incident_id ?? null } : { type: 'check', id: alert.failed_check ?? null },
       outcome: 'success',
       details: { ...alert },
     })
