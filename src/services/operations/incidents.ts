@@ -27,8 +27,6 @@ import { requireTenants } from './windows'
 type IncidentRow = typeof incidents.$inferSelect
 type UpdateRow = typeof incidentUpdates.$inferSelect
 
-const noop: Defer = (work) => void work
-
 function toTenantIncident(row: IncidentRow, updates: UpdateRow[]): TenantIncident {
   return {
     id: row.id,
@@ -132,6 +130,7 @@ export type OpenOptions = {
   failedCheck?: string
   /** When it began, if earlier than now (the self-check's first failure). */
   openedAt?: string
+  /** A request's: mail the first tenants right after the response. A job leaves it to the notice run that follows. */
   defer?: Defer
 }
 
@@ -178,7 +177,7 @@ export async function openIncident(env: Env, db: Database, input: IncidentCreate
     },
     writes,
   )
-  sendNoticesSoon(env, db, meta, [job.id], options.defer ?? noop)
+  if (options.defer) sendNoticesSoon(env, db, meta, [job.id], options.defer)
   await notifyOperators(env, meta, { event: 'incident.opened', severity: row.severity, summary: row.title, incident_id: row.id, ...(row.failedCheck ? { failed_check: row.failedCheck } : {}) })
   return toIncident(row, [first])
 }
@@ -188,7 +187,7 @@ export async function openIncident(env: Env, db: Database, input: IncidentCreate
  * affected tenants. `investigating` on a resolved incident is 409
  * `incident-resolved`; a PATCH that changes nothing changes nothing.
  */
-export async function updateIncident(env: Env, db: Database, id: string, patch: IncidentPatch, actor: AuditActor, meta: RequestMeta, defer: Defer = noop) {
+export async function updateIncident(env: Env, db: Database, id: string, patch: IncidentPatch, actor: AuditActor, meta: RequestMeta, defer?: Defer) {
   const current = await findIncident(db, id)
   if (current.status === 'resolved' && patch.status === 'investigating') {
     throw Problem.conflict('A resolved incident stays resolved; open a new one for a recurrence.', 'incident-resolved')
@@ -226,7 +225,7 @@ export async function updateIncident(env: Env, db: Database, id: string, patch: 
     { guard: 0 },
   )
   if (!result.ok) throw Problem.editConflict('The incident changed meanwhile. Reload it and try again.')
-  sendNoticesSoon(env, db, meta, [job.id], defer)
+  if (defer) sendNoticesSoon(env, db, meta, [job.id], defer)
   await notifyOperators(env, meta, { event: resolves ? 'incident.resolved' : 'incident.updated', severity: next.severity, summary: `${next.title}: ${message}`, incident_id: id })
   return toIncident(next, (await updatesOfIncidents(db, [id])).get(id) ?? [])
 }

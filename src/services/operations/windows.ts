@@ -12,7 +12,7 @@ import type { MaintenanceWindow, WindowCreate, WindowPatch } from '../../schemas
 import { audit, type AuditActor } from '../audit/audit'
 import { LEAD_TIME_MS, formatJst, leadTimeMet, upcomingStandingWindows, withinStandingWindow, type StandingRule, type WindowKind } from './calendar'
 import { windowNotice, type WindowEvent } from './notice-texts'
-import { noticeJobWrite, sendNoticesSoon } from './notices'
+import { noticeJobWrite, sendNoticesSoon, type NoticePurpose } from './notices'
 import { standingRule } from './standing-rule'
 
 /**
@@ -150,13 +150,23 @@ function overlap(other?: string) {
   })
 }
 
+const PURPOSE: Record<WindowEvent, NoticePurpose> = {
+  scheduled: 'window.scheduled',
+  changed: 'window.changed',
+  cancelled: 'window.cancelled',
+  'reminder-7d': 'window.reminder',
+  'reminder-1d': 'window.reminder',
+  started: 'window.started',
+  ended: 'window.ended',
+}
+
+/** The notice of one event of a window, to its tenants (or every tenant). */
 function notice(row: Pick<WindowRow, 'id' | 'kind' | 'startsAt' | 'endsAt' | 'emergency' | 'reason' | 'message' | 'allTenants'>, event: WindowEvent, dedupeKey: string, now: string) {
-  const purpose = event.startsWith('reminder') ? 'window.reminder' : (`window.${event}` as const)
   return noticeJobWrite({
     dedupeKey,
     scope: row.allTenants ? 'all' : 'window',
     scopeId: row.id,
-    purpose: purpose as Parameters<typeof noticeJobWrite>[0]['purpose'],
+    purpose: PURPOSE[event],
     text: windowNotice(event, { kind: row.kind, starts_at: row.startsAt, ends_at: row.endsAt, emergency: row.emergency, reason: row.reason, message: row.message }),
     now,
   })
