@@ -242,6 +242,8 @@ describe('maintenance windows: changes and cancellation, each mailed', () => {
     expect(shorter.body).toMatchObject({ duration_minutes: 30, revision: 2, emergency: false })
     const grown = await call('PATCH', `/ops/v1/maintenance-windows/${id}`, { token: ops, body: { duration_minutes: 60, emergency: true, reason: 'Needs the full hour after all' } })
     expect(grown.body).toMatchObject({ duration_minutes: 60, revision: 3, emergency: true })
+    // Planned maintenance is excluded from availability, so an emergency does not become one without the notice.
+    expectProblem(await call('PATCH', `/ops/v1/maintenance-windows/${id}`, { token: ops, body: { emergency: false } }), 422, 'lead-time-too-short')
   })
 })
 

@@ -54,7 +54,7 @@ export const WindowPatchSchema = z
   .refine(changesSomething, NOTHING_TO_CHANGE)
   .openapi('MaintenanceWindowPatch', {
     minProperties: 1,
-    description: 'Only a scheduled window changes. A change that makes it start earlier or end later needs the lead time again (or `emergency` with a `reason`); one that only shrinks it does not.',
+    description: 'Only a scheduled window that has not begun changes. Starting earlier, ending later or dropping `emergency` needs the lead time from now (or `emergency` with a `reason`); a change that only shrinks it does not.',
   })
 
 export const WindowSchema = z

@@ -259,8 +259,9 @@ export async function scheduleWindow(env: Env, db: Database, input: WindowCreate
 
 /**
  * Changes a scheduled window that has not begun. Starting earlier or ending
- * later needs the lead time again (or an emergency with a reason); a change
- * that only shrinks the window does not. Tenants are mailed the new times.
+ * later needs the lead time again (or an emergency with a reason), and so
+ * does dropping the emergency mark; a change that only shrinks the window
+ * does not. Tenants are mailed the new times.
  */
 export async function changeWindow(env: Env, db: Database, id: string, patch: WindowPatch, actor: AuditActor, meta: RequestMeta, defer: Defer) {
   const current = await findWindow(db, id)
@@ -284,7 +285,9 @@ export async function changeWindow(env: Env, db: Database, id: string, patch: Wi
   const rule = (await standingRule(db)).rule
   if (Object.keys(changes).length === 0) return toWindow(current, rule)
   const grows = next.startsAt < current.startsAt || next.endsAt > current.endsAt
-  if (grows) checkTiming({ kind: current.kind, start, minutes, emergency: next.emergency, reason: next.reason }, now)
+  // Dropping the emergency mark makes the window planned maintenance (excluded from availability): it must have the notice for that now.
+  const unflagged = current.emergency && !next.emergency
+  if (grows || unflagged) checkTiming({ kind: current.kind, start, minutes, emergency: next.emergency, reason: next.reason }, now)
   const at = new Date(now).toISOString()
   next.revision = current.revision + 1
   next.notifiedAt = at
@@ -301,7 +304,7 @@ export async function changeWindow(env: Env, db: Database, id: string, patch: Wi
       action: 'maintenance.window_changed',
       target: { type: 'maintenance_window', id },
       outcome: 'success',
-      details: { changes, ...(grows ? { lead_time_met: leadTimeMet(current.kind, start, now) } : {}) },
+      details: { changes, ...(grows || unflagged ? { lead_time_met: leadTimeMet(current.kind, start, now) } : {}) },
     },
     [
       {
