@@ -12,10 +12,14 @@ import { dev } from './routes/dev/dev.index'
 import { files } from './routes/files/files.index'
 import { mountDocs } from './routes/docs/docs.index'
 import { health } from './routes/health/health.index'
+import { incidents } from './routes/incidents/incidents.index'
 import { ledger } from './routes/ledger/ledger.index'
 import { myMfa } from './routes/my-mfa/my-mfa.index'
+import { opsAnnouncements } from './routes/ops-announcements/ops-announcements.index'
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
+import { opsIncidents } from './routes/ops-incidents/ops-incidents.index'
+import { opsMaintenanceWindows } from './routes/ops-maintenance-windows/ops-maintenance-windows.index'
 import { opsSupport } from './routes/ops-support/ops-support.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
 import { operators } from './routes/operators/operators.index'
@@ -27,6 +31,7 @@ import { users } from './routes/users/users.index'
 import { createRouter } from './routes/router'
 import { sessions } from './routes/sessions/sessions.index'
 import { sla } from './routes/sla/sla.index'
+import { status } from './routes/status/status.index'
 import { support } from './routes/support/support.index'
 
 /**
@@ -45,6 +50,8 @@ export function createApp() {
   app.use(devSeed())
 
   const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]
+  // Operations (issue 9): maintenance calendar, announcements, incidents, public status.
+  routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 

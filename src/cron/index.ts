@@ -1,6 +1,7 @@
 import { alertDelivery } from './alert-delivery'
 import { challengeSweep } from './challenge-sweep'
 import { mailAndReminders } from './mail-and-reminders'
+import { operations } from './operations'
 import { selfCheck } from './self-check'
 
 type Job = (env: Env, scheduledTime: number) => Promise<unknown>
@@ -11,7 +12,7 @@ type Job = (env: Env, scheduledTime: number) => Promise<unknown>
  * feature; until then that trigger only logs that it has no job.
  */
 export const JOBS: Record<string, Job[]> = {
-  '*/5 * * * *': [selfCheck, mailAndReminders, challengeSweep, alertDelivery],
+  '*/5 * * * *': [selfCheck, operations, mailAndReminders, challengeSweep, alertDelivery],
 }
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {

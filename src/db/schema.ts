@@ -381,3 +381,162 @@ export const supportGrants = sqliteTable('support_grants', {
   grantedAt: text('granted_at').notNull(),
   expiresAt: text('expires_at').notNull(),
 })
+
+/**
+ * Platform-wide settings an operator changes at run time, one JSON value per
+ * key (`standing_window`: the rule of the monthly maintenance window;
+ * `self_check_state`: the self-check's consecutive failures, mirrored in R2).
+ */
+export const platformSettings = sqliteTable('platform_settings', {
+  key: text('key').primaryKey(),
+  value: text('value', { mode: 'json' }).notNull(),
+  updatedAt: text('updated_at').notNull(),
+  /** `operator:<id>` or `system:<job>`. */
+  updatedBy: text('updated_by').notNull(),
+})
+
+/**
+ * Scheduled maintenance windows and planned outages (AV-1, AV-2, AV-10).
+ * `state` is advanced by the five-minute job (scheduled → active → ended) or
+ * by an operator (cancelled, or ended early). `tenant_ids` is null for a
+ * window over every tenant; otherwise the same list is in
+ * maintenance_window_tenants, which the scoping queries use.
+ */
+export const maintenanceWindows = sqliteTable(
+  'maintenance_windows',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['maintenance', 'outage'] }).notNull(),
+    state: text('state', { enum: ['scheduled', 'active', 'ended', 'cancelled'] }).notNull(),
+    startsAt: text('starts_at').notNull(),
+    endsAt: text('ends_at').notNull(),
+    durationMinutes: integer('duration_minutes').notNull(),
+    /** Scheduled inside its lead time, with a reason: counts as unplanned downtime, not maintenance. */
+    emergency: integer('emergency', { mode: 'boolean' }).notNull().default(false),
+    reason: text('reason'),
+    /** What tenants' users are shown while the window is in force. */
+    message: text('message'),
+    allTenants: integer('all_tenants', { mode: 'boolean' }).notNull(),
+    tenantIds: text('tenant_ids', { mode: 'json' }).$type<string[] | null>(),
+    /** Bumped by every change: notices and reminders are keyed by it. */
+    revision: integer('revision').notNull().default(1),
+    /** When tenants were last told the window's times (scheduled or changed). */
+    notifiedAt: text('notified_at').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+    startedAt: text('started_at'),
+    endedAt: text('ended_at'),
+    cancelledAt: text('cancelled_at'),
+  },
+  (t) => [index('maintenance_windows_state_start').on(t.state, t.startsAt), index('maintenance_windows_start').on(t.startsAt)],
+)
+
+export const maintenanceWindowTenants = sqliteTable(
+  'maintenance_window_tenants',
+  {
+    windowId: text('window_id')
+      .notNull()
+      .references(() => maintenanceWindows.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+  },
+  (t) => [uniqueIndex('maintenance_window_tenants_pk').on(t.windowId, t.tenantId), index('maintenance_window_tenants_tenant').on(t.tenantId)],
+)
+
+/** Announcements to every tenant: end of service (AV-3), upgrades (AV-9), notices. */
+export const announcements = sqliteTable('announcements', {
+  id: text('id').primaryKey(),
+  kind: text('kind', { enum: ['end_of_service', 'upgrade', 'notice'] }).notNull(),
+  effectiveAt: text('effective_at').notNull(),
+  subject: text('subject').notNull(),
+  body: text('body').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: text('created_at').notNull(),
+})
+
+/**
+ * Incidents (RE-1..7, SE-40): opened by an operator or by the self-check,
+ * resolved once. Downtime and MTTR are computed from opened_at/resolved_at.
+ */
+export const incidents = sqliteTable(
+  'incidents',
+  {
+    id: text('id').primaryKey(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    severity: text('severity', { enum: ['minor', 'major', 'critical'] }).notNull(),
+    status: text('status', { enum: ['investigating', 'resolved'] }).notNull(),
+    source: text('source', { enum: ['operator', 'self-check'] }).notNull(),
+    /** The failing dependency (`d1`, `r2`, `durable_objects`) of a self-check incident. */
+    failedCheck: text('failed_check'),
+    allTenants: integer('all_tenants', { mode: 'boolean' }).notNull(),
+    tenantIds: text('tenant_ids', { mode: 'json' }).$type<string[] | null>(),
+    openedAt: text('opened_at').notNull(),
+    resolvedAt: text('resolved_at'),
+    openedBy: text('opened_by').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('incidents_opened').on(t.openedAt), index('incidents_status').on(t.status, t.id)],
+)
+
+export const incidentTenants = sqliteTable(
+  'incident_tenants',
+  {
+    incidentId: text('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+  },
+  (t) => [uniqueIndex('incident_tenants_pk').on(t.incidentId, t.tenantId), index('incident_tenants_tenant').on(t.tenantId, t.incidentId)],
+)
+
+/** The timeline of an incident: its opening, each update, its resolution. */
+export const incidentUpdates = sqliteTable(
+  'incident_updates',
+  {
+    id: text('id').primaryKey(),
+    incidentId: text('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    at: text('at').notNull(),
+    status: text('status', { enum: ['investigating', 'resolved'] }).notNull(),
+    message: text('message').notNull(),
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [index('incident_updates_incident').on(t.incidentId, t.id)],
+)
+
+/**
+ * One notice to many tenants (a window scheduled, an incident update, an
+ * announcement), fanned out in bounded chunks: each five-minute run queues
+ * the mails of the next tenants after `cursor` (tenant ids in order) and
+ * moves the cursor in the same transaction, so at 10,000 tenants a notice
+ * takes a few runs and never one oversized invocation. `dedupe_key` makes
+ * each notice exist once however often its cause is seen.
+ */
+export const noticeJobs = sqliteTable(
+  'notice_jobs',
+  {
+    id: text('id').primaryKey(),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    /** Who gets it: every tenant, or the tenants of a window or an incident. */
+    scope: text('scope', { enum: ['all', 'window', 'incident'] }).notNull(),
+    scopeId: text('scope_id'),
+    /** A reminder is dropped when its window changed or closed meanwhile. */
+    purpose: text('purpose').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    status: text('status', { enum: ['pending', 'done'] }).notNull(),
+    /** The last tenant id whose mails are queued; null before the first chunk. */
+    cursor: text('cursor'),
+    tenantsNotified: integer('tenants_notified').notNull().default(0),
+    mailsQueued: integer('mails_queued').notNull().default(0),
+    createdAt: text('created_at').notNull(),
+    finishedAt: text('finished_at'),
+  },
+  (t) => [index('notice_jobs_status').on(t.status, t.id)],
+)

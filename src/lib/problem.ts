@@ -121,6 +121,21 @@ export class Problem extends Error {
     })
   }
 
+  /**
+   * A maintenance window, outage or end of service announced with less notice
+   * than its rule (AV-2, AV-3, AV-10) and not marked as an emergency.
+   */
+  static leadTimeTooShort(detail: string, field: string, earliest: string) {
+    return new Problem({
+      status: 422,
+      type: 'lead-time-too-short',
+      title: 'Not enough notice',
+      detail,
+      errors: [{ path: field, message: detail }],
+      extra: { earliest_allowed: earliest },
+    })
+  }
+
   static payloadTooLarge(maxBytes: number) {
     return new Problem({
       status: 413,

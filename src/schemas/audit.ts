@@ -59,6 +59,16 @@ export const AUDIT_ACTIONS = {
   'operator.unlock': 'administration',
   // Reviewing the account list in the console; its CSV download is ledger.export.
   'ledger.read': 'administration',
+  // Operations (AV-1..3, AV-9, AV-10): the maintenance calendar, notices to tenants, announcements.
+  'maintenance.window_scheduled': 'administration',
+  'maintenance.window_changed': 'administration',
+  'maintenance.window_cancelled': 'administration',
+  'maintenance.window_started': 'administration',
+  'maintenance.window_ended': 'administration',
+  'maintenance.window_reminder': 'administration',
+  'maintenance.standing_rule_changed': 'administration',
+  'announcement.create': 'administration',
+  'notice.completed': 'administration',
 
   'record.create': 'data_change',
   'record.update': 'data_change',
@@ -90,6 +100,11 @@ export const AUDIT_ACTIONS = {
   'security.account_locked': 'security',
   // A right password that Cloudflare reported as leaked: the account must change it.
   'security.leaked_credential': 'security',
+  // Incidents (RE-1..7): availability is a security property; so is telling the operators.
+  'incident.open': 'security',
+  'incident.update': 'security',
+  'incident.resolve': 'security',
+  'incident.operators_notified': 'security',
 } as const satisfies Record<string, AuditCategory>
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS

@@ -1,0 +1,35 @@
+import type { RequestMeta } from '../../lib/request-meta'
+import { audit } from '../audit/audit'
+
+/** What the operators' first responder must hear about (RE-3): an incident's life, or a dependency failing. */
+export type OperatorAlert = {
+  event: 'incident.opened' | 'incident.updated' | 'incident.resolved' | 'self_check.failing' | 'self_check.recovered'
+  severity: 'minor' | 'major' | 'critical'
+  summary: string
+  incident_id?: string | null
+  failed_check?: string
+}
+
+/**
+ * The single place operations tells the operators something (RE-3). For now
+ * it writes one line to the Worker's log (which needs no D1 and so survives a
+ * D1 outage) and records `incident.operators_notified` on the platform chain;
+ * the operators' alert webhook (services/alerts) is to be called from here,
+ * and from nowhere else in operations. Never throws: an alert that cannot be
+ * recorded must not undo the incident it is about.
+ */
+export async function notifyOperators(env: Env, meta: RequestMeta, alert: OperatorAlert) {
+  console.log(JSON.stringify({ level: alert.severity === 'minor' ? 'warn' : 'error', msg: 'operator alert', ...alert }))
+  try {
+    await audit(env, meta, {
+      tenantId: null,
+      actor: { type: 'system', id: 'operations' },
+      action: 'incident.operators_notified',
+      target: alert.event.startsWith('incident.') ? { type: 'incident', id: alert.incident_id ?? null } : { type: 'check', id: alert.failed_check ?? null },
+      outcome: 'success',
+      details: { ...alert },
+    })
+  } catch (error) {
+    console.error(JSON.stringify({ level: 'error', msg: 'operator alert not recorded', event: alert.event, error: String(error) }))
+  }
+}
