@@ -370,6 +370,18 @@ describe('incidents', () => {
     expect(await auditEvents('incident.resolve', id)).toHaveLength(1)
     // The single call site for the operators' alert channel saw every step.
     expect((await auditEvents('incident.operators_notified', id)).map((e) => e.details.event)).toEqual(['incident.opened', 'incident.updated', 'incident.resolved'])
+    // ... and reached the operators' webhook, once per step.
+    const kinds = async () =>
+      ((await (await fetch('https://alerts.test/__double/received?tenant=platform')).json()) as { body: string }[])
+        .map((d) => JSON.parse(d.body) as { kind: string; incident_id: string | null; category: string })
+        .filter((d) => d.incident_id === id)
+        .map((d) => [d.category, d.kind])
+    for (let i = 0; i < 100 && (await kinds()).length < 3; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(await kinds()).toEqual([
+      ['operations', 'incident.opened'],
+      ['operations', 'incident.updated'],
+      ['operations', 'incident.resolved'],
+    ])
   })
 
   it('shows tenant admins the incidents that affect them and never another tenant\u2019s', async () => {

@@ -93,9 +93,8 @@ describe('the evidence registry', () => {
     expect(org.filter((id) => !ORGANISATIONAL_IDS.includes(id))).toEqual([])
   })
 
-  it('keeps availability (AV-5, RE-1, RE-2) pending until the operations module is wired in', () => {
-    expect(PENDING_IDS).toEqual(expect.arrayContaining(['AV-5', 'RE-1', 'RE-2']))
-    expect(measured.flatMap((p) => p.ids)).not.toEqual(expect.arrayContaining(['AV-5']))
+  it('measures availability (AV-5, RE-1, RE-2) from the operations module', () => {
+    expect(measured.flatMap((p) => p.ids)).toEqual(expect.arrayContaining(['AV-5', 'RE-1', 'RE-2']))
   })
 
   it('keeps the backup rows pending (DM-1, DM-3, SE-11)', () => {

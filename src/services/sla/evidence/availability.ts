@@ -12,9 +12,6 @@ const percent = (ratio: number) => `${(ratio * 100).toFixed(3)}%`
  * those over a day) for the report month, platform-wide or for the tenant,
  * from the operations module's incident and maintenance records. A month
  * still running is measured up to now.
- *
- * Not registered until src/services/operations/availability.ts exists (see
- * registry.ts); until then the rows say not_yet_measured.
  */
 export const availability = defineProvider({
   name: 'availability',

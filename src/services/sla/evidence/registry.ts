@@ -1,3 +1,4 @@
+import { availability } from './availability'
 import { accounts } from './accounts'
 import { auditTrail } from './audit-trail'
 import { authentication } from './authentication'
@@ -34,6 +35,5 @@ export const EVIDENCE_PROVIDERS: readonly EvidenceProvider[] = [
   monitoring,
   byConstruction,
   protection,
-  // availability (./availability: AV-5, RE-1, RE-2) joins once src/services/operations/availability.ts exists:
-  // availability,
+  availability,
 ]
