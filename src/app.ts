@@ -26,6 +26,7 @@ import { users } from './routes/users/users.index'
 import { createRouter } from './routes/router'
 import { sessions } from './routes/sessions/sessions.index'
 import { support } from './routes/support/support.index'
+import { usage } from './routes/usage/usage.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -42,7 +43,7 @@ export function createApp() {
   app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
 
-  const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit]
+  const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, usage]
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 

@@ -121,6 +121,22 @@ export class Problem extends Error {
     })
   }
 
+  /**
+   * Throttled (429): a rate limit or quota refused the request before any
+   * work was done. `Retry-After` says when to try again; callers add the
+   * `RateLimit-Policy`/`RateLimit` fields (lib/rate-limit-headers.ts).
+   */
+  static tooManyRequests(retryAfterSeconds: number, detail?: string) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds))
+    return new Problem({
+      status: 429,
+      type: 'too-many-requests',
+      title: 'Too many requests',
+      detail: detail ?? `Too many requests: try again in ${seconds} seconds.`,
+      headers: { 'Retry-After': String(seconds) },
+    })
+  }
+
   static payloadTooLarge(maxBytes: number) {
     return new Problem({
       status: 413,

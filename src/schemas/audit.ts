@@ -54,6 +54,8 @@ export const AUDIT_ACTIONS = {
   'support.revoke': 'administration',
   // Reviewing the account list in the console; its CSV download is ledger.export.
   'ledger.read': 'administration',
+  // A tenant reached 80 % or 100 % of its monthly request quota, and its admins were mailed.
+  'tenant.usage_alert': 'administration',
 
   'record.create': 'data_change',
   'record.update': 'data_change',

@@ -5,6 +5,8 @@ import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
 import { operatorSourceVerdict, refuseSource } from '../../services/policy/source-restrictions'
 import { checkSession } from '../../services/identity/session-check'
+import { sendUsageAlert } from '../../services/usage/alerts'
+import { quotaHeaders, quotaProblem } from '../../services/usage/quota'
 
 export type AuthenticateOptions = {
   /** Which kind of account may call: tenant users or platform operators. */
@@ -25,6 +27,10 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
  * a D1 read and a second call as well, which heal a push that failed). Operators are checked against
  * the platform allowlist. A tenant token never passes as an operator's, nor
  * the reverse. A refused source is audited and answers 403 `source-not-allowed`.
+ * The same call counts the request against the tenant's and the session's
+ * request limits: over one, 429 `too-many-requests` (nothing else is done);
+ * within them, the response carries the RateLimit fields, and a monthly
+ * threshold just reached sends its alert mail after the response.
  *
  * @example router.use('/api/v1/records/*', authenticate({ audience: 'tenant' }))
  */
@@ -38,11 +44,26 @@ export const authenticate = ({
     const source = requestSource(c)
     const result = await checkSession(c.env, token, source)
     const expected = audience === 'tenant' ? 'user' : 'operator'
-    const principal = result.ok || result.reason === 'source' ? result.principal : null
+    const principal = result.ok || result.reason === 'source' || result.reason === 'throttled' ? result.principal : null
     if (!principal || principal.actorType !== expected) {
       throw Problem.unauthenticated('The session is unknown, expired or signed out: sign in again.')
     }
     c.set('principal', principal)
+    if (!result.ok && result.reason === 'throttled') throw quotaProblem(result)
+    if (result.ok && result.quota) {
+      for (const [name, value] of Object.entries(quotaHeaders(result.quota.policies))) c.header(name, value)
+      const alert = result.quota.alert
+      if (alert) {
+        const sending = sendUsageAlert(c.env, principal.tenantId!, alert, requestMeta(c)).catch((error) => {
+          console.error(JSON.stringify({ level: 'error', msg: 'usage alert failed', error: error instanceof Error ? error.name : 'unknown' }))
+        })
+        try {
+          c.executionCtx.waitUntil(sending)
+        } catch {
+          // No execution context (a unit test's app.request): it simply runs on.
+        }
+      }
+    }
     if (!result.ok && result.reason === 'source') await refuseSource(c.env, requestMeta(c), principal, result)
     if (audience === 'operator') {
       const verdict = operatorSourceVerdict(c.env, source)
