@@ -54,10 +54,12 @@ function strictQuery(query: unknown) {
  * machinery in front of it: authentication (401, and 403 for source rules,
  * a password-change-only session or a missing permission), query and body
  * validation (422), body framing (400 malformed or duplicate-key JSON, 413
- * too large, 415 not JSON). Declared here so no route can forget one.
+ * too large, 415 not JSON), and throttling (429: the per-address ceiling in
+ * front of every route, and the request limits of every signed-in call).
+ * Declared here so no route can forget one.
  */
 function impliedProblems(access: Access, config: Pick<RouteConfig, 'request'>): number[] {
-  const statuses = [422]
+  const statuses = [422, 429]
   if (access.audience === 'bootstrap') statuses.push(401)
   if (access.audience === 'operator' || access.audience === 'tenant') statuses.push(401, 403)
   if (config.request?.body) statuses.push(413)
