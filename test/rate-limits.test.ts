@@ -147,3 +147,19 @@ describe('the OpenAPI document states the limits', () => {
     expect(doc.paths['/api/v1/ledger'].get.description).toMatch(/10 CSV downloads per hour/)
   })
 })
+
+describe('query ranges', () => {
+  it('refuses an empty or inverted since/until range with 422 on the search and the export, recording nothing', async () => {
+    const t = await tenantWithAdmin()
+    const at = '2026-01-01T00:00:00.000Z'
+    const before = await snapshotCounts()
+    for (const path of ['/api/v1/audit', '/api/v1/audit/export']) {
+      for (const until of [at, '2025-12-31T00:00:00.000Z']) {
+        const reply = await call('GET', `${path}?since=${at}&until=${until}`, { token: t.adminToken })
+        expect(expectProblem(reply, 422, 'validation').errors).toEqual([{ path: 'query.until', message: 'Must be later than since.', code: 'custom' }])
+      }
+    }
+    expect(await snapshotCounts()).toEqual(before)
+    expect((await call('GET', `/api/v1/audit?since=${at}&until=2026-01-01T00:00:00.001Z`, { token: t.adminToken })).status).toBe(200)
+  })
+})

@@ -121,7 +121,7 @@ export const AuditFilterSchema = z.object({
     .openapi({ description: 'Matches the caller\u2019s X-Request-Id or the service\u2019s own ID of the request.' }),
   category: z.enum(AUDIT_CATEGORIES).optional(),
   since: isoInstant.optional().openapi({ description: 'Inclusive lower bound, ISO-8601.' }),
-  until: isoInstant.optional().openapi({ description: 'Exclusive upper bound, ISO-8601.' }),
+  until: isoInstant.optional().openapi({ description: 'Exclusive upper bound, ISO-8601; later than `since` when both are given (else 422).' }),
 })
 
 export const VerifyQuerySchema = z.object({
