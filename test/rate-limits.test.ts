@@ -66,14 +66,32 @@ describe('per-address ceiling (Workers rate-limiting binding)', () => {
     expect(await snapshotCounts()).toEqual(before)
   })
 
-  it('counts requests with a bearer token against their own, larger ceiling, and never limits liveness', async () => {
+  it('lets signed-in API calls through to their session store’s own limits, and never limits liveness', async () => {
     const t = await tenantWithAdmin()
     const net = await exhaustedNet()
     const from = { 'CF-Connecting-IP': `${net}::1` }
-    expect((await call('GET', '/api/v1/me', { token: t.adminToken, headers: from })).status).toBe(200)
-    expectProblem(await call('GET', '/api/v1/me', { token: 'forged', headers: from }), 401, 'unauthenticated')
+    const me = await call('GET', '/api/v1/me', { token: t.adminToken, headers: from })
+    expect(me.status).toBe(200)
+    expect(me.headers.get('RateLimit-Policy')).toMatch(/^"tenant-minute";q=600;w=60/)
     expect((await call('GET', '/health/live', { headers: from })).status).toBe(200)
     expectProblem(await call('GET', '/health/ready', { headers: from }), 429, 'too-many-requests')
+  })
+
+  it('gives a made-up or malformed token no way around the ceiling', async () => {
+    const t = await tenantWithAdmin()
+    const net = await exhaustedNet()
+    const from = { 'CF-Connecting-IP': `${net}::1` }
+    const madeUp = `mt1.${t.id}.0.${'A'.repeat(43)}`
+    const before = await snapshotCounts()
+    // A sign-in does not look at the token, so it counts against the address.
+    const login = await call('POST', '/api/v1/auth/login', { token: madeUp, headers: from, body: { tenant: t.slug, email: t.adminEmail, password: 'wrong password' } })
+    expectProblem(login, 429, 'too-many-requests')
+    expectProblem(await call('POST', '/ops/v1/bootstrap', { token: madeUp, headers: from, body: {} }), 429, 'too-many-requests')
+    // Outside the API nothing is metered by a session store.
+    expectProblem(await call('GET', '/openapi.json', { token: madeUp, headers: from }), 429, 'too-many-requests')
+    // A token of no session shape is anonymous.
+    expectProblem(await call('GET', '/api/v1/me', { token: 'not-a-session-token', headers: from }), 429, 'too-many-requests')
+    expect(await snapshotCounts()).toEqual(before)
   })
 })
 

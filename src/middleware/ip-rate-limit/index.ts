@@ -1,1 +1,1 @@
-export { IP_CEILINGS, clientKey, ipRateLimit, type IpCeiling, type IpRateLimitOptions } from './ip-rate-limit'
+export { IP_CEILING, carriesSessionToken, clientKey, ipRateLimit, type IpCeiling, type IpRateLimitOptions } from './ip-rate-limit'

@@ -1,38 +1,45 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import ipaddr from 'ipaddr.js'
+import { bearerToken } from '../../lib/bearer'
 import { Problem } from '../../lib/problem'
 import { rateLimitHeaders } from '../../lib/rate-limit-headers'
+import { looksLikeSessionToken } from '../../services/identity/sessions'
 
-/** One ceiling: a rate-limiting binding and the numbers it is configured with in wrangler.toml. */
+/** A ceiling: a rate-limiting binding and the numbers wrangler.toml configures it with. */
 export type IpCeiling = {
   /** Policy name in the RateLimit fields. */
   name: string
   binding: (env: Env) => RateLimit
-  /** As in wrangler.toml `[ratelimits.simple]`: the binding itself does not report them. */
+  /** As in wrangler.toml `[[ratelimits]] simple`: the binding itself does not report them. */
   limit: number
   periodSeconds: number
 }
 
-/**
- * The two ceilings of wrangler.toml. Anonymous traffic (no bearer token) is
- * what costs us before anyone is known: sign-in, MFA answers, bootstrap.
- * Traffic with a token gets twice the largest plan's per-tenant minute: it
- * only bounds how often one address can wake session stores; the exact
- * per-tenant and per-session limits are counted inside the store.
- */
-export const IP_CEILINGS = {
-  anonymous: { name: 'ip', binding: (env) => env.ANON_IP_LIMIT, limit: 300, periodSeconds: 60 },
-  token: { name: 'ip-token', binding: (env) => env.TOKEN_IP_LIMIT, limit: 6000, periodSeconds: 60 },
-} as const satisfies Record<string, IpCeiling>
+/** wrangler.toml `ANON_IP_LIMIT`: what one client address may send a minute that no session store meters. */
+export const IP_CEILING: IpCeiling = { name: 'ip', binding: (env) => env.ANON_IP_LIMIT, limit: 300, periodSeconds: 60 }
+
+/** Whether the request carries a session token (and so will be metered by its session store on a signed-in route). */
+export function carriesSessionToken(c: Context): boolean {
+  return looksLikeSessionToken(bearerToken(c.req.header('Authorization')))
+}
 
 export type IpRateLimitOptions = {
   /**
-   * Requests not counted. Default: `GET /health/live`, which touches no
-   * storage and costs less than the check, and which load balancers poll.
+   * Which requests count. Default: all but API calls (`/api/`, `/ops/`) with
+   * a session token. A signed-in route meters its requests exactly in the
+   * session store (per session and tenant, in the call it makes anyway), so
+   * they skip the binding; the API routes that sign no one in count those
+   * requests themselves (see routes/router.ts), so a made-up token buys no
+   * way around the ceiling.
+   */
+  counts?: (c: Context) => boolean
+  /**
+   * Requests never counted. Default: `GET /health/live`, which touches no
+   * storage, costs less than the check, and is what load balancers poll.
    */
   skip?: (c: Context) => boolean
-  /** Default IP_CEILINGS. */
-  ceilings?: { anonymous: IpCeiling; token: IpCeiling }
+  /** Default IP_CEILING. */
+  ceiling?: IpCeiling
 }
 
 /**
@@ -54,29 +61,28 @@ export function clientKey(ip: string): string {
 
 /**
  * Per-client-address request ceiling through the Workers rate-limiting
- * binding, before any D1 or Durable Object work: the first middleware after
- * the request ID, log and headers. Over the ceiling: 429
+ * binding, before any D1 or Durable Object work (the first middleware after
+ * the request ID, log and headers). Over the ceiling: 429
  * `too-many-requests` with `Retry-After` and the RateLimit fields. The
  * binding counts per Cloudflare location and settles eventually, so this is
- * a cheap outer layer; it is never the only limit on anything.
+ * a cheap outer layer and never the only limit on anything.
  *
  * A request without `CF-Connecting-IP` did not come through Cloudflare's
  * edge (which always sets it): a service binding or a local test harness.
- * There is no address to count it under, so it passes.
- * If the binding itself fails, the request passes too (logged): the exact
- * limits behind it still hold, and a broken counter must not take the
- * service down.
+ * There is no address to count it under, so it passes. If the binding
+ * itself fails, the request passes too (logged): the limits behind it still
+ * hold, and a broken counter must not take the service down.
  *
  * @example app.use(ipRateLimit())
  */
 export const ipRateLimit = ({
+  counts = (c) => !(/^\/(api|ops)\//.test(c.req.path) && carriesSessionToken(c)),
   skip = (c) => c.req.method === 'GET' && c.req.path === '/health/live',
-  ceilings = IP_CEILINGS,
+  ceiling = IP_CEILING,
 }: IpRateLimitOptions = {}): MiddlewareHandler<{ Bindings: Env }> =>
   async function ipRateLimit(c, next) {
     const ip = c.req.header('CF-Connecting-IP')
-    if (!ip || skip(c)) return next()
-    const ceiling = c.req.header('Authorization') ? ceilings.token : ceilings.anonymous
+    if (!ip || skip(c) || !counts(c)) return next()
     let allowed = true
     try {
       allowed = (await ceiling.binding(c.env).limit({ key: clientKey(ip) })).success

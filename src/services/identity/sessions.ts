@@ -36,6 +36,15 @@ export const SESSION_LIMITS = {
 const TENANT_TOKEN = /^mt1\.(tn_[0-9a-z]{26})\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 
+/**
+ * Whether a bearer token has the shape of a session token (no I/O). Such a
+ * request to a signed-in route is metered by its session store; every other
+ * request counts against the per-address ceiling instead.
+ */
+export function looksLikeSessionToken(token: string | null): boolean {
+  return token !== null && (TENANT_TOKEN.test(token) || OPERATOR_TOKEN.test(token))
+}
+
 /** Shards per tenant. One today; tokens name their shard so this can grow without re-issuing them. */
 const SHARDS = 1
 export const SESSION_SHARDS = SHARDS
