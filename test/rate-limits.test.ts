@@ -174,7 +174,7 @@ describe('query ranges', () => {
     for (const path of ['/api/v1/audit', '/api/v1/audit/export']) {
       for (const until of [at, '2025-12-31T00:00:00.000Z']) {
         const reply = await call('GET', `${path}?since=${at}&until=${until}`, { token: t.adminToken })
-        expect(expectProblem(reply, 422, 'validation').errors).toEqual([{ path: 'query.until', message: 'Must be later than since.', code: 'custom' }])
+        expect(expectProblem(reply, 422, 'validation').errors).toEqual([{ path: 'query.until', message: 'Must be later than since.' }])
       }
     }
     expect(await snapshotCounts()).toEqual(before)

@@ -35,7 +35,7 @@ const COLUMNS = {
  */
 export function inForceSql(key: LimitKey, tenant = 'tenants'): string {
   const c = COLUMNS[key].sql
-  return `COALESCE(${tenant}.limit_${c}, (SELECT p.${c} FROM plans p WHERE p.id = ${tenant}.plan_id))`
+  return `COALESCE(${tenant}.limit_${c}, (SELECT in_force_plan.${c} FROM plans in_force_plan WHERE in_force_plan.id = ${tenant}.plan_id))`
 }
 
 /** The overrides a tenant row carries, null where the plan applies. */
