@@ -234,7 +234,12 @@ export async function updateTenant(
   if (next.planId !== current.planId || LIMIT_KEYS.some((k) => after[k] !== before[k])) {
     // Read back as committed: the limits in force combine the row with its plan's.
     const limits = await tenantLimits(db, id)
-    if (limits) await pushTenantQuota(env, limits)
+    // The change is committed either way; a failed push heals with the sessions' next pull (within a minute).
+    if (limits) {
+      await pushTenantQuota(env, limits).catch((error) => {
+        console.error(JSON.stringify({ level: 'error', msg: 'limit push failed', error: error instanceof Error ? error.name : 'unknown' }))
+      })
+    }
   }
   return toTenant(next)
 }
