@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { sessionStoreFor } from '../src/durable/session-store'
+import { SYNC_INTERVAL_MS, sessionStoreFor } from '../src/durable/session-store'
 import { jstMonth } from '../src/lib/time'
 import { call, expectProblem, operator, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
@@ -142,6 +142,17 @@ describe('per-tenant and per-session request limits', () => {
     const reply = await me(t.adminToken)
     expect(expectProblem(reply, 429, 'too-many-requests').detail).toMatch(/platform\u2019s ceiling of 60000 requests a minute/)
     expect(reply.headers.get('RateLimit-Policy')).toMatch(/^"platform";q=60000;w=60/)
+  })
+
+  it('takes over limits whose push failed with the session’s next pull of its account state (within a minute)', async () => {
+    const t = await tenantWithAdmin()
+    // Committed to D1 only, as a failed push would leave it (updated_at moves, as every tenant change moves it).
+    await env.DB.prepare('UPDATE tenants SET limit_requests_per_minute = 7, updated_at = ? WHERE id = ?').bind(new Date().toISOString(), t.id).run()
+    expect((await me(t.adminToken)).headers.get('RateLimit-Policy')).toMatch(/^"tenant-minute";q=600;/)
+    await runInDurableObject(store(t.id), (_instance, state) => {
+      state.storage.sql.exec('UPDATE sessions SET synced_at = synced_at - ?', SYNC_INTERVAL_MS + 1000)
+    })
+    expect((await me(t.adminToken)).headers.get('RateLimit-Policy')).toMatch(/^"tenant-minute";q=7;w=60, "session";q=4;/)
   })
 
   it('counts operators’ requests against nothing (their store holds no tenant)', async () => {
