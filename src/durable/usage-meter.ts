@@ -72,13 +72,12 @@ export class UsageMeter {
     this.state = kv.get<Stored>('usage') ?? { month: '', used: 0, alerted: null, flushed: 0, closing: [], minute: { start: 0, total: 0 } }
   }
 
-  limits(): QuotaLimits | null {
-    return this.quota
-  }
-
-  /** Takes new limits unless the held ones are newer. Returns whether they were taken. */
+  /** Takes new limits unless the held ones are newer (or the same). Returns whether they were taken. */
   setLimits(limits: QuotaLimits): boolean {
-    if (this.quota && this.quota.version > limits.version) return false
+    const held = this.quota
+    if (held && (held.version > limits.version || (held.version === limits.version && held.perMinute === limits.perMinute && held.perMonth === limits.perMonth))) {
+      return false
+    }
     this.quota = limits
     this.kv.put('quota', limits)
     return true
