@@ -3,21 +3,23 @@
 // state directory), then:
 //   1. sets up tenant A (standard plan, requests_per_minute overridden to A_RPM)
 //      with four sessions, and tenant B (enterprise plan, its plan's limits) with one;
-//   2. quiet phase: B alone reads one record at B_RATE requests/s;
-//   3. flood phase: A sends 10 × A_RPM requests a minute (spread over its four
-//      sessions, so the tenant limit binds rather than the per-session one) while B
-//      reads exactly as before.
-// Reports B's 429s (must be 0), B's p99 in the flood against its quiet p99 (goal
+//   2. B reads one record at B_RATE requests/s throughout, while the run alternates
+//      NOISY_CYCLES times between a quiet phase (B alone) and a flood phase (A sends
+//      10 × A_RPM requests a minute, spread over its four sessions so the tenant limit
+//      binds rather than the per-session one). Alternating keeps the quiet and the
+//      flood samples under the same background load on a shared machine.
+// Reports B's 429s (must be 0), B's p99 in the floods against its quiet p99 (goal
 // ≤ 1.5×), and what A got. A and B come from different client addresses, as two
 // companies would. Prints a Markdown table and writes bench/results/noisy-neighbour.json.
-// Options (env): NOISY_QUIET_SECONDS (default 30), NOISY_FLOOD_SECONDS (60),
-// NOISY_A_RPM (300), NOISY_B_RATE (20), BENCH_PORT (8798).
+// Options (env): NOISY_CYCLES (default 3), NOISY_QUIET_SECONDS (10 per cycle),
+// NOISY_FLOOD_SECONDS (20 per cycle), NOISY_A_RPM (300), NOISY_B_RATE (20), BENCH_PORT (8798).
 import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 
-const quietSeconds = Number(process.env.NOISY_QUIET_SECONDS ?? 30)
-const floodSeconds = Number(process.env.NOISY_FLOOD_SECONDS ?? 60)
+const cycles = Number(process.env.NOISY_CYCLES ?? 3)
+const quietSeconds = Number(process.env.NOISY_QUIET_SECONDS ?? 10)
+const floodSeconds = Number(process.env.NOISY_FLOOD_SECONDS ?? 20)
 const aRpm = Number(process.env.NOISY_A_RPM ?? 300)
 const bRate = Number(process.env.NOISY_B_RATE ?? 20)
 const port = Number(process.env.BENCH_PORT ?? 8798)
@@ -162,21 +164,30 @@ const record = await api('POST', '/api/v1/records', { token: b.token, ip: B_IP, 
 const aRecord = await api('POST', '/api/v1/records', { token: a.token, ip: A_IP, body: { collection: 'bench', data: { name: 'Noisy KK' } } })
 const bUrl = `${base}/api/v1/records/${record.id}`
 const aUrl = `${base}/api/v1/records/${aRecord.id}`
-const quiet = summary(await paced(bUrl, [b.token], B_IP, bRate, quietSeconds))
 const aPerSecond = (10 * aRpm) / 60
-const [flood, aFlood] = await Promise.all([
-  paced(bUrl, [b.token], B_IP, bRate, floodSeconds),
-  paced(aUrl, aTokens, A_IP, aPerSecond, floodSeconds),
-])
+const quietSamples = []
+const floodSamples = []
+const aSamples = []
+for (let cycle = 0; cycle < cycles; cycle++) {
+  quietSamples.push(...(await paced(bUrl, [b.token], B_IP, bRate, quietSeconds)))
+  const [bDuring, aDuring] = await Promise.all([
+    paced(bUrl, [b.token], B_IP, bRate, floodSeconds),
+    paced(aUrl, aTokens, A_IP, aPerSecond, floodSeconds),
+  ])
+  floodSamples.push(...bDuring)
+  aSamples.push(...aDuring)
+}
 stop()
-const loud = summary(flood)
-const aSummary = summary(aFlood)
+const quiet = summary(quietSamples)
+const loud = summary(floodSamples)
+const aSummary = summary(aSamples)
 const ratio = loud.p99_ms / quiet.p99_ms
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`
 console.log(`\nnoisy neighbour: ${machine}`)
-console.log(`A: standard plan, requests_per_minute ${aRpm} by contract, flooding at ${aPerSecond} req/s (10 × its quota) from 4 sessions for ${floodSeconds} s`)
-console.log(`B: enterprise plan, one session reading one record at ${bRate} req/s; quiet ${quietSeconds} s, then ${floodSeconds} s during A's flood\n`)
+console.log(`A: standard plan, requests_per_minute ${aRpm} by contract, flooding at ${aPerSecond} req/s (10 × its quota) from 4 sessions`)
+console.log(`B: enterprise plan, one session reading one record at ${bRate} req/s throughout`)
+console.log(`${cycles} cycles of ${quietSeconds} s quiet (B alone) and ${floodSeconds} s flood (A and B)\n`)
 console.log('| phase | tenant | requests | 200 | 429 | other | p50 ms | p99 ms |')
 console.log('|---|---|---|---|---|---|---|---|')
 console.log(`| quiet | B | ${quiet.requests} | ${quiet.ok} | ${quiet.throttled} | ${quiet.other} | ${quiet.p50_ms} | ${quiet.p99_ms} |`)
@@ -186,6 +197,6 @@ console.log(`\nB's 429s during the flood: ${loud.throttled} (must be 0); B's p99
 mkdirSync('bench/results', { recursive: true })
 writeFileSync(
   'bench/results/noisy-neighbour.json',
-  JSON.stringify({ at: new Date().toISOString(), machine, aRpm, aPerSecond, bRate, quietSeconds, floodSeconds, quiet, flood: loud, a: aSummary, ratio }, null, 2),
+  JSON.stringify({ at: new Date().toISOString(), machine, aRpm, aPerSecond, bRate, cycles, quietSeconds, floodSeconds, quiet, flood: loud, a: aSummary, ratio }, null, 2),
 )
 process.exit(loud.throttled === 0 ? 0 : 1)
