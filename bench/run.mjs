@@ -6,6 +6,11 @@
 //   4. sign-in latency, one at a time: password only, and password + e-mailed code
 //      (login, then /auth/mfa; reading the code from /dev/mailbox is not counted)
 // Prints a Markdown table for BENCHMARKS.md and writes bench/results/latest.json.
+// Quotas are on: every signed-in read is counted in its session store against the demo
+// tenant's per-minute, per-session and monthly limits (its contract limits are above what
+// this sends); /health/live is the one route the per-address ceiling skips. Each sign-in
+// phase comes from its own client address (CF-Connecting-IP), as separate clients would,
+// so the ceiling of 300 anonymous requests a minute per address does not cut one short.
 // Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_PORT (default 8799).
 import autocannon from 'autocannon'
 import { spawn, spawnSync } from 'node:child_process'
@@ -46,8 +51,11 @@ async function waitForServer() {
   throw new Error('dev server did not start')
 }
 
-async function json(path, init) {
-  const res = await fetch(`${base}${path}`, init)
+/** Setup calls: a client address of their own. */
+const SETUP_IP = '192.0.2.1'
+
+async function json(path, init = {}) {
+  const res = await fetch(`${base}${path}`, { ...init, headers: { 'CF-Connecting-IP': SETUP_IP, ...init.headers } })
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
   return res.json()
 }
@@ -83,12 +91,12 @@ const record = await json('/api/v1/records', {
 
 const results = []
 results.push(await run('GET /health/live (baseline)', { url: `${base}/health/live` }))
-results.push(await run('GET /api/v1/records/{id} (signed in)', { url: `${base}/api/v1/records/${record.id}`, headers: auth }))
+results.push(await run('GET /api/v1/records/{id} (signed in)', { url: `${base}/api/v1/records/${record.id}`, headers: { ...auth, 'CF-Connecting-IP': '198.51.100.1' } }))
 results.push(
   await run('POST /api/v1/auth/login (password)', {
     url: `${base}/api/v1/auth/login`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'CF-Connecting-IP': '198.51.100.2' },
     body: JSON.stringify(login),
     connections: 2,
   }),
@@ -112,8 +120,11 @@ async function signInSeries(title, signIn, runs = Number(process.env.BENCH_SIGNI
 }
 
 // Each measured sign-in signs out again (untimed), so the plan's session limit never interferes.
-const signOut = (token) => fetch(`${base}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
-const post = (path, body) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+let seriesIp = SETUP_IP
+const signOut = (token) =>
+  fetch(`${base}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'CF-Connecting-IP': seriesIp } })
+const post = (path, body) =>
+  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'CF-Connecting-IP': seriesIp }, body: JSON.stringify(body) })
 const member = { tenant: 'demo', email: 'user@demo.example', password: 'mamori-user-demo-2026' }
 const memberSession = await json('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(member) })
 await json('/api/v1/me/mfa/email', {
@@ -122,6 +133,7 @@ await json('/api/v1/me/mfa/email', {
   body: JSON.stringify({ current_password: member.password }),
 })
 const signIns = []
+seriesIp = '198.51.100.3'
 signIns.push(
   await signInSeries('password only (demo admin)', async () => {
     let token
@@ -134,6 +146,7 @@ signIns.push(
     return t
   }),
 )
+seriesIp = '198.51.100.4'
 signIns.push(
   await signInSeries('password + e-mailed code (demo member)', async () => {
     let challenge
@@ -160,7 +173,7 @@ console.log(`\n${seconds}s per run, ${connections} connections (sign-in: 2), ${m
 console.log('| route | req/s | p50 ms | p99 ms | requests | failed |')
 console.log('|---|---|---|---|---|---|')
 for (const r of results) console.log(`| ${r.title} | ${r.requests_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.total} | ${r.failed} |`)
-console.log(`\nsigned-in read / baseline = ${(ratio * 100).toFixed(1)} % (target ≥ 40 %)`)
+console.log(`\nsigned-in read / baseline = ${(ratio * 100).toFixed(1)} % (target ≥ 50 %, quotas on)`)
 console.log('\n| sign-in, one at a time | runs | p50 ms | p99 ms |')
 console.log('|---|---|---|---|')
 for (const r of signIns) console.log(`| ${r.title} | ${r.runs} | ${r.p50_ms} | ${r.p99_ms} |`)

@@ -2,6 +2,7 @@ import { describeError } from './lib/error-log'
 import { toProblem } from './lib/render-problem'
 import { bodyLimit } from './middleware/body-limit'
 import { devSeed } from './middleware/dev-seed'
+import { ipRateLimit } from './middleware/ip-rate-limit'
 import { notFound } from './middleware/not-found'
 import { requestId } from './middleware/request-id'
 import { requestLog } from './middleware/request-log'
@@ -33,11 +34,13 @@ import { sessions } from './routes/sessions/sessions.index'
 import { sla } from './routes/sla/sla.index'
 import { status } from './routes/status/status.index'
 import { support } from './routes/support/support.index'
+import { usage } from './routes/usage/usage.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
  * first so every later line and error carries it; the log wraps everything
- * so it sees the final status; headers and the body limit apply to all routes.
+ * so it sees the final status; headers and the body limit apply to all routes;
+ * the per-address ceiling comes before any work that touches storage.
  */
 export function createApp() {
   const app = createRouter()
@@ -45,6 +48,8 @@ export function createApp() {
   app.use(requestId())
   app.use(requestLog({ enabled: (env) => (env as Env).REQUEST_LOG !== 'off' }))
   app.use(securityHeaders())
+  // Before anything that reads a body, D1 or a Durable Object: a flood from one address costs one counter call each.
+  app.use(ipRateLimit())
   // File uploads stream to R2 with their own cap (services/files.ts); every other body is JSON.
   app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
@@ -52,6 +57,8 @@ export function createApp() {
   const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]
   // Operations (issue 9): maintenance calendar, announcements, incidents, public status.
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
+  // Usage against the limits in force (issue 8).
+  routers.push(usage)
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 

@@ -4,7 +4,7 @@
  * Every tenant-owned table carries `tenant_id` and every query filters on it.
  */
 import { sql } from 'drizzle-orm'
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const plans = sqliteTable('plans', {
   id: text('id').primaryKey(),
@@ -27,9 +27,40 @@ export const tenants = sqliteTable('tenants', {
   contactEmail: text('contact_email').notNull(),
   /** Bytes of files stored, kept exact by the same transactions that add and remove files (EX-4). */
   storageUsedBytes: integer('storage_used_bytes').notNull().default(0),
+  /**
+   * Per-contract limits set by an operator; null: the plan's. The limit in
+   * force is `COALESCE(tenants.limit_x, plans.x)` (services/tenancy/limits.ts).
+   */
+  limitSeats: integer('limit_seats'),
+  limitConcurrentSessions: integer('limit_concurrent_sessions'),
+  limitStorageBytes: integer('limit_storage_bytes'),
+  limitRequestsPerMinute: integer('limit_requests_per_minute'),
+  limitRequestsPerMonth: integer('limit_requests_per_month'),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
 })
+
+/**
+ * Requests served per tenant and calendar month (JST), one row per session
+ * store shard: each shard's SessionStore counts its own requests and writes
+ * its running total here from its alarm (at most about once a minute), so
+ * the count is durable and readable by SQL without a D1 write per request.
+ * A tenant's month is the sum over its shards. `requests` only grows.
+ */
+export const tenantUsage = sqliteTable(
+  'tenant_usage',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    /** `YYYY-MM`, in Japan time (UTC+9): the month contracts and invoices use. */
+    month: text('month').notNull(),
+    shard: integer('shard').notNull(),
+    requests: integer('requests').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.month, t.shard] })],
+)
 
 export const users = sqliteTable(
   'users',

@@ -1,6 +1,9 @@
 import { DurableObject } from 'cloudflare:workers'
 import { checkSource, newerRules, type RequestSource, type SourceRules } from '../lib/source-rules'
 import type { Principal } from '../schemas/principal'
+import { UsageMeter, type MeterStats, type MonthTotal, type QuotaLimits, type QuotaPolicy, type QuotaScope, type UsageAlert } from './usage-meter'
+
+export type { QuotaLimits, QuotaPolicy, QuotaScope, UsageAlert } from './usage-meter'
 
 /** What sign-in hands the store; the token itself never leaves the service, only its hash. */
 export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
@@ -17,6 +20,10 @@ export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
   maxSessions: number | null
   /** The policy's limit on one account's sessions; null: none. */
   maxPerAccount: number | null
+  /** This store's share of the tenant's request limits; null for operators (not metered). */
+  quota?: QuotaLimits | null
+  /** Which shard of its tenant this store is (the D1 usage row is per shard). */
+  shard?: number
 }
 
 /**
@@ -48,9 +55,16 @@ export type SessionSummary = {
  */
 export type Staleness = { stale?: { generation: string } }
 
+/** The request limits as this request left them: for the RateLimit fields, and a monthly threshold just reached. */
+export type QuotaInfo = { policies: QuotaPolicy[]; alert?: UsageAlert }
+
+/** A request refused by a request limit (nothing else was checked or counted after it). */
+export type Throttled = { scope: QuotaScope; limit: number; retryAfterSeconds: number; policies: QuotaPolicy[] }
+
 export type AuthenticateResult =
-  | ({ ok: true; principal: Principal } & Staleness)
+  | ({ ok: true; principal: Principal; quota?: QuotaInfo } & Staleness)
   | { ok: false; reason: 'unknown' | 'expired' }
+  | ({ ok: false; reason: 'throttled'; principal: Principal } & Throttled)
   | ({ ok: false; reason: 'source'; rule: 'ip' | 'certificate'; detail: string; principal: Principal } & Staleness)
 
 /**
@@ -67,6 +81,8 @@ export type ActorState =
       permissions: string[]
       certFingerprints: string[] | null
       rules: SourceRules | null
+      /** The tenant's request limits (this store's share); absent for operators. */
+      quota?: QuotaLimits | null
     }
 
 type SessionRow = {
@@ -87,6 +103,8 @@ type SessionRow = {
   cert_fingerprints: string
   synced_at: number
 }
+
+type Owner = { tenantId: string; shard: number }
 
 /** last_seen is written at most this often, so a busy session costs one read per request, not a write. */
 const TOUCH_INTERVAL_MS = 60_000
@@ -142,10 +160,19 @@ export class SessionStore extends DurableObject<Env> {
    */
   private readonly pushes = new Map<string, number>()
   private storePushes = 0
+  /**
+   * Requests of this tenant shard: counted here because every authenticated
+   * request already makes this one call (no second object, no D1 write per
+   * request). Operators' stores hold no tenant and count nothing.
+   */
+  private readonly meter: UsageMeter
+  /** Whether an alarm is already set that will run the meter's tick. */
+  private tickArmed = false
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.sql = ctx.storage.sql
+    this.meter = new UsageMeter(ctx.storage.kv)
   }
 
   /**
@@ -198,6 +225,8 @@ export class SessionStore extends DurableObject<Env> {
       this.ready = true
     }
     if (input.rules) await this.setRules(input.rules)
+    if (input.quota) this.meter.setLimits(input.quota)
+    if (input.tenantId !== null && !this.ctx.storage.kv.get('owner')) this.ctx.storage.kv.put<Owner>('owner', { tenantId: input.tenantId, shard: input.shard ?? 0 })
     const now = Date.now()
     this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
     const live = this.sql
@@ -285,8 +314,28 @@ export class SessionStore extends DurableObject<Env> {
     const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
     if (!row) return { ok: false, reason: 'unknown' }
     if (state.status === 'active' && state.rules) await this.setRules(state.rules)
+    if (state.status === 'active' && state.quota) this.meter.setLimits(state.quota)
     if (generation === this.generationOf(row.actor_id)) this.apply(row.actor_id, state, Date.now())
     return this.check(tokenHash, source, false)
+  }
+
+  /** Replaces this store's share of the tenant's request limits, unless it holds newer ones. */
+  async setQuota(limits: QuotaLimits): Promise<void> {
+    this.meter.setLimits(limits)
+  }
+
+  /** This shard's counts and live sessions, for the usage document. */
+  async usage(): Promise<MeterStats & { sessions: number }> {
+    const now = Date.now()
+    const sessions = this.hasTable()
+      ? this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ? AND last_seen_at + idle_ms > ?', now, now).one().n
+      : 0
+    return { ...this.meter.stats(now), sessions }
+  }
+
+  /** The alert mail for a monthly threshold went out: do not signal it again this month. */
+  async confirmUsageAlert(alert: Pick<UsageAlert, 'month' | 'level' | 'limit'>): Promise<void> {
+    this.meter.confirmAlert(alert)
   }
 
   private apply(actorId: string, state: ActorState, now: number) {
@@ -310,7 +359,13 @@ export class SessionStore extends DurableObject<Env> {
     )
   }
 
-  private check(tokenHash: string, source: RequestSource, mayBeStale: boolean): AuthenticateResult {
+  /**
+   * The session check. `count`: this is the request's one call, so it is
+   * counted against the request limits (and refused when one is reached);
+   * the second call of a due session only reports the counts.
+   */
+  private async check(tokenHash: string, source: RequestSource, count: boolean): Promise<AuthenticateResult> {
+    const mayBeStale = count
     if (!this.hasTable()) return { ok: false, reason: 'unknown' }
     const row = this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE token_hash = ?', tokenHash).toArray()[0]
     if (!row) return { ok: false, reason: 'unknown' }
@@ -326,10 +381,63 @@ export class SessionStore extends DurableObject<Env> {
       const verdict = checkSource(rules, row.role, source, JSON.parse(row.cert_fingerprints))
       if (!verdict.ok) return { ok: false, reason: 'source', rule: verdict.rule, detail: verdict.detail, principal, ...stale }
     }
+    let quota: QuotaInfo | undefined
+    if (row.tenant_id !== null) {
+      if (!count) quota = { policies: this.meter.peek(row.id, now) }
+      else {
+        const verdict = this.meter.count(row.id, now)
+        if (!verdict.ok) return { reason: 'throttled', principal, ...verdict }
+        quota = { policies: verdict.policies, ...(verdict.alert ? { alert: verdict.alert } : {}) }
+        await this.armTick(now)
+      }
+    }
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
       this.sql.exec('UPDATE sessions SET last_seen_at = ? WHERE id = ?', now, row.id)
     }
-    return { ok: true, principal, ...stale }
+    return { ok: true, principal, ...(quota ? { quota } : {}), ...stale }
+  }
+
+  /**
+   * Which tenant shard this store is, as its first sign-in recorded it. A
+   * store from before that was recorded learns it from its sessions; every
+   * such store is shard 0, the only shard tokens have ever named.
+   */
+  private owner(): Owner | null {
+    const held = this.ctx.storage.kv.get<Owner>('owner')
+    if (held) return held
+    const tenantId = this.hasTable()
+      ? this.sql.exec<{ tenant_id: string | null }>('SELECT tenant_id FROM sessions WHERE tenant_id IS NOT NULL LIMIT 1').toArray()[0]?.tenant_id
+      : undefined
+    if (!tenantId) return null
+    const owner = { tenantId, shard: 0 }
+    this.ctx.storage.kv.put<Owner>('owner', owner)
+    return owner
+  }
+
+  /** Makes sure an alarm will move fresh counts into storage (and D1); at most one storage call per tick. */
+  private async armTick(now: number) {
+    if (this.tickArmed) return
+    const at = this.meter.nextTick(now)
+    if (at === null) return
+    this.tickArmed = true
+    await this.scheduleSweep(at)
+  }
+
+  /** Writes this shard's month totals to D1 (tenant_usage), never lowering one; skipped once the tenant is gone. */
+  private async flushUsage(totals: MonthTotal[]) {
+    const owner = this.owner()
+    if (!owner) return
+    const { tenantId, shard } = owner
+    const at = new Date().toISOString()
+    await this.env.DB.batch(
+      totals.map((t) =>
+        this.env.DB.prepare(
+          `INSERT INTO tenant_usage (tenant_id, month, shard, requests, updated_at)
+           SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)
+           ON CONFLICT (tenant_id, month, shard) DO UPDATE SET requests = max(requests, excluded.requests), updated_at = excluded.updated_at`,
+        ).bind(tenantId, t.month, shard, t.used, at),
+      ),
+    )
   }
 
   private pushed(actorId: string | null) {
@@ -413,13 +521,31 @@ export class SessionStore extends DurableObject<Env> {
     return this.ctx.storage.kv.get<number>('schema') ?? 0
   }
 
+  /**
+   * Sweeps ended sessions, and moves the request counts into storage and D1
+   * (UsageMeter.tick). One alarm serves both: it is set for whichever is due first.
+   */
   override async alarm(): Promise<void> {
-    if (!this.hasTable()) return
     const now = Date.now()
-    this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
-    const next = this.sql
-      .exec<{ at: number | null }>('SELECT min(min(expires_at, last_seen_at + idle_ms)) AS at FROM sessions')
-      .one().at
+    let next: number | null = null
+    if (this.hasTable()) {
+      this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
+      next = this.sql
+        .exec<{ at: number | null }>('SELECT min(min(expires_at, last_seen_at + idle_ms)) AS at FROM sessions')
+        .one().at
+    }
+    this.tickArmed = false
+    try {
+      await this.meter.tick(now, (totals) => this.flushUsage(totals))
+    } catch (error) {
+      // D1 unreachable: the totals stay pending and the next tick writes them.
+      console.error(JSON.stringify({ level: 'error', msg: 'usage flush failed', error: error instanceof Error ? error.name : 'unknown' }))
+    }
+    const tick = this.meter.nextTick(Date.now())
+    if (tick !== null) {
+      this.tickArmed = true
+      next = next === null ? tick : Math.min(next, tick)
+    }
     if (next !== null) await this.ctx.storage.setAlarm(next)
   }
 

@@ -22,12 +22,22 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   404: 'No such resource (another tenant\u2019s resource answers the same)',
   409: 'Conflicts with the current state',
   411: 'Content-Length missing',
-  413: 'Body too large',
+  413: 'Body too large (JSON bodies: 1 MiB; file uploads: 25 MiB), or over the storage quota (`quota-exceeded`)',
   415: 'Unsupported media type',
   422: 'Invalid fields',
-  429: 'Throttled',
+  429: 'Throttled (`too-many-requests`): a per-address ceiling, the tenant\u2019s or the session\u2019s request limit, or an export frequency limit. Wait `Retry-After` seconds.',
   503: 'Unavailable',
 }
+
+/** The fields every throttled answer carries (IETF draft-ietf-httpapi-ratelimit-headers). */
+const THROTTLE_HEADERS = {
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } },
+  'RateLimit-Policy': {
+    description: 'The limits that apply, e.g. `"tenant-minute";q=600;w=60, "session";q=300;w=60`.',
+    schema: { type: 'string' },
+  },
+  RateLimit: { description: 'What is left of each (`r`) and seconds until it resets (`t`), e.g. `"tenant-minute";r=0;t=12`.', schema: { type: 'string' } },
+} as const
 
 /** Error responses of a route, all `application/problem+json`, for the OpenAPI document. */
 export function problemResponses(...statuses: number[]) {
@@ -36,6 +46,7 @@ export function problemResponses(...statuses: number[]) {
       status,
       {
         description: PROBLEM_DESCRIPTIONS[status] ?? 'Error',
+        ...(status === 429 ? { headers: THROTTLE_HEADERS } : {}),
         content: { 'application/problem+json': { schema: ProblemSchema } },
       },
     ]),

@@ -1,3 +1,5 @@
+import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers'
+
 /**
  * RFC 9457 problem details: the only error type in Mamori.
  *
@@ -147,25 +149,20 @@ export class Problem extends Error {
   }
 
   /**
-   * Throttled (429), with `Retry-After` and the IETF RateLimit fields
-   * (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` names the
-   * policy that refused with its quota `q` and window `w` (seconds, left out
-   * when the quota does not renew by itself, as for a lock), and `RateLimit`
-   * says none is left (`r=0`) and when it renews (`t`, likewise optional).
+   * Throttled (429): a limit refused the request before any work was done.
+   * `Retry-After` says when to try again, and `policies` become the IETF
+   * RateLimit fields (lib/rate-limit-headers.ts) naming what refused: its quota,
+   * its window (left out when it does not renew by itself, as for a lock) and
+   * when it renews. Every throttle and quota answers through this one place.
    */
-  static tooManyRequests(init: { detail: string; policy: string; quota: number; windowSeconds?: number; retryAfterSeconds: number; resetSeconds?: number }) {
-    const seconds = (n: number) => Math.max(1, Math.ceil(n))
-    const name = JSON.stringify(init.policy)
+  static tooManyRequests(retryAfterSeconds: number, detail: string, policies: RateLimitState[] = []) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds))
     return new Problem({
       status: 429,
       type: 'too-many-requests',
       title: 'Too many requests',
-      detail: init.detail,
-      headers: {
-        'Retry-After': String(seconds(init.retryAfterSeconds)),
-        'RateLimit-Policy': `${name};q=${init.quota}${init.windowSeconds === undefined ? '' : `;w=${seconds(init.windowSeconds)}`}`,
-        RateLimit: `${name};r=0${init.resetSeconds === undefined ? '' : `;t=${seconds(init.resetSeconds)}`}`,
-      },
+      detail,
+      headers: { 'Retry-After': String(seconds), ...(policies.length > 0 ? rateLimitHeaders(policies) : {}) },
     })
   }
 }

@@ -4,6 +4,7 @@ import type { AppEnv } from '../env'
 import { problemResponses } from '../lib/openapi'
 import { Problem } from '../lib/problem'
 import { authenticate } from '../middleware/authenticate'
+import { carriesSessionToken, ipRateLimit } from '../middleware/ip-rate-limit'
 import { requirePermission } from '../middleware/require-permission'
 import { strictJson } from '../middleware/strict-json'
 import type { Permission } from '../schemas/permissions'
@@ -19,11 +20,19 @@ export type Access =
   | { audience: 'operator'; allowPasswordChange?: boolean }
   | { audience: 'tenant'; permission?: Permission; role?: 'admin'; allowPasswordChange?: boolean }
 
+/**
+ * A request with a session token skips the app-wide per-address ceiling,
+ * because signed-in routes meter it in its session store. Routes that sign
+ * no one in do not look at that token, so they count such a request here:
+ * adding a made-up token to a sign-in does not get around the ceiling.
+ */
+const countTokenBearers = ipRateLimit({ counts: carriesSessionToken })
+
 function accessMiddleware(access: Access): MiddlewareHandler[] {
   switch (access.audience) {
     case 'public':
     case 'bootstrap':
-      return []
+      return [countTokenBearers as MiddlewareHandler]
     case 'operator':
       return [authenticate({ audience: 'operator', allowPasswordChange: access.allowPasswordChange ?? false })]
     case 'tenant': {
@@ -55,10 +64,12 @@ function strictQuery(query: unknown) {
  * a password-change-only session or a missing permission, 429 for a flood of
  * unknown tokens), query and body
  * validation (422), body framing (400 malformed or duplicate-key JSON, 413
- * too large, 415 not JSON). Declared here so no route can forget one.
+ * too large, 415 not JSON), and throttling (429: the per-address ceiling in
+ * front of every route, and the request limits of every signed-in call).
+ * Declared here so no route can forget one.
  */
 function impliedProblems(access: Access, config: Pick<RouteConfig, 'request'>): number[] {
-  const statuses = [422]
+  const statuses = [422, 429]
   if (access.audience === 'bootstrap') statuses.push(401)
   // 429: a network sending too many tokens that name no session (services/abuse/token-flood.ts).
   if (access.audience === 'operator' || access.audience === 'tenant') statuses.push(401, 403, 429)

@@ -69,6 +69,8 @@ export const AUDIT_ACTIONS = {
   'maintenance.standing_rule_changed': 'administration',
   'announcement.create': 'administration',
   'notice.completed': 'administration',
+  // A tenant reached 80 % or 100 % of its monthly request quota, and its admins were mailed.
+  'tenant.usage_alert': 'administration',
 
   'record.create': 'data_change',
   'record.update': 'data_change',
@@ -154,7 +156,7 @@ export const AuditFilterSchema = z.object({
     .openapi({ description: 'Matches the caller\u2019s X-Request-Id or the service\u2019s own ID of the request.' }),
   category: z.enum(AUDIT_CATEGORIES).optional(),
   since: isoInstant.optional().openapi({ description: 'Inclusive lower bound, ISO-8601.' }),
-  until: isoInstant.optional().openapi({ description: 'Exclusive upper bound, ISO-8601.' }),
+  until: isoInstant.optional().openapi({ description: 'Exclusive upper bound, ISO-8601; later than `since` when both are given (else 422).' }),
 })
 
 export const VerifyQuerySchema = z.object({

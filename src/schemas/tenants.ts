@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { EmailSchema, NOTHING_TO_CHANGE, SlugSchema, changesSomething, textSchema } from './common'
+import { LimitOverridesSchema, LimitsPatchSchema } from './limits'
 import { UserSchema } from './users'
 
 export const PlanIdSchema = z.enum(['free', 'standard', 'enterprise'])
@@ -25,6 +26,7 @@ export const TenantSchema = z
     status: z.enum(['active', 'suspended']),
     contact_email: z.string(),
     storage_used_bytes: z.number().int(),
+    limits: LimitOverridesSchema,
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -46,6 +48,9 @@ export const TenantPatchSchema = z
     plan: PlanIdSchema.optional(),
     status: z.enum(['active', 'suspended']).optional(),
     contact_email: EmailSchema.optional(),
+    limits: LimitsPatchSchema.optional().openapi({
+      description: 'Per-contract overrides of the plan\u2019s limits; only the named ones change, and null returns one to the plan\u2019s.',
+    }),
   })
   .refine(changesSomething, NOTHING_TO_CHANGE)
   .openapi('TenantPatch', { minProperties: 1 })

@@ -7,6 +7,8 @@ import { operatorSourceVerdict, refuseSource } from '../../services/policy/sourc
 import { checkSession } from '../../services/identity/session-check'
 import { reachesSessionStore } from '../../services/identity/sessions'
 import { countUnknownToken, refuseKnownTokenFlood } from '../../services/abuse/token-flood'
+import { sendUsageAlert } from '../../services/usage/alerts'
+import { quotaHeaders, quotaProblem } from '../../services/usage/quota'
 
 export type AuthenticateOptions = {
   /** Which kind of account may call: tenant users or platform operators. */
@@ -30,6 +32,10 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
  * A token that wakes a session store holding no such session counts against
  * the client network (100 an hour, then 429); a network this isolate knows
  * to be refused is answered before any store is woken.
+ * The same call counts the request against the tenant's and the session's
+ * request limits: over one, 429 `too-many-requests` (nothing else is done);
+ * within them, the response carries the RateLimit fields, and a monthly
+ * threshold just reached sends its alert mail after the response.
  *
  * @example router.use('/api/v1/records/*', authenticate({ audience: 'tenant' }))
  */
@@ -44,12 +50,27 @@ export const authenticate = ({
     refuseKnownTokenFlood(source.ip)
     const result = await checkSession(c.env, token, source)
     const expected = audience === 'tenant' ? 'user' : 'operator'
-    const principal = result.ok || result.reason === 'source' ? result.principal : null
+    const principal = result.ok || result.reason === 'source' || result.reason === 'throttled' ? result.principal : null
     if (!principal || principal.actorType !== expected) {
       if (!result.ok && result.reason === 'unknown' && reachesSessionStore(token)) await countUnknownToken(c.env, requestMeta(c))
       throw Problem.unauthenticated('The session is unknown, expired or signed out: sign in again.')
     }
     c.set('principal', principal)
+    if (!result.ok && result.reason === 'throttled') throw quotaProblem(result)
+    if (result.ok && result.quota) {
+      for (const [name, value] of Object.entries(quotaHeaders(result.quota.policies))) c.header(name, value)
+      const alert = result.quota.alert
+      if (alert) {
+        const sending = sendUsageAlert(c.env, principal.tenantId!, alert, requestMeta(c)).catch((error) => {
+          console.error(JSON.stringify({ level: 'error', msg: 'usage alert failed', error: error instanceof Error ? error.name : 'unknown' }))
+        })
+        try {
+          c.executionCtx.waitUntil(sending)
+        } catch {
+          // No execution context (a unit test's app.request): it simply runs on.
+        }
+      }
+    }
     if (!result.ok && result.reason === 'source') await refuseSource(c.env, requestMeta(c), principal, result)
     if (audience === 'operator') {
       const verdict = operatorSourceVerdict(c.env, source)

@@ -1,6 +1,7 @@
 import { database } from '../../db/client'
 import { auditExtraction } from '../../services/alerts/detectors'
 import { exportAudit, searchAudit, verifyAuditChain } from '../../services/audit/audit'
+import { assertExportAllowed, exportAllowance, exportLimited } from '../../services/usage/export-limit'
 import { actorOf, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
 import type { ExportRoute, ListRoute, VerifyRoute } from './audit.routes'
@@ -17,16 +18,24 @@ export const verify: AppRouteHandler<VerifyRoute> = async (c) =>
 export const exportAll: AppRouteHandler<ExportRoute> = async (c) => {
   const { format, cursor, ...filter } = c.req.valid('query')
   const tenantId = c.var.principal.tenantId!
+  await assertExportAllowed(database(c.env), tenantId, 'audit.export')
   // Planned before the event is written, so a bad cursor is refused with nothing recorded.
   const part = await exportAudit(database(c.env), tenantId, filter, format, cursor)
-  await auditExtraction(c.env, requestMeta(c), {
-    tenantId,
-    actor: actorOf(c),
-    action: 'audit.export',
-    target: { type: 'tenant', id: tenantId },
-    outcome: 'success',
-    details: { format, filter, ...(cursor ? { cursor } : {}) },
-  })
+  const recorded = await auditExtraction(
+    c.env,
+    requestMeta(c),
+    {
+      tenantId,
+      actor: actorOf(c),
+      action: 'audit.export',
+      target: { type: 'tenant', id: tenantId },
+      outcome: 'success',
+      details: { format, filter, ...(cursor ? { cursor } : {}) },
+    },
+    // At most EXPORTS_PER_HOUR exports (each part of a long one counts) per tenant and hour: 429 beyond, nothing recorded.
+    { guards: [exportAllowance(tenantId, 'audit.export')] },
+  )
+  if (!recorded.ok) throw await exportLimited(database(c.env), tenantId, 'audit.export')
   const csv = format === 'csv'
   const headers: Record<string, string> = {
     'Content-Type': csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { jsonResponse, problemResponses } from '../../lib/openapi'
 import { AuditFilterSchema, AuditPageSchema, ChainVerificationSchema, VerifyQuerySchema } from '../../schemas/audit'
 import { ListQuerySchema } from '../../schemas/common'
+import { EXPORTS_PER_HOUR } from '../../services/usage/export-limit'
 import { defineRoute } from '../router'
 
 const access = { audience: 'tenant', permission: 'audit:read' } as const
@@ -24,7 +25,8 @@ export const exportAll = defineRoute(access, {
   description:
     'Every matching event, newest first, streamed. The export itself is audited as a data extraction. One response holds at most ' +
     '200,000 events: when more remain, the response carries `X-Next-Cursor` (and a `Link` with `rel="next"`), and the same request ' +
-    'with `cursor` set to it continues with the next older events. Without that header the response holds the whole rest of the trail.',
+    'with `cursor` set to it continues with the next older events. Without that header the response holds the whole rest of the trail. ' +
+    `At most ${EXPORTS_PER_HOUR} exports per hour per tenant (each part of a long export counts); beyond that 429 \`too-many-requests\` with \`Retry-After\`.`,
   request: {
     query: AuditFilterSchema.extend({
       format: z.enum(['ndjson', 'csv']).default('ndjson'),

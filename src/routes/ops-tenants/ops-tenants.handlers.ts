@@ -1,9 +1,10 @@
 import { database } from '../../db/client'
 import { createTenant, getTenant, listPlans as plans, listTenants, updateTenant } from '../../services/tenancy/tenants'
 import { forceReset } from '../../services/passwords/password-reset'
+import { usageOf } from '../../services/usage/usage'
 import { actorOf, defer, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute } from './ops-tenants.routes'
+import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute, UsageRoute } from './ops-tenants.routes'
 
 export const listPlans: AppRouteHandler<ListPlansRoute> = async (c) =>
   c.json({ items: await plans(database(c.env)), next_cursor: null }, 200)
@@ -44,3 +45,5 @@ export const resetAdminPassword: AppRouteHandler<ResetAdminPasswordRoute> = asyn
   c.header('Cache-Control', 'no-store')
   return c.json(result, 200)
 }
+
+export const usage: AppRouteHandler<UsageRoute> = async (c) => c.json(await usageOf(c.env, database(c.env), c.req.valid('param').id), 200)

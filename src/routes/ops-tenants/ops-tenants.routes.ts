@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, idParam, paginated } from '../../schemas/common'
 import { PlanSchema, TenantCreateSchema, TenantCreatedSchema, TenantPatchSchema, TenantSchema } from '../../schemas/tenants'
+import { UsageSchema } from '../../schemas/usage'
 import { ResetResultSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
 
@@ -50,9 +51,21 @@ export const patch = defineRoute(operator, {
   method: 'patch',
   path: '/ops/v1/tenants/{id}',
   tags,
-  summary: 'Change name, plan, status or contact; suspension ends every session',
+  summary: 'Change name, plan, status, contact or per-contract limits; suspension ends every session',
+  description:
+    '`limits` overrides the plan\u2019s limits for this tenant ("per contract"): each a non-negative integer, or null to return to the plan\u2019s. ' +
+    'Seats, sessions, storage and request limits are checked against the limits in force from the next request on. Audited with each old and new value.',
   request: { params: IdParamSchema, body: jsonBody(TenantPatchSchema) },
   responses: { 200: jsonResponse(TenantSchema, 'The changed tenant'), ...problemResponses(400, 401, 404, 413, 415, 422) },
+})
+
+export const usage = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/tenants/{id}/usage',
+  tags,
+  summary: 'A tenant\u2019s usage against its limits in force (as GET /api/v1/usage shows it to the tenant\u2019s admins)',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(UsageSchema, 'The usage'), ...problemResponses(401, 404) },
 })
 
 export const resetAdminPassword = defineRoute(operator, {
@@ -73,3 +86,4 @@ export type CreateRoute = typeof create
 export type GetOneRoute = typeof getOne
 export type PatchRoute = typeof patch
 export type ResetAdminPasswordRoute = typeof resetAdminPassword
+export type UsageRoute = typeof usage

@@ -14,11 +14,11 @@ export function tooManyRequests(refusal: ThrottleRefusal): Problem {
   const rule = LIMITS[scope]
   const detail = REFUSAL_DETAIL[scope]
   if (refusal.retryAfterMs === null) {
-    return Problem.tooManyRequests({ detail, policy: scope, quota: rule.limit, retryAfterSeconds: LOCK_RETRY_HINT_SECONDS })
+    return Problem.tooManyRequests(LOCK_RETRY_HINT_SECONDS, detail, [{ name: scope, quota: rule.limit, remaining: 0 }])
   }
   const wait = refusal.retryAfterMs / 1000
   const windowMs = rule.kind === 'window' ? rule.windowMs : rule.forgetMs
-  return Problem.tooManyRequests({ detail, policy: scope, quota: rule.limit, windowSeconds: windowMs / 1000, retryAfterSeconds: wait, resetSeconds: wait })
+  return Problem.tooManyRequests(wait, detail, [{ name: scope, quota: rule.limit, windowSeconds: windowMs / 1000, remaining: 0, resetSeconds: wait }])
 }
 
 /** Throws the 429 when a throttle refused. */

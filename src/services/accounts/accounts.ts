@@ -15,7 +15,7 @@ import { deliverMail, queueMail } from '../mail/mail'
 import { temporaryPassword } from '../passwords/passwords'
 import { endPendingChallenges } from '../identity/mfa'
 import { endActorSessions, refreshActorSessions } from '../identity/sessions'
-import { tenantPlan } from '../tenancy/tenants'
+import { inForceSql, tenantLimits } from '../tenancy/limits'
 import { newAccount, toUser, type UserRow } from './users'
 import { accountKey, tenantRealm } from '../abuse/keys'
 import { accountHolds, releaseAccount, wasHeld } from '../abuse/release'
@@ -57,17 +57,18 @@ export async function getAccount(db: Database, tenantId: string, id: string) {
   return toUser(await findUser(db, tenantId, id))
 }
 
-/** SQL true while the tenant has a free seat for one more active account (EX-3). */
+/** SQL true while the tenant has a free seat for one more active account (EX-3), under the seats in force (plan or contract). */
 const SEAT_FREE = `(SELECT count(*) FROM users WHERE tenant_id = ? AND status = 'active')
-  < (SELECT p.seats FROM plans p JOIN tenants t ON t.plan_id = p.id WHERE t.id = ?)`
+  < (SELECT ${inForceSql('seats', 't')} FROM tenants t WHERE t.id = ?)`
 
 /** SQL true while the tenant has an active admin other than the given account. */
 const OTHER_ADMIN = `EXISTS (SELECT 1 FROM users WHERE tenant_id = ? AND role = 'admin' AND status = 'active' AND id != ?)`
 
 async function seatLimitReached(db: Database, tenantId: string) {
-  const plan = await tenantPlan(db, tenantId)
+  const limits = await tenantLimits(db, tenantId)
+  const allows = limits?.overrides.seats === null ? `The ${limits.plan} plan allows` : 'Your contract allows'
   return Problem.conflict(
-    `The ${plan?.id} plan allows ${plan?.seats} active accounts and all are taken. Disable or delete one, or ask for a larger plan.`,
+    `${allows} ${limits?.inForce.seats} active accounts and all are taken. Disable or delete one, or ask for a larger plan.`,
     'seat-limit-reached',
   )
 }

@@ -7,15 +7,20 @@ import { DAY_MS } from '../../lib/time'
 import { PERMISSIONS, type Permission } from '../../schemas/permissions'
 import { audit, type AuditActor } from '../audit/audit'
 import { auditExtraction } from '../alerts/detectors'
+import { describeLimits, tenantLimits } from '../tenancy/limits'
+import { assertExportAllowed, exportAllowance, exportLimited } from '../usage/export-limit'
 
 
 /**
  * The account ledger (SE-18): every account of the tenant with its role,
  * status, permissions and what each allows in plain words, second factors,
- * password age, last sign-in, and who created it when. Reading it is
- * audited; the CSV form counts as a data extraction.
+ * password age, last sign-in, and who created it when; and the tenant's
+ * limits in force (plan or contract), which the JSON form carries beside the
+ * accounts. Reading it is audited; the CSV form (accounts only, one row
+ * each) counts as a data extraction.
  */
 export async function accountLedger(env: Env, db: Database, tenantId: string, actor: AuditActor, meta: RequestMeta, format: 'json' | 'csv', now = Date.now()) {
+  if (format === 'csv') await assertExportAllowed(db, tenantId, 'ledger.export', now)
   const rows = await db
     .select({
       id: users.id,
@@ -58,17 +63,27 @@ export async function accountLedger(env: Env, db: Database, tenantId: string, ac
       created_at: u.createdAt,
     }
   })
-  // The CSV is a download, counted towards the account's burst alert; reading it in the console is not.
-  await (format === 'csv' ? auditExtraction : audit)(env, meta, {
+  const entry = {
     tenantId,
     actor,
-    action: format === 'csv' ? 'ledger.export' : 'ledger.read',
+    action: format === 'csv' ? ('ledger.export' as const) : ('ledger.read' as const),
     target: { type: 'tenant', id: tenantId },
-    outcome: 'success',
+    outcome: 'success' as const,
     details: { format, accounts: items.length },
-  })
+  }
+  if (format === 'csv') {
+    // The CSV download is an export: limited per hour, counted by its own audit events, and
+    // counted towards the account's download-burst alert; reading the ledger in the console is not.
+    const recorded = await auditExtraction(env, meta, entry, { guards: [exportAllowance(tenantId, 'ledger.export', now)] })
+    if (!recorded.ok) throw await exportLimited(db, tenantId, 'ledger.export', now)
+  } else {
+    await audit(env, meta, entry)
+  }
   // The ledger is one document (every account at once), so a JSON list is always a single page.
-  if (format === 'json') return { items, next_cursor: null }
+  if (format === 'json') {
+    const limits = await tenantLimits(db, tenantId)
+    return { items, next_cursor: null, plan: limits?.plan ?? null, limits: limits ? describeLimits(limits) : null }
+  }
   return toCsv(
     ['id', 'name', 'email', 'role', 'status', 'permissions', 'what the permissions allow', 'second factors', 'password age (days)', 'last sign-in', 'created by', 'created at'],
     items.map((i) => [

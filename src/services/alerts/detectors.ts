@@ -63,14 +63,21 @@ async function alertAtThreshold(
  * a tenant's account) and counts it against the account's extraction
  * budget in the same transaction; the one that reaches the threshold raises
  * `security.download_burst`. Use it instead of audit() for those events.
+ * Answers `ok: false` (nothing committed) when one of `guards` changed no row.
  */
-export async function auditExtraction(env: Env, meta: RequestMeta, entry: AuditEntry & { tenantId: string }, now = Date.now()): Promise<AppendResult> {
+export async function auditExtraction(
+  env: Env,
+  meta: RequestMeta,
+  entry: AuditEntry & { tenantId: string },
+  { guards = [], now = Date.now() }: { guards?: SqlWrite[]; now?: number } = {},
+): Promise<AppendResult> {
   const db = database(env)
   const actorId = entry.actor.id ?? 'unknown'
   const ref = counterOf(DETECTORS.extractions, `extractions:${entry.tenantId}:${actorId}`, entry.tenantId, now)
-  const result = await audit(env, meta, entry, [countWrite(db, ref)])
+  // `guards` (an export allowance, say) must each change a row, or nothing is committed.
+  const result = await audit(env, meta, entry, [...guards, countWrite(db, ref)], guards.length > 0 ? { guard: guards.map((_, i) => i) } : {})
   if (result.ok) {
-    await alertAtThreshold(env, db, meta, DETECTORS.extractions, ref, countedOf(result.rows[0]), {
+    await alertAtThreshold(env, db, meta, DETECTORS.extractions, ref, countedOf(result.rows[guards.length]), {
       tenantId: entry.tenantId,
       kind: 'download_burst',
       subject: { type: entry.actor.type, id: entry.actor.id },

@@ -127,6 +127,10 @@ type AuditScope = { tenantId: string } | { allTenants: true }
 
 /** The WHERE of a search: scope, filter, and the page's lower bound (`before`, an event id). */
 function searchWhere(scope: AuditScope, filter: AuditFilter & { tenant_id?: string | undefined }, before: string | undefined) {
+  // An empty or inverted range is a mistake, not a question with no answer.
+  if (filter.since && filter.until && Date.parse(filter.since) >= Date.parse(filter.until)) {
+    throw Problem.validation([{ path: 'query.until', message: 'Must be later than since.' }])
+  }
   const where: SQL[] = []
   if ('tenantId' in scope) where.push(eq(auditEvents.tenantId, scope.tenantId))
   else if (filter.tenant_id) where.push(eq(auditEvents.tenantId, filter.tenant_id))

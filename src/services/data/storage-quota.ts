@@ -1,8 +1,9 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { plans, tenants } from '../../db/schema'
 import type { SqlWrite } from '../../durable/audit-chain'
 import { Problem } from '../../lib/problem'
+import { inForceSql } from '../tenancy/limits'
 
 /**
  * The tenant's exact storage count (EX-4): file bytes plus record bytes.
@@ -11,7 +12,7 @@ import { Problem } from '../../lib/problem'
  */
 export async function storageOf(db: Database, tenantId: string) {
   const row = await db
-    .select({ used: tenants.storageUsedBytes, quota: plans.storageBytes })
+    .select({ used: tenants.storageUsedBytes, quota: sql<number>`COALESCE(${tenants.limitStorageBytes}, ${plans.storageBytes})` })
     .from(tenants)
     .innerJoin(plans, eq(plans.id, tenants.planId))
     .where(eq(tenants.id, tenantId))
@@ -25,16 +26,17 @@ export async function quotaExceeded(db: Database, tenantId: string, size: number
     status: 413,
     type: 'quota-exceeded',
     title: 'Storage quota exceeded',
-    detail: `This needs ${size} bytes; the plan allows ${quota} and ${used} are in use. Delete something or ask for a larger plan.`,
+    detail: `This needs ${size} bytes; your storage quota is ${quota} and ${used} are in use. Delete something or ask for a larger plan.`,
     extra: { quota_bytes: quota, used_bytes: used },
   })
 }
 
-const WITHIN_QUOTA = 'storage_used_bytes + (%) <= (SELECT storage_bytes FROM plans WHERE plans.id = tenants.plan_id)'
+/** The quota in force: the tenant's per-contract override, else its plan's. */
+const WITHIN_QUOTA = `storage_used_bytes + (%) <= ${inForceSql('storage_bytes')}`
 
 /**
  * Adds `delta` bytes (a number, or SQL over the current rows) to the count,
- * changing no row when the plan's quota would be exceeded: use it as a
+ * changing no row when the quota in force would be exceeded: use it as a
  * guarded write so the whole change rolls back then.
  */
 export function reserveStorage(tenantId: string, delta: { sql: string; params: unknown[] }): SqlWrite {

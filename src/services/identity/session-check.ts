@@ -7,7 +7,8 @@ import { DEFAULT_POLICY } from '../../schemas/policy'
 import type { Principal } from '../../schemas/principal'
 import { parseStoredPolicy } from '../policy/policy'
 import { sourceRulesOf } from '../policy/source-restrictions'
-import { authenticateToken, refreshSession } from './sessions'
+import { inForceSql } from '../tenancy/limits'
+import { authenticateToken, quotaShare, refreshSession } from './sessions'
 
 /**
  * The session check of every authenticated request. Changes to an account,
@@ -50,7 +51,9 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
   const [found, bound] = await env.DB.batch([
     env.DB.prepare(
       `SELECT t.status AS tenant_status, u.status AS user_status, u.role AS role, u.permissions AS permissions,
-              p.policy AS policy, p.updated_at AS policy_version
+              p.policy AS policy, p.updated_at AS policy_version,
+              t.updated_at AS tenant_version, ${inForceSql('requests_per_minute', 't')} AS per_minute,
+              ${inForceSql('requests_per_month', 't')} AS per_month
          FROM tenants t
          LEFT JOIN users u ON u.tenant_id = t.id AND u.id = ?
          LEFT JOIN tenant_policies p ON p.tenant_id = t.id
@@ -65,6 +68,9 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     permissions: string | null
     policy: string | null
     policy_version: string | null
+    tenant_version: string
+    per_minute: number
+    per_month: number
   }
   const row = (found!.results as Row[])[0]
   if (!row || row.tenant_status !== 'active') return { status: 'gone', scope: 'store' }
@@ -76,5 +82,7 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     permissions: JSON.parse(row.permissions ?? '[]'),
     certFingerprints: (bound!.results as { fingerprint: string }[]).map((b) => b.fingerprint),
     rules: sourceRulesOf(policy, row.policy_version ?? ''),
+    // Limits are pushed on every change too; this pull heals a push that failed.
+    quota: quotaShare({ inForce: { requests_per_minute: row.per_minute, requests_per_month: row.per_month }, version: row.tenant_version }),
   }
 }

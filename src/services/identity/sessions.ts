@@ -1,10 +1,13 @@
+import { database } from '../../db/client'
 import {
   sessionStoreFor,
   type ActorState,
   type AuthenticateResult,
   type EvictedSession,
   type NewSession,
+  type QuotaLimits,
   type SessionScope,
+  type UsageAlert,
 } from '../../durable/session-store'
 import { randomBytes, sha256Hex } from '../../lib/digest'
 import { toBase64Url } from '../../lib/encoding'
@@ -14,6 +17,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import type { RequestSource, SourceRules } from '../../lib/source-rules'
 import type { Principal } from '../../schemas/principal'
 import { audit } from '../audit/audit'
+import { tenantLimits, type TenantLimits } from '../tenancy/limits'
 
 /** Lifetimes for operators, and for a password-change-only session; tenant sessions follow the tenant policy. */
 export const SESSION_LIMITS = {
@@ -32,13 +36,44 @@ export const SESSION_LIMITS = {
 const TENANT_TOKEN = /^mt1\.(tn_[0-9a-z]{26})\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 const OPERATOR_TOKEN = /^mo1\.(\d{1,3})\.([A-Za-z0-9_-]{43})$/
 
+/**
+ * Whether a bearer token has the shape of a session token (no I/O). Such a
+ * request to a signed-in route is metered by its session store; every other
+ * request counts against the per-address ceiling instead.
+ */
+export function looksLikeSessionToken(token: string | null): boolean {
+  return token !== null && (TENANT_TOKEN.test(token) || OPERATOR_TOKEN.test(token))
+}
+
 /** Shards per tenant. One today; tokens name their shard so this can grow without re-issuing them. */
 const SHARDS = 1
+export const SESSION_SHARDS = SHARDS
 const SHARD = 0
+
+/**
+ * One store's share of a tenant's request limits. Each shard counts the
+ * requests of its own sessions (the one call every request makes) and
+ * enforces 1/SHARDS of the tenant's limits, rounded up. With one shard, as
+ * today, that is the tenant's exact count. With S shards a tenant is never
+ * served more than its limit plus S-1, and is refused early only when its
+ * traffic sits unevenly on the shards (few, very busy sessions); should that
+ * matter, a shard that runs out would borrow from a per-tenant counter
+ * object, called only then, instead of refusing.
+ */
+export function quotaShare(limits: {
+  inForce: Pick<TenantLimits['inForce'], 'requests_per_minute' | 'requests_per_month'>
+  version: string
+}): QuotaLimits {
+  return {
+    perMinute: Math.ceil(limits.inForce.requests_per_minute / SHARDS),
+    perMonth: Math.ceil(limits.inForce.requests_per_month / SHARDS),
+    version: limits.version,
+  }
+}
 
 export type SessionRequest = Omit<
   NewSession,
-  'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions' | 'maxPerAccount'
+  'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions' | 'maxPerAccount' | 'quota' | 'shard'
 > & {
   idleMinutes?: number
   absoluteMinutes?: number
@@ -78,8 +113,12 @@ export async function issueSession(env: Env, { meta, ...request }: SessionReques
           idle: request.idleMinutes ?? SESSION_LIMITS.idleMinutes,
           absolute: request.absoluteMinutes ?? SESSION_LIMITS.absoluteMinutes,
         }
+  // The store counts this tenant's requests from the first one on, so the sign-in brings it the limits in force.
+  const tenant = request.tenantId === null ? null : await tenantLimits(database(env), request.tenantId)
   const created = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
     ...request,
+    quota: tenant ? quotaShare(tenant) : null,
+    shard: SHARD,
     tokenHash: await sha256Hex(token),
     idleMinutes: limits.idle,
     absoluteMinutes: limits.absolute,
@@ -165,6 +204,31 @@ function everyShard(tenantId: string | null) {
 
 async function onEveryShard<T>(env: Env, tenantId: string | null, work: (store: ReturnType<typeof sessionStoreFor>) => Promise<T>) {
   return Promise.all(everyShard(tenantId).map((scope) => work(sessionStoreFor(env, scope))))
+}
+
+/**
+ * Sends a tenant's new request limits to every shard (after an override or a
+ * plan change). A failed push heals within a minute: each session's periodic
+ * pull brings the limits too (session-check.ts).
+ */
+export async function pushTenantQuota(env: Env, limits: TenantLimits): Promise<void> {
+  const share = quotaShare(limits)
+  await onEveryShard(env, limits.tenantId, (store) => store.setQuota(share))
+}
+
+/** A tenant's request counts and live sessions, summed over its shards. */
+export async function tenantSessionUsage(env: Env, tenantId: string) {
+  const shards = await onEveryShard(env, tenantId, (store) => store.usage())
+  return {
+    minute: shards.reduce((n, s) => n + s.minute, 0),
+    monthUsed: shards.reduce((n, s) => n + s.monthUsed, 0),
+    sessions: shards.reduce((n, s) => n + s.sessions, 0),
+  }
+}
+
+/** Tells every shard that a monthly usage mail went out, so none signals it again. */
+export async function confirmUsageAlert(env: Env, tenantId: string, alert: Pick<UsageAlert, 'month' | 'level' | 'limit'>) {
+  await onEveryShard(env, tenantId, (store) => store.confirmUsageAlert(alert))
 }
 
 /** Sends a tenant's new source rules to every shard of its session store. */

@@ -7,11 +7,24 @@ import { ROLE_DEFAULT_PERMISSIONS, type Role } from '../../schemas/permissions'
 import { audit } from '../audit/audit'
 import { hashPassword } from '../passwords/passwords'
 import { newAccount } from '../accounts/users'
+import { usageRows } from '../tenancy/tenants'
 
 /** The development accounts of API.md. Public by design; only ever created when ENVIRONMENT=development. */
 export const DEV_SEED = {
   operator: { email: 'ops@example.com', name: 'Demo Operator', password: 'mamori-ops-demo-2026' },
-  tenant: { slug: 'demo', name: 'Demo Tenant', plan: 'enterprise', contactEmail: 'admin@demo.example' },
+  tenant: {
+    slug: 'demo',
+    name: 'Demo Tenant',
+    plan: 'enterprise',
+    contactEmail: 'admin@demo.example',
+    /**
+     * Per-contract request limits well above what `npm run bench` sends from
+     * one session (a few hundred requests a second for seconds at a time):
+     * the platform ceiling per minute (one session may use half of it), and
+     * a month that many benchmark runs do not use up.
+     */
+    limits: { requestsPerMinute: 60_000, requestsPerMonth: 1_000_000_000 },
+  },
   admin: { email: 'admin@demo.example', name: 'Demo Admin', password: 'mamori-admin-demo-2026' },
   member: { email: 'user@demo.example', name: 'Demo User', password: 'mamori-user-demo-2026' },
 } as const
@@ -67,11 +80,14 @@ export async function seedDevelopment(env: Env, db: Database): Promise<void> {
           planId: DEV_SEED.tenant.plan,
           status: 'active',
           contactEmail: DEV_SEED.tenant.contactEmail,
+          limitRequestsPerMinute: DEV_SEED.tenant.limits.requestsPerMinute,
+          limitRequestsPerMonth: DEV_SEED.tenant.limits.requestsPerMonth,
           createdAt: now,
           updatedAt: now,
         })
         .toSQL(),
       db.insert(users).values([await account('admin', DEV_SEED.admin), await account('member', DEV_SEED.member)]).toSQL(),
+      usageRows(db, tenantId, now),
     ],
   )
 }

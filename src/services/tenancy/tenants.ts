@@ -1,17 +1,19 @@
 import { and, desc, eq, lt } from 'drizzle-orm'
 import type { Database } from '../../db/client'
-import { plans, tenants, users } from '../../db/schema'
+import { plans, tenantUsage, tenants, users } from '../../db/schema'
 import { decodeCursor, page } from '../../lib/cursor'
 import { normaliseEmail } from '../../lib/email'
 import { ID_PATTERN, newId } from '../../lib/ids'
 import { Problem } from '../../lib/problem'
-import { isoNow } from '../../lib/time'
+import { isoNow, jstMonth } from '../../lib/time'
 import { ROLE_DEFAULT_PERMISSIONS } from '../../schemas/permissions'
 import type { Tenant, TenantCreate, TenantPatch } from '../../schemas/tenants'
 import { audit, auditChange, type AuditActor, type RequestMeta } from '../audit/audit'
 import { temporaryPassword } from '../passwords/passwords'
-import { endTenantSessions } from '../identity/sessions'
+import { SESSION_SHARDS, endTenantSessions, pushTenantQuota } from '../identity/sessions'
 import { newAccount, toUser } from '../accounts/users'
+import { LIMIT_KEYS } from '../../schemas/limits'
+import { limitsOf, overrideColumns, overridesOf, tenantLimits } from './limits'
 
 type TenantRow = typeof tenants.$inferSelect
 
@@ -24,6 +26,7 @@ export function toTenant(row: TenantRow): Tenant {
     status: row.status,
     contact_email: row.contactEmail,
     storage_used_bytes: row.storageUsedBytes,
+    limits: overridesOf(row),
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   }
@@ -42,15 +45,22 @@ export async function listPlans(db: Database) {
   }))
 }
 
-/** The plan a tenant is on, with its limits. */
+/**
+ * The plan a tenant is on, with the limits in force: the plan's, or where an
+ * operator set one per contract, the tenant's override.
+ */
 export async function tenantPlan(db: Database, tenantId: string) {
-  const row = await db
-    .select({ plan: plans })
-    .from(tenants)
-    .innerJoin(plans, eq(plans.id, tenants.planId))
-    .where(eq(tenants.id, tenantId))
-    .get()
-  return row?.plan ?? null
+  const row = await db.select({ tenant: tenants, plan: plans }).from(tenants).innerJoin(plans, eq(plans.id, tenants.planId)).where(eq(tenants.id, tenantId)).get()
+  if (!row) return null
+  const { inForce } = limitsOf(row.tenant, row.plan)
+  return {
+    ...row.plan,
+    seats: inForce.seats,
+    concurrentSessions: inForce.concurrent_sessions,
+    storageBytes: inForce.storage_bytes,
+    requestsPerMinute: inForce.requests_per_minute,
+    requestsPerMonth: inForce.requests_per_month,
+  }
 }
 
 function slugTaken(slug: string) {
@@ -78,6 +88,11 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
     status: 'active',
     contactEmail: normaliseEmail(input.contact_email),
     storageUsedBytes: 0,
+    limitSeats: null,
+    limitConcurrentSessions: null,
+    limitStorageBytes: null,
+    limitRequestsPerMinute: null,
+    limitRequestsPerMonth: null,
     createdAt: now,
     updatedAt: now,
   }
@@ -104,7 +119,7 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
         outcome: 'success',
         details: { slug: tenant.slug, plan: tenant.planId, admin_user_id: admin.id },
       },
-      [db.insert(tenants).values(tenant).toSQL(), db.insert(users).values(admin).toSQL()],
+      [db.insert(tenants).values(tenant).toSQL(), db.insert(users).values(admin).toSQL(), usageRows(db, tenant.id, now)],
     )
   } catch (error) {
     // Lost a race for the slug between the check and the commit.
@@ -112,6 +127,19 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
     throw error
   }
   return { tenant: toTenant(tenant), admin: { ...toUser(admin), temporary_password: password } }
+}
+
+/**
+ * The tenant's usage rows for its first month, one per session-store shard,
+ * at zero: usage reports list a tenant that made no request yet, and the
+ * stores' flushes then only update rows.
+ */
+export function usageRows(db: Database, tenantId: string, now: string) {
+  const month = jstMonth(Date.parse(now))
+  return db
+    .insert(tenantUsage)
+    .values(Array.from({ length: SESSION_SHARDS }, (_, shard) => ({ tenantId, month, shard, requests: 0, updatedAt: now })))
+    .toSQL()
 }
 
 export async function listTenants(db: Database, limit: number, cursor: string | undefined) {
@@ -136,8 +164,12 @@ export async function getTenant(db: Database, id: string) {
 }
 
 /**
- * Changes a tenant's name, plan, status or contact. The audit event records
- * each field's old and new value. Suspension ends every session at once.
+ * Changes a tenant's name, plan, status, contact or per-contract limits
+ * (`limits`: only the named ones; null returns one to the plan's). The
+ * audit event records each field's old and new value (`limits.<name>`).
+ * Suspension ends every session at once; a new plan or limit reaches the
+ * session stores at once, and seats, sessions and storage are checked
+ * against it from the next request on.
  */
 export async function updateTenant(
   env: Env,
@@ -154,12 +186,16 @@ export async function updateTenant(
     planId: patch.plan ?? current.planId,
     status: patch.status ?? current.status,
     contactEmail: patch.contact_email ? normaliseEmail(patch.contact_email) : current.contactEmail,
+    ...overrideColumns(patch.limits ?? {}),
   }
-  const changes = Object.fromEntries(
-    (['name', 'planId', 'status', 'contactEmail'] as const)
+  const before = overridesOf(current)
+  const after = overridesOf(next)
+  const changes = Object.fromEntries([
+    ...(['name', 'planId', 'status', 'contactEmail'] as const)
       .filter((k) => next[k] !== current[k])
       .map((k) => [k === 'planId' ? 'plan' : k === 'contactEmail' ? 'contact_email' : k, { from: current[k], to: next[k] }]),
-  )
+    ...LIMIT_KEYS.filter((k) => after[k] !== before[k]).map((k) => [`limits.${k}`, { from: before[k], to: after[k] }]),
+  ])
   if (Object.keys(changes).length === 0) {
     // A repeated "suspend" still makes sure no session survived an earlier failure.
     if (current.status === 'suspended') await endTenantSessions(env, id)
@@ -180,7 +216,14 @@ export async function updateTenant(
     [
       db
         .update(tenants)
-        .set({ name: next.name, planId: next.planId, status: next.status, contactEmail: next.contactEmail, updatedAt: next.updatedAt })
+        .set({
+          name: next.name,
+          planId: next.planId,
+          status: next.status,
+          contactEmail: next.contactEmail,
+          ...overrideColumns(after),
+          updatedAt: next.updatedAt,
+        })
         // The row must still be the one the change was computed from (no lost updates).
         .where(and(eq(tenants.id, id), eq(tenants.updatedAt, current.updatedAt)))
         .toSQL(),
@@ -188,5 +231,15 @@ export async function updateTenant(
     () => Problem.editConflict('The tenant was changed by someone else meanwhile. Reload it and try again.'),
   )
   if (next.status === 'suspended') await endTenantSessions(env, id)
+  if (next.planId !== current.planId || LIMIT_KEYS.some((k) => after[k] !== before[k])) {
+    // Read back as committed: the limits in force combine the row with its plan's.
+    const limits = await tenantLimits(db, id)
+    // The change is committed either way; a failed push heals with the sessions' next pull (within a minute).
+    if (limits) {
+      await pushTenantQuota(env, limits).catch((error) => {
+        console.error(JSON.stringify({ level: 'error', msg: 'limit push failed', error: error instanceof Error ? error.name : 'unknown' }))
+      })
+    }
+  }
   return toTenant(next)
 }
