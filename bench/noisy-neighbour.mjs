@@ -13,8 +13,8 @@
 // companies would. Prints a Markdown table and writes bench/results/noisy-neighbour.json.
 // Options (env): NOISY_CYCLES (default 3), NOISY_QUIET_SECONDS (10 per cycle),
 // NOISY_FLOOD_SECONDS (20 per cycle), NOISY_A_RPM (300), NOISY_B_RATE (20), BENCH_PORT (8798).
-import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { percentile, startDevServer } from './dev-server.mjs'
 import { cpus } from 'node:os'
 
 const cycles = Number(process.env.NOISY_CYCLES ?? 3)
@@ -25,36 +25,10 @@ const bRate = Number(process.env.NOISY_B_RATE ?? 20)
 const port = Number(process.env.BENCH_PORT ?? 8798)
 const base = `http://127.0.0.1:${port}`
 const state = '.wrangler/bench-noisy-state'
-const env = { ...process.env, CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 const A_IP = '198.51.100.10'
 const B_IP = '203.0.113.20'
 
-if (!existsSync('.dev.vars')) copyFileSync('.dev.vars.example', '.dev.vars')
-rmSync(state, { recursive: true, force: true })
-if (spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { env, stdio: 'ignore' }).status !== 0) {
-  throw new Error('migrations failed')
-}
-const server = spawn(
-  'wrangler',
-  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn', '--show-interactive-dev-session=false'],
-  { env, stdio: 'ignore', detached: true },
-)
-const stop = () => {
-  try {
-    process.kill(-server.pid, 'SIGTERM')
-  } catch {}
-}
-process.on('exit', stop)
-
-async function waitForServer() {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${base}/health/live`)).ok) return
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error('dev server did not start')
-}
+const { stop } = await startDevServer({ port, state })
 
 let setupIp = 0
 /** Setup calls come from their own addresses, so they never spend the phases' per-address budgets. */
@@ -135,10 +109,6 @@ async function paced(url, tokens, ip, perSecond, seconds) {
   return samples
 }
 
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
-}
 
 function summary(samples) {
   const ok = samples.filter((s) => s.status === 200).map((s) => s.ms)
@@ -153,7 +123,6 @@ function summary(samples) {
   }
 }
 
-await waitForServer()
 await api('GET', '/health/ready') // runs the development seed
 const ops = await operatorToken()
 const stamp = Date.now().toString(36)

@@ -13,8 +13,8 @@
 // so the ceiling of 300 anonymous requests a minute per address does not cut one short.
 // Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_PORT (default 8799).
 import autocannon from 'autocannon'
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync, existsSync, copyFileSync, rmSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { startDevServer } from './dev-server.mjs'
 import { cpus } from 'node:os'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -22,34 +22,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10)
 const port = Number(process.env.BENCH_PORT ?? 8799)
 const base = `http://127.0.0.1:${port}`
 const state = '.wrangler/bench-state'
-const env = { ...process.env, CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 
-if (!existsSync('.dev.vars')) copyFileSync('.dev.vars.example', '.dev.vars')
-rmSync(state, { recursive: true, force: true })
-const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { env, stdio: 'ignore' })
-if (migrate.status !== 0) throw new Error('migrations failed')
-
-const server = spawn(
-  'wrangler',
-  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn', '--show-interactive-dev-session=false'],
-  { env, stdio: 'ignore', detached: true },
-)
-const stop = () => {
-  try {
-    process.kill(-server.pid, 'SIGTERM')
-  } catch {}
-}
-process.on('exit', stop)
-
-async function waitForServer() {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${base}/health/live`)).ok) return
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error('dev server did not start')
-}
+const { stop } = await startDevServer({ port, state })
 
 /** Setup calls: a client address of their own. */
 const SETUP_IP = '192.0.2.1'
@@ -78,7 +52,6 @@ function run(title, options) {
   })
 }
 
-await waitForServer()
 await fetch(`${base}/health/ready`) // runs the development seed
 const login = { tenant: 'demo', email: 'admin@demo.example', password: 'mamori-admin-demo-2026' }
 const signedIn = await json('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(login) })
