@@ -45,8 +45,8 @@ describe('per-address ceiling (Workers rate-limiting binding)', () => {
       'Too many requests from your network: at most 300 every 60 seconds. Try again in 60 seconds.',
     )
     expect(refused.headers.get('Retry-After')).toBe('60')
-    expect(refused.headers.get('RateLimit-Policy')).toBe('"ip";q=300;w=60')
-    expect(refused.headers.get('RateLimit')).toBe('"ip";r=0;t=60')
+    expect(refused.headers.get('RateLimit-Policy')).toBe('"ip-minute";q=300;w=60')
+    expect(refused.headers.get('RateLimit')).toBe('"ip-minute";r=0;t=60')
     // The neighbouring /64 and an IPv4 client are counted apart.
     const [major, minor, a, b] = net.split(':')
     const neighbour = `${major}:${minor}:${a}:${(parseInt(b!, 16) + 0x1000).toString(16)}::1`

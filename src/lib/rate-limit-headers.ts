@@ -5,8 +5,8 @@
  * quota (`q`) and its window in seconds (`w`); `RateLimit` the units left
  * (`r`) and the seconds until the window resets (`t`).
  *
- * @example rateLimitHeaders([{ name: 'ip', quota: 300, windowSeconds: 60, remaining: 0, resetSeconds: 60 }])
- * // { 'RateLimit-Policy': '"ip";q=300;w=60', RateLimit: '"ip";r=0;t=60' }
+ * @example rateLimitHeaders([{ name: 'ip-minute', quota: 300, windowSeconds: 60, remaining: 0, resetSeconds: 60 }])
+ * // { 'RateLimit-Policy': '"ip-minute";q=300;w=60', RateLimit: '"ip-minute";r=0;t=60' }
  */
 export type RateLimitState = {
   /** Policy identifier: letters, digits, `-` and `_` only (it is written as an sf-string). */

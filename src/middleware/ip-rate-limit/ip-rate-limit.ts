@@ -15,7 +15,7 @@ export type IpCeiling = {
 }
 
 /** wrangler.toml `ANON_IP_LIMIT`: what one client address may send a minute that no session store meters. */
-export const IP_CEILING: IpCeiling = { name: 'ip', binding: (env) => env.ANON_IP_LIMIT, limit: 300, periodSeconds: 60 }
+export const IP_CEILING: IpCeiling = { name: 'ip-minute', binding: (env) => env.ANON_IP_LIMIT, limit: 300, periodSeconds: 60 }
 
 /** Whether the request carries a session token (and so will be metered by its session store on a signed-in route). */
 export function carriesSessionToken(c: Context): boolean {
