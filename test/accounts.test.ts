@@ -1,20 +1,7 @@
 import { SELF, env } from 'cloudflare:test'
 import * as OTPAuth from 'otpauth'
 import { describe, expect, it } from 'vitest'
-import {
-  ORIGIN,
-  call,
-  expectProblem,
-  lastMail,
-  operator,
-  signIn,
-  snapshotCounts,
-  tenantWithAdmin,
-  userOf,
-  type Reply,
-  type TestTenant,
-  type TestUser,
-} from './helpers'
+import { ORIGIN, call, expectProblem, lastMail, operator, parseCsv, signIn, snapshotCounts, tenantWithAdmin, userOf, type Reply, type TestTenant, type TestUser } from './helpers'
 
 /**
  * Accounts (SE-7, SE-8, SE-12, SE-17, SE-18, EX-3): the users API, least
@@ -133,37 +120,6 @@ async function upload(token: string, name: string, content: string): Promise<str
   })
   expect(reply.status).toBe(201)
   return reply.body.id
-}
-
-/** RFC 4180 parser for the ledger's CSV (after the byte order mark). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else cell += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') {
-      row.push(cell)
-      cell = ''
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell)
-      rows.push(row)
-      row = []
-      cell = ''
-      i++
-    } else cell += ch
-  }
-  expect(cell, 'CSV must end with CRLF').toBe('')
-  expect(row).toEqual([])
-  return rows
 }
 
 /** The ledger's CSV as raw bytes (Response.text() would swallow the byte order mark). */

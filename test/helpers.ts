@@ -189,3 +189,37 @@ export async function userOf(
   expect(changed.status).toBe(200)
   return { id: created.body.id, email, password, token: changed.body.token }
 }
+
+/** RFC 4180 parser for the CSV downloads (after the byte order mark); insists on CRLF after every row. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (ch === '"') quoted = false
+      else cell += ch
+    } else if (ch === '"') quoted = true
+    else if (ch === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
+      i++
+    } else {
+      expect(ch, 'a bare line feed outside quotes').not.toBe('\n')
+      cell += ch
+    }
+  }
+  expect(cell, 'CSV must end with CRLF').toBe('')
+  expect(row).toEqual([])
+  return rows
+}

@@ -6,7 +6,7 @@ import { audit } from '../src/services/audit/audit'
 import worker from '../src/index'
 import { REMINDERS_PER_RUN } from '../src/services/passwords/password-reminders'
 import { hashPassword } from '../src/services/passwords/passwords'
-import { ORIGIN, call, operator, signIn, tenantWithAdmin, uniqueSlug, type TestTenant } from './helpers'
+import { ORIGIN, call, operator, parseCsv, signIn, tenantWithAdmin, uniqueSlug, type TestTenant } from './helpers'
 
 /**
  * The identity core at realistic size. D1 binds at most 100 parameters per
@@ -31,36 +31,6 @@ async function insertRows(table: string, rows: Record<string, unknown>[]) {
     statements.push(env.DB.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`).bind(...chunk.flatMap((r) => columns.map((c) => r[c]))))
   }
   for (let i = 0; i < statements.length; i += 50) await env.DB.batch(statements.slice(i, i + 50))
-}
-
-/** RFC 4180 parser for the ledger's CSV (after the byte order mark). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else cell += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') {
-      row.push(cell)
-      cell = ''
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell)
-      rows.push(row)
-      row = []
-      cell = ''
-      i++
-    } else cell += ch
-  }
-  expect(cell, 'CSV must end with CRLF').toBe('')
-  return rows
 }
 
 const MEMBER: Permission[] = ['files:read', 'files:write', 'records:read', 'records:write']

@@ -4,41 +4,7 @@ import { database } from '../src/db/client'
 import { REQUIREMENTS, SEED_CHECKLIST } from '../src/services/sla/catalogue/catalogue.generated'
 import { CHECKLIST_EN } from '../src/services/sla/catalogue/checklist-en'
 import { slaReport } from '../src/services/sla/report'
-import { ORIGIN, call, expectProblem, operator, tenantWithAdmin, userOf, type TestTenant, type TestUser } from './helpers'
-
-/** RFC 4180 parser (after the byte order mark); insists on CRLF after every row. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else cell += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') {
-      row.push(cell)
-      cell = ''
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell)
-      rows.push(row)
-      row = []
-      cell = ''
-      i++
-    } else {
-      expect(ch, 'a bare line feed outside quotes').not.toBe('\n')
-      cell += ch
-    }
-  }
-  expect(cell, 'CSV must end with CRLF').toBe('')
-  expect(row).toEqual([])
-  return rows
-}
+import { ORIGIN, call, expectProblem, operator, parseCsv, tenantWithAdmin, userOf, type TestTenant, type TestUser } from './helpers'
 
 /** A download as raw bytes (Response.text() would swallow the byte order mark). */
 async function download(path: string, token: string) {
