@@ -72,6 +72,12 @@ describe('GET /api/v1/sla', () => {
     for (const id of ['DM-1', 'DM-3', 'SE-11', 'DM-10', 'PF-3', 'AV-6']) {
       expect(rowOf(body, id), id).toMatchObject({ status: 'not_yet_measured', value: null, evidence: {}, note: { en: expect.stringMatching(/not part of this build/) } })
     }
+    // Rows whose feature this build has, but whose evidence the report does not read yet, say so
+    // truthfully: never "not part of this build".
+    for (const id of ['AV-1', 'AV-2', 'AV-3', 'AV-10', 'AV-11', 'RE-7', 'PF-2', 'SE-40']) {
+      expect(rowOf(body, id), id).toMatchObject({ status: 'not_yet_measured', note: { en: expect.stringMatching(/this report does not read .* as evidence yet/) } })
+      expect(rowOf(body, id).note.en, id).not.toMatch(/not part of this build/)
+    }
     // Availability is measured (operations module): a month with no incident is fully available.
     expect(rowOf(body, 'AV-5').status).not.toBe('not_yet_measured')
   })
