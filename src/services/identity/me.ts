@@ -2,11 +2,10 @@ import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { tenants, users } from '../../db/schema'
 import { Problem } from '../../lib/problem'
-import type { RequestMeta } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
-import { audit, type AuditAction } from '../audit/audit'
 import { activeFactors } from './mfa'
-import { verifyPassword } from '../passwords/passwords'
+import type { Reauthenticating } from '../passwords/current-password'
+import { tenantRealm } from '../abuse/keys'
 import { toUser, type UserRow } from '../accounts/users'
 
 /** The signed-in account, its tenant and session. */
@@ -39,16 +38,7 @@ export async function currentUser(db: Database, principal: Principal): Promise<U
   return { ...row.user, tenantSlug: row.slug }
 }
 
-/** Re-authentication for sensitive changes (factor changes): the current password, or 422. */
-export async function assertCurrentPassword(env: Env, user: UserRow, password: string, meta: RequestMeta, action: AuditAction) {
-  if ((await verifyPassword(password, user.passwordHash)).ok) return
-  await audit(env, meta, {
-    tenantId: user.tenantId,
-    actor: { type: 'user', id: user.id },
-    action,
-    target: { type: 'user', id: user.id },
-    outcome: 'failure',
-    details: { reason: 'wrong_current_password' },
-  })
-  throw Problem.validation([{ path: 'body.current_password', message: 'This is not your current password.' }])
+/** The signed-in user as re-authentication sees them (the throttle realm their sign-in uses). */
+export function reauthenticatingUser(user: UserRow & { tenantSlug: string }): Reauthenticating {
+  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, passwordHash: user.passwordHash, realm: tenantRealm(user.tenantSlug) }
 }

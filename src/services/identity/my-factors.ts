@@ -16,7 +16,7 @@ import { assertCurrentFactor } from './factor-proof'
 import { tenantRealm } from '../abuse/keys'
 import { assertCurrentPasswordThrottled } from '../passwords/current-password'
 import { getPolicy } from '../policy/policy'
-import { currentUser } from './me'
+import { currentUser, reauthenticatingUser } from './me'
 
 /**
  * A tenant user's own second factors. Adding, changing or removing one needs
@@ -42,7 +42,7 @@ async function methods(db: Database, accountId: string) {
 
 export async function addEmailFactor(env: Env, db: Database, principal: Principal, password: string, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPasswordThrottled(env, db, user, password, meta, 'mfa.enrolled')
+  await assertCurrentPasswordThrottled(env, db, reauthenticatingUser(user), password, meta, 'mfa.enrolled')
   await enableEmailFactor(env, db, account, meta)
   return methods(db, user.id)
 }
@@ -55,7 +55,7 @@ export async function mailFactorChangeCode(env: Env, db: Database, principal: Pr
 
 export async function startTotp(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'mfa.totp_started')
+  await assertCurrentPasswordThrottled(env, db, reauthenticatingUser(user), input.current_password, meta, 'mfa.totp_started')
   const confirmed = await assertCurrentFactor(env, db, account, input.code, meta, 'mfa.totp_started', STEP_UP_ROUTE)
   return beginTotp(env, db, account, meta, confirmed)
 }
@@ -68,7 +68,7 @@ export async function finishTotp(env: Env, db: Database, principal: Principal, c
 /** Removes every factor, unless the tenant policy requires one for the caller's role. */
 export async function removeMyFactors(env: Env, db: Database, principal: Principal, input: { current_password: string; code?: string | undefined }, meta: RequestMeta) {
   const { user, account } = await me(db, principal)
-  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'mfa.removed')
+  await assertCurrentPasswordThrottled(env, db, reauthenticatingUser(user), input.current_password, meta, 'mfa.removed')
   const policy = await getPolicy(db, user.tenantId)
   if (policy.mfa_required[user.role]) {
     throw Problem.conflict(

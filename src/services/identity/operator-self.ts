@@ -7,18 +7,17 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
 import { PLATFORM } from '../../schemas/policy'
 import type { Principal } from '../../schemas/principal'
-import { audit, auditChange } from '../audit/audit'
+import { auditChange } from '../audit/audit'
 import { assertNotReused, assertStrongPassword, rememberPassword } from '../passwords/password-policy'
-import { hashPassword, verifyPassword } from '../passwords/passwords'
+import { hashPassword } from '../passwords/passwords'
 import { beginTotp, confirmTotp, endPendingChallenges, sendStepUpCode, type KeyedAccount } from './mfa'
 import { assertCurrentFactor } from './factor-proof'
 import { toOperator } from './operators'
 import { endActorSessions, issueSession } from './sessions'
 import type { AuditAction } from '../../schemas/audit'
 import { database } from '../../db/client'
-import { inBackground } from '../../lib/defer'
-import { accountKey, PLATFORM_REALM } from '../abuse/keys'
-import { guardCurrentPassword } from '../abuse/reauth-gate'
+import { PLATFORM_REALM } from '../abuse/keys'
+import { assertCurrentPasswordThrottled } from '../passwords/current-password'
 
 type OperatorRow = typeof operators.$inferSelect
 
@@ -39,27 +38,10 @@ function accountOf(row: OperatorRow): KeyedAccount {
   return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM }
 }
 
-/**
- * Re-authentication for sensitive changes: the current password, or 422
- * (audited as a failure of `action`), behind the operator's `reauth`
- * throttle (10 wrong in a row, then 429 with a growing wait).
- */
-async function assertCurrentPassword(env: Env, row: OperatorRow, password: string, meta: RequestMeta, action: AuditAction) {
-  const subject = { tenantId: null, account: { type: 'operator' as const, id: row.id, email: row.email }, identity: { email: row.email } }
-  await guardCurrentPassword(env, database(env), meta, inBackground, accountKey(PLATFORM_REALM, row.email), subject, () => verifyCurrent(env, row, password, meta, action))
-}
-
-async function verifyCurrent(env: Env, row: OperatorRow, password: string, meta: RequestMeta, action: AuditAction) {
-  if ((await verifyPassword(password, row.passwordHash)).ok) return
-  await audit(env, meta, {
-    tenantId: null,
-    actor: { type: 'operator', id: row.id },
-    action,
-    target: { type: 'operator', id: row.id },
-    outcome: 'failure',
-    details: { reason: 'wrong_current_password' },
-  })
-  throw Problem.validation([{ path: 'body.current_password', message: 'This is not your current password.' }])
+/** Re-authentication for sensitive changes: the shared check (422, audited), behind the operator's `reauth` throttle. */
+function assertCurrentPassword(env: Env, row: OperatorRow, password: string, meta: RequestMeta, action: AuditAction) {
+  const who = { type: 'operator' as const, id: row.id, tenantId: null, email: row.email, passwordHash: row.passwordHash, realm: PLATFORM_REALM }
+  return assertCurrentPasswordThrottled(env, database(env), who, password, meta, action)
 }
 
 /**

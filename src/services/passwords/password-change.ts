@@ -6,7 +6,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
 import type { Principal } from '../../schemas/principal'
 import { auditChange } from '../audit/audit'
-import { currentUser } from '../identity/me'
+import { currentUser, reauthenticatingUser } from '../identity/me'
 import { assertCurrentPasswordThrottled } from './current-password'
 import { accountKey, tenantRealm } from '../abuse/keys'
 import { releaseAccount } from '../abuse/release'
@@ -36,7 +36,7 @@ export async function changePassword(
   meta: RequestMeta,
 ) {
   const user = await currentUser(db, principal)
-  await assertCurrentPasswordThrottled(env, db, user, input.current_password, meta, 'auth.password_change')
+  await assertCurrentPasswordThrottled(env, db, reauthenticatingUser(user), input.current_password, meta, 'auth.password_change')
   const loaded = await loadPolicy(db, user.tenantId)
   const { policy } = loaded
   const field = 'body.new_password'
