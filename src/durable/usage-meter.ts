@@ -1,5 +1,5 @@
 import { jstMonth, nextJstMonthStart } from '../lib/time'
-import { PLATFORM_REQUESTS_PER_MINUTE, SESSION_SHARE_OF_MINUTE, USAGE_ALERT_LEVELS, type UsageAlertLevel } from '../schemas/limits'
+import { PLATFORM_REQUESTS_PER_MINUTE, REQUEST_WINDOW_SECONDS, SESSION_SHARE_OF_MINUTE, USAGE_ALERT_LEVELS, type UsageAlertLevel } from '../schemas/limits'
 
 /**
  * The request limits one session store enforces: its share of the tenant's
@@ -26,7 +26,7 @@ export type MeterStats = { month: string; minute: number; monthUsed: number }
 /** A month's running total, as written to D1's tenant_usage. */
 export type MonthTotal = { month: string; used: number }
 
-const MINUTE_MS = 60_000
+const MINUTE_MS = REQUEST_WINDOW_SECONDS * 1000
 /** In-memory counts reach the object's storage within this long, so a restart loses at most this much. */
 export const PERSIST_MS = 10_000
 /** The monthly count reaches D1 at most this often (one row write per busy shard per minute). */

@@ -15,6 +15,20 @@ export const PLATFORM_REQUESTS_PER_MINUTE = 60_000
  */
 export const SESSION_SHARE_OF_MINUTE = 0.5
 
+/**
+ * The window a session store counts a tenant's and a session's requests in,
+ * in seconds. Refused requests are not counted, so the refusals of a flood
+ * end with the window it ends in (PF-2).
+ */
+export const REQUEST_WINDOW_SECONDS = 60
+
+/**
+ * The per-address ceiling as wrangler.toml configures `ANON_IP_LIMIT`
+ * (`[[ratelimits]] simple`; the binding does not report it): requests one
+ * client address may send per period that no session store meters.
+ */
+export const ADDRESS_CEILING = { limit: 300, periodSeconds: 60 } as const
+
 /** Monthly usage mails go out at these percentages of the monthly quota, once each per month and quota. */
 export const USAGE_ALERT_LEVELS = [80, 100] as const
 export type UsageAlertLevel = (typeof USAGE_ALERT_LEVELS)[number]

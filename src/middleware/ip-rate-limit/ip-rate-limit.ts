@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import ipaddr from 'ipaddr.js'
 import { bearerToken } from '../../lib/bearer'
 import { Problem } from '../../lib/problem'
+import { ADDRESS_CEILING } from '../../schemas/limits'
 import { looksLikeSessionToken } from '../../services/identity/sessions'
 
 /** A ceiling: a rate-limiting binding and the numbers wrangler.toml configures it with. */
@@ -15,7 +16,7 @@ export type IpCeiling = {
 }
 
 /** wrangler.toml `ANON_IP_LIMIT`: what one client address may send a minute that no session store meters. */
-export const IP_CEILING: IpCeiling = { name: 'ip-minute', binding: (env) => env.ANON_IP_LIMIT, limit: 300, periodSeconds: 60 }
+export const IP_CEILING: IpCeiling = { name: 'ip-minute', binding: (env) => env.ANON_IP_LIMIT, ...ADDRESS_CEILING }
 
 /** Whether the request carries a session token (and so will be metered by its session store on a signed-in route). */
 export function carriesSessionToken(c: Context): boolean {

@@ -1,4 +1,4 @@
-import { monthlyAvailability } from '../../operations/availability'
+import { availabilityFacts } from './operations-facts'
 import { defineProvider, plural } from './provider'
 
 /** The commitments: 99.90% monthly availability (AV-5), repairs in about 30 minutes on average (RE-1). */
@@ -10,14 +10,15 @@ const percent = (ratio: number) => `${(ratio * 100).toFixed(3)}%`
 /**
  * AV-5 (availability), RE-1 (mean time to repair), RE-2 (incidents, and
  * those over a day) for the report month, platform-wide or for the tenant,
- * from the operations module's incident and maintenance records. A month
- * still running is measured up to now.
+ * from the operations module's incident and maintenance records, computed
+ * there (operations/availability.ts). A month still running is measured up
+ * to the report's now.
  */
 export const availability = defineProvider({
   name: 'availability',
   ids: ['AV-5', 'RE-1', 'RE-2'],
   async collect(ctx) {
-    const a = await monthlyAvailability(ctx.db, ctx.month.month, ctx.tenantId ?? undefined)
+    const a = await availabilityFacts(ctx)
     const scope = ctx.tenantId === null ? { en: 'platform-wide', ja: 'プラットフォーム全体' } : { en: 'for this tenant', ja: 'このテナント' }
     const facts = {
       month: a.month,

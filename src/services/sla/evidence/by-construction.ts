@@ -5,13 +5,12 @@ import { defineProvider, plural } from './provider'
  * Rows the code makes true by its shape rather than by a setting: SE-7
  * (every query scoped to the caller's tenant), SE-22 (web ports only),
  * SE-39 (no database endpoint but the Worker's bindings), DM-9 (every input
- * validated), EX-2 (the documented API), SE-36 (hard delete), AV-9 (the
- * running version). Their evidence names the mechanism and the test suite
+ * validated), EX-2 (the documented API), SE-36 (hard delete). Their evidence names the mechanism and the test suite
  * that proves it, plus what the month shows.
  */
 export const byConstruction = defineProvider({
   name: 'by-construction',
-  ids: ['SE-7', 'SE-22', 'SE-39', 'DM-9', 'EX-2', 'SE-36', 'AV-9'],
+  ids: ['SE-7', 'SE-22', 'SE-39', 'DM-9', 'EX-2', 'SE-36'],
   async collect(ctx) {
     const events = await monthEvents(ctx)
     const deletes = events.count('record.delete') + events.count('file.delete')
@@ -81,16 +80,6 @@ export const byConstruction = defineProvider({
         note: {
           en: 'Backups, which will age out after 14 days, are not part of this build.',
           ja: 'バックアップ（14日で消える予定）はこのバージョンに未搭載',
-        },
-      },
-      'AV-9': {
-        status: 'not_yet_measured',
-        value: { running_version: version },
-        summary: { en: `Running version ${version}.`, ja: `稼働中のバージョン ${version}` },
-        evidence: { running_version: version },
-        note: {
-          en: 'Upgrade announcements by e-mail, and the version on /status, are not part of this build.',
-          ja: 'バージョンアップのメールによる事前通知と /status でのバージョン表示はこのバージョンに未搭載',
         },
       },
     }

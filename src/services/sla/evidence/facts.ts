@@ -1,9 +1,11 @@
-import { sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
+import { plans, tenants } from '../../../db/schema'
 import { idFloor } from '../../../lib/ids'
 import { DEFAULT_POLICY, type Policy } from '../../../schemas/policy'
 import { auditChainState, PLATFORM_CHAIN } from '../../audit/audit'
 import { currentHashParams } from '../../passwords/passwords'
 import { loadPolicy } from '../../policy/policy'
+import { inForceSql, limitsOf, type TenantLimits } from '../../tenancy/limits'
 import type { EvidenceContext } from './provider'
 
 /**
@@ -23,35 +25,36 @@ export type TenantFacts = {
   name: string
   status: string
   plan: { id: string; name: string; seats: number; concurrentSessions: number; storageBytes: number; requestsPerMinute: number; requestsPerMonth: number }
+  /** The limits in force: the plan's, or an operator's per-contract override (services/tenancy/limits.ts). */
+  limits: TenantLimits
   storageUsedBytes: number
   createdAt: string
 }
 
-/** The report's tenant with its plan; null when there is no such tenant. */
+/** The report's tenant with its plan and limits in force; null when there is no such tenant. */
 export function tenantFacts(ctx: EvidenceContext): Promise<TenantFacts | null> {
   return ctx.once('tenant', async () => {
     if (ctx.tenantId === null) return null
-    const row = await ctx.db.get<Row | undefined>(sql`
-      SELECT t.id, t.slug, t.name, t.status, t.storage_used_bytes, t.created_at, p.id AS plan_id, p.name AS plan_name, p.seats,
-        p.concurrent_sessions, p.storage_bytes, p.requests_per_minute, p.requests_per_month
-      FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = ${ctx.tenantId}`)
+    const row = await ctx.db.select({ tenant: tenants, plan: plans }).from(tenants).innerJoin(plans, eq(plans.id, tenants.planId)).where(eq(tenants.id, ctx.tenantId)).get()
     if (!row) return null
+    const { tenant, plan } = row
     return {
-      id: String(row.id),
-      slug: String(row.slug),
-      name: String(row.name),
-      status: String(row.status),
+      id: tenant.id,
+      slug: tenant.slug,
+      name: tenant.name,
+      status: tenant.status,
       plan: {
-        id: String(row.plan_id),
-        name: String(row.plan_name),
-        seats: num(row.seats),
-        concurrentSessions: num(row.concurrent_sessions),
-        storageBytes: num(row.storage_bytes),
-        requestsPerMinute: num(row.requests_per_minute),
-        requestsPerMonth: num(row.requests_per_month),
+        id: plan.id,
+        name: plan.name,
+        seats: plan.seats,
+        concurrentSessions: plan.concurrentSessions,
+        storageBytes: plan.storageBytes,
+        requestsPerMinute: plan.requestsPerMinute,
+        requestsPerMonth: plan.requestsPerMonth,
       },
-      storageUsedBytes: num(row.storage_used_bytes),
-      createdAt: String(row.created_at),
+      limits: limitsOf(tenant, plan),
+      storageUsedBytes: tenant.storageUsedBytes,
+      createdAt: tenant.createdAt,
     }
   })
 }
@@ -285,31 +288,42 @@ export function chainFacts(ctx: EvidenceContext): Promise<ChainFacts> {
   })
 }
 
-/** Every tenant's plan and storage, in aggregate (platform view). */
+/** Every tenant's plan, limits in force and storage, in aggregate (platform view). */
 export type PlanSpread = {
   plans: { id: string; name: string; seats: number; concurrentSessions: number; storageBytes: number; requestsPerMinute: number; requestsPerMonth: number }[]
   tenants: number
   activeTenants: number
   storageUsedBytes: number
+  /** Measured against each tenant's storage limit in force. */
   overQuota: number
   fullestRatio: number | null
+  /** Measured against each tenant's seat limit in force. */
   atSeatLimit: number
   overSeatLimit: number
+  /** Tenants with an operator's per-contract override, per limit and of any limit. */
+  overrides: { any: number; seats: number; concurrentSessions: number; storageBytes: number; requestsPerMinute: number; requestsPerMonth: number }
 }
 
 export function planSpread(ctx: EvidenceContext): Promise<PlanSpread> {
   return ctx.once('plans', async () => {
+    const storageLimit = sql.raw(inForceSql('storage_bytes', 't'))
+    const seatLimit = sql.raw(inForceSql('seats', 't'))
     const [plans, storage, seats] = await Promise.all([
       ctx.db.all<Row>(sql`SELECT * FROM plans ORDER BY seats`),
       ctx.db.get<Row>(sql`
         SELECT count(*) AS tenants, sum(t.status = 'active') AS active, sum(t.storage_used_bytes) AS used,
-          sum(t.storage_used_bytes > p.storage_bytes) AS over_quota,
-          max(t.storage_used_bytes * 1.0 / p.storage_bytes) AS fullest
-        FROM tenants t JOIN plans p ON p.id = t.plan_id`),
+          sum(t.storage_used_bytes > ${storageLimit}) AS over_quota,
+          max(t.storage_used_bytes * 1.0 / ${storageLimit}) AS fullest,
+          sum(t.limit_seats IS NOT NULL OR t.limit_concurrent_sessions IS NOT NULL OR t.limit_storage_bytes IS NOT NULL
+            OR t.limit_requests_per_minute IS NOT NULL OR t.limit_requests_per_month IS NOT NULL) AS own_any,
+          sum(t.limit_seats IS NOT NULL) AS own_seats, sum(t.limit_concurrent_sessions IS NOT NULL) AS own_sessions,
+          sum(t.limit_storage_bytes IS NOT NULL) AS own_storage, sum(t.limit_requests_per_minute IS NOT NULL) AS own_rpm,
+          sum(t.limit_requests_per_month IS NOT NULL) AS own_rpmonth
+        FROM tenants t`),
       ctx.db.get<Row>(sql`
         SELECT count(*) AS at_limit, sum(active > seats) AS over FROM (
-          SELECT p.seats AS seats, (SELECT count(*) FROM users u WHERE u.tenant_id = t.id AND u.status = 'active') AS active
-          FROM tenants t JOIN plans p ON p.id = t.plan_id
+          SELECT ${seatLimit} AS seats, (SELECT count(*) FROM users u WHERE u.tenant_id = t.id AND u.status = 'active') AS active
+          FROM tenants t
         ) WHERE active >= seats`),
     ])
     return {
@@ -329,6 +343,14 @@ export function planSpread(ctx: EvidenceContext): Promise<PlanSpread> {
       fullestRatio: storage!.fullest === null ? null : Number(storage!.fullest),
       atSeatLimit: num(seats!.at_limit),
       overSeatLimit: num(seats!.over),
+      overrides: {
+        any: num(storage!.own_any),
+        seats: num(storage!.own_seats),
+        concurrentSessions: num(storage!.own_sessions),
+        storageBytes: num(storage!.own_storage),
+        requestsPerMinute: num(storage!.own_rpm),
+        requestsPerMonth: num(storage!.own_rpmonth),
+      },
     }
   })
 }

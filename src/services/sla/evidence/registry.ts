@@ -1,3 +1,4 @@
+import { announcements } from './announcements'
 import { availability } from './availability'
 import { accounts } from './accounts'
 import { auditTrail } from './audit-trail'
@@ -5,6 +6,8 @@ import { authentication } from './authentication'
 import { byConstruction } from './by-construction'
 import { customisation } from './customisation'
 import { encryption } from './encryption'
+import { incidentNotices } from './incident-notices'
+import { maintenance } from './maintenance'
 import { monitoring } from './monitoring'
 import { organisational } from './organisational'
 import { passwordRules } from './password-rules'
@@ -12,6 +15,7 @@ import { pending } from './pending'
 import { planLimits } from './plan-limits'
 import type { EvidenceProvider } from './provider'
 import { protection } from './protection'
+import { quotas } from './quotas'
 import { sourceRestrictions } from './source-restrictions'
 import { supportAccessEvidence } from './support-access'
 
@@ -36,4 +40,8 @@ export const EVIDENCE_PROVIDERS: readonly EvidenceProvider[] = [
   byConstruction,
   protection,
   availability,
+  maintenance,
+  announcements,
+  quotas,
+  incidentNotices,
 ]
