@@ -7,6 +7,7 @@ import { notFound } from './middleware/not-found'
 import { requestId } from './middleware/request-id'
 import { requestLog } from './middleware/request-log'
 import { securityHeaders } from './middleware/security-headers'
+import { REQUEST_BODY_LIMIT_BYTES } from './schemas/limits'
 import { audit } from './routes/audit/audit.index'
 import { auth } from './routes/auth/auth.index'
 import { dev } from './routes/dev/dev.index'
@@ -51,7 +52,7 @@ export function createApp() {
   // Before anything that reads a body, D1 or a Durable Object: a flood from one address costs one counter call each.
   app.use(ipRateLimit())
   // File uploads stream to R2 with their own cap (services/files.ts); every other body is JSON.
-  app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
+  app.use(bodyLimit({ maxBytes: REQUEST_BODY_LIMIT_BYTES, skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
 
   const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]

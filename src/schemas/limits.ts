@@ -15,6 +15,9 @@ export const PLATFORM_REQUESTS_PER_MINUTE = 60_000
  */
 export const SESSION_SHARE_OF_MINUTE = 0.5
 
+/** The largest request body outside file uploads (413 `payload-too-large` above it). */
+export const REQUEST_BODY_LIMIT_BYTES = 1024 * 1024
+
 /**
  * The window a session store counts a tenant's and a session's requests in,
  * in seconds. Refused requests are not counted, so the refusals of a flood

@@ -1,12 +1,21 @@
+import { LIMITS } from '../../abuse/limits'
 import { currentHashParams } from '../../passwords/passwords'
 import { accountStats, monthEvents, operatorStats, policySpread, tenantPolicy } from './facts'
 import { defineProvider, plural } from './provider'
 
+/** The failure throttles against credential stuffing (SE-30), as services/abuse/limits.ts enforces them. */
+const FAILURE_THROTTLES = {
+  account_from_network: { failures_in_a_row: LIMITS.pair.limit, first_wait_seconds: LIMITS.pair.block.firstMs / 1000, longest_wait_seconds: LIMITS.pair.block.maxMs / 1000 },
+  account_lock_after_failures_in_a_row: LIMITS.account.limit,
+  network_failures_per_day: LIMITS.ip.limit,
+  second_factor_lock_after_wrong_codes: LIMITS.mfa.limit,
+}
+
 /**
  * SE-1 (password sign-in), SE-41 (password, second factor, client
- * certificate), SE-47 (e-mail one-time codes, TOTP), and the part of SE-30
- * this build can show (optional or required second factors; the failure
- * throttling it also needs is not in this build).
+ * certificate), SE-47 (e-mail one-time codes, TOTP), and SE-30 (failure
+ * throttling and lock-out with the thresholds in force, optional or
+ * required second factors).
  */
 export const authentication = defineProvider({
   name: 'authentication',
@@ -22,6 +31,8 @@ export const authentication = defineProvider({
     const totp = admin.totp + member.totp
     const certs = admin.withCertificate + member.withCertificate
     const failures = events.count('auth.login', 'failure') + events.count('mfa.code_failed')
+    const throttled = events.count('security.throttled')
+    const locked = events.count('security.account_locked')
     const required =
       ctx.tenantId === null
         ? await policySpread(ctx).then((s) => ({ en: `${s.mfa.admin} of ${s.tenants} tenants require a second factor for admins, ${s.mfa.member} for users`, ja: `${s.tenants}テナント中 管理者に二要素認証必須 ${s.mfa.admin}、利用者に必須 ${s.mfa.member}`, evidence: { tenants: s.tenants, require_for_admins: s.mfa.admin, require_for_members: s.mfa.member } }))
@@ -63,16 +74,20 @@ export const authentication = defineProvider({
         evidence: { accounts_with_email_otp: emailOtp, accounts_with_totp: totp, ...required.evidence },
       },
       'SE-30': {
-        status: 'not_yet_measured',
-        value: { accounts_with_mfa: mfa, failed_sign_in_steps_this_month: failures },
+        status: 'met',
+        value: { throttles: FAILURE_THROTTLES, accounts_with_mfa: mfa },
         summary: {
-          en: `Two-step sign-in: ${required.en}; ${mfa} of ${accounts} active accounts have a second factor. ${plural(failures, 'failed sign-in step')} in ${ctx.month.month}.`,
-          ja: `二段階認証: ${required.ja}。登録済み ${mfa}/${accounts}件。${ctx.month.month} のサインイン失敗 ${failures}件`,
+          en: `Failed sign-ins are throttled per account and network (${LIMITS.pair.limit} in a row, then a wait from ${LIMITS.pair.block.firstMs / 60_000} minute growing to ${LIMITS.pair.block.maxMs / 60_000} minutes), per network (${LIMITS.ip.limit} a day) and lock the account after ${LIMITS.account.limit} in a row (${LIMITS.mfa.limit} wrong second-factor codes); ${required.en}; ${mfa} of ${accounts} active accounts have a second factor. In ${ctx.month.month}: ${plural(failures, 'failed sign-in step')}, a throttle engaged ${plural(throttled, 'time')}, ${plural(locked, 'account lock')}.`,
+          ja: `サインイン失敗をアカウント・ネットワーク単位（連続${LIMITS.pair.limit}回で${LIMITS.pair.block.firstMs / 60_000}分から最長${LIMITS.pair.block.maxMs / 60_000}分の待機）、ネットワーク単位（1日${LIMITS.ip.limit}回）で制限し、連続${LIMITS.account.limit}回（二要素コードは${LIMITS.mfa.limit}回）の失敗でアカウントをロック。${required.ja}。登録済み ${mfa}/${accounts}件。${ctx.month.month}: サインイン失敗 ${failures}件、試行制限の発動 ${throttled}件、ロック ${locked}件`,
         },
-        evidence: { ...required.evidence, accounts_with_mfa: mfa, failed_sign_ins: events.count('auth.login', 'failure'), failed_codes: events.count('mfa.code_failed') },
-        note: {
-          en: 'Per-account and per-IP failure throttling and lock-out are not part of this build, so their thresholds cannot be shown yet.',
-          ja: 'アカウント単位・IP単位の失敗回数制限とロックアウトはこのバージョンに未搭載のため、しきい値は未計測',
+        evidence: {
+          ...required.evidence,
+          throttles: FAILURE_THROTTLES,
+          accounts_with_mfa: mfa,
+          failed_sign_ins: events.count('auth.login', 'failure'),
+          failed_codes: events.count('mfa.code_failed'),
+          throttles_engaged_this_month: throttled,
+          accounts_locked_this_month: locked,
         },
       },
     }
