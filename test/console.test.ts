@@ -119,6 +119,8 @@ describe('tenant console', () => {
       await browse('POST', '/console/users', { cookie: admin.cookie, form: { ...form, _csrf: `${csrf.slice(0, -2)}AA` } }),
       await browse('POST', '/console/users', { cookie: admin.cookie, form: { ...form, _csrf: csrf }, headers: { Origin: 'https://evil.example' } }),
       await browse('POST', '/console/users', { cookie: admin.cookie, form: { ...form, _csrf: csrf }, headers: { 'Sec-Fetch-Site': 'cross-site' } }),
+      await browse('POST', '/console/users', { cookie: admin.cookie, form: { ...form, _csrf: csrf }, headers: { Origin: 'null' } }),
+      await browse('POST', '/console/users', { cookie: admin.cookie, form: { ...form, _csrf: csrf }, headers: { Origin: 'null', 'Sec-Fetch-Site': 'same-site' } }),
     ]
     for (const page of attempts) {
       expect(page.status).toBe(403)
@@ -132,8 +134,10 @@ describe('tenant console', () => {
 
   it('creates a user through the form, showing the temporary password once', async () => {
     const csrf = hidden((await browse('GET', '/console/users', { cookie: admin.cookie })).text, '_csrf')
+    // As Chromium sends it under our no-referrer policy: `Origin: null`, `Sec-Fetch-Site: same-origin`.
     const page = await browse('POST', '/console/users', {
       cookie: admin.cookie,
+      headers: { Origin: 'null', 'Sec-Fetch-Site': 'same-origin' },
       form: { _csrf: csrf, email: 'new.member@example.com', name: 'New Member', role: 'member', permissions: ['records:read', 'download'] },
     })
     expect(page.status).toBe(201)
