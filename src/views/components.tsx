@@ -109,7 +109,7 @@ export function Flash({ flash }: { flash?: FlashMessage | FlashMessage[] | null 
   )
 }
 
-export type Column<T> = { label: string; cell: (row: T) => Child; num?: boolean }
+export type Column<T> = { label: string; cell: (row: T) => Child; num?: boolean; nowrap?: boolean }
 
 /** A data table with a caption and column headers (scope=col for screen readers). */
 export function Table<T>({ caption, columns, rows, empty }: { caption: string; columns: Column<T>[]; rows: T[]; empty: string }) {
@@ -131,7 +131,7 @@ export function Table<T>({ caption, columns, rows, empty }: { caption: string; c
           {rows.map((row) => (
             <tr>
               {columns.map((c) => (
-                <td class={c.num ? 'num' : undefined}>{c.cell(row)}</td>
+                <td class={[c.num ? 'num' : '', c.nowrap ? 'nowrap' : ''].join(' ').trim() || undefined}>{c.cell(row)}</td>
               ))}
             </tr>
           ))}

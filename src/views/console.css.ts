@@ -4,7 +4,7 @@
  * Colours keep at least 4.5:1 contrast on their backgrounds; focus is a
  * thick outline on everything that can take it.
  */
-export const STYLE_VERSION = '1'
+export const STYLE_VERSION = '2'
 
 export const CONSOLE_CSS = `
 :root{--fg:#1a1a1a;--muted:#4a4a4a;--bg:#fff;--line:#c4c4c4;--accent:#0b4f9c;--accent-fg:#fff;--soft:#eef3fa;--ok:#14532d;--ok-bg:#e7f6ec;--bad:#8b1010;--bad-bg:#fdecec;--warn:#6b4400;--warn-bg:#fff4d6}
@@ -54,6 +54,7 @@ caption{text-align:left;font-weight:600;padding:.3rem 0}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--soft)}
 td.num,th.num{text-align:right}
+th,td.nowrap{white-space:nowrap}
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:.9em;word-break:break-all}
 .pager{display:flex;gap:1rem;margin:1rem 0}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:1rem}

@@ -26,7 +26,6 @@ const TENANT_NAV: NavItem[] = [
   { href: '/console/audit', key: 'nav.audit' },
   { href: '/console/ledger', key: 'nav.ledger', adminOnly: true },
   { href: '/console/sessions', key: 'nav.sessions' },
-  { href: '/console/policy', key: 'nav.policy', adminOnly: true },
   { href: '/console/password', key: 'nav.password' },
   { href: '/help', key: 'nav.help' },
 ]

@@ -62,7 +62,9 @@ describe.skipIf(!found)('console in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true })
-    const { startDevServer } = await import('../../bench/dev-server.mjs')
+    type DevServer = { base: string; stop: () => void }
+    const devServerModule: string = '../../bench/dev-server.mjs'
+    const { startDevServer } = (await import(devServerModule)) as { startDevServer: (o: { port: number; state: string }) => Promise<DevServer> }
     const server = await startDevServer({ port: 8795, state: '.wrangler/browser-test-state' })
     base = server.base
     stopServer = server.stop

@@ -105,9 +105,9 @@ auditPages.get('/console/audit', access, async (c) => {
         empty={t('audit.none')}
         rows={rows}
         columns={[
-          { label: t('audit.time'), cell: (e) => <Time iso={e.at} /> },
+          { label: t('audit.time'), cell: (e) => <Time iso={e.at} />, nowrap: true },
           { label: t('audit.action'), cell: (e) => <code>{e.action}</code> },
-          { label: t('audit.category'), cell: (e) => t(`audit.category.${e.category}`) },
+          { label: t('audit.category'), cell: (e) => t(`audit.category.${e.category}`), nowrap: true },
           { label: t('audit.actor'), cell: (e) => <span class="mono">{e.actor_type}{e.actor_id ? `:${e.actor_id}` : ''}</span> },
           { label: t('audit.target'), cell: (e) => <span class="mono">{e.target_type ? `${e.target_type}:${e.target_id ?? ''}` : '–'}</span> },
           { label: t('audit.outcome'), cell: (e) => e.outcome },

@@ -26,7 +26,7 @@ function bytes(n: number) {
   return `${value.toFixed(1)} ${units[unit]}`
 }
 
-function Measure({ page, label, m, format = String }: { page: PageContext; label: string; m: { used: number; limit: number }; format?: (n: number) => string }) {
+function Measure({ page, label, m, format = (n: number) => n.toLocaleString('en-US') }: { page: PageContext; label: string; m: { used: number; limit: number }; format?: (n: number) => string }) {
   const { t } = page
   return (
     <div class="card">

@@ -34,8 +34,8 @@ ledgerPages.get('/console/ledger', admin, async (c) => {
         columns={[
           { label: t('users.name'), cell: (u) => <a href={`/console/users/${u.id}`}>{u.name}</a> },
           { label: t('users.email'), cell: (u) => u.email },
-          { label: t('users.role'), cell: (u) => t(`users.role.${u.role}`) },
-          { label: t('users.status'), cell: (u) => t(`users.status.${u.status}`) },
+          { label: t('users.role'), cell: (u) => t(`users.role.${u.role}`), nowrap: true },
+          { label: t('users.status'), cell: (u) => t(`users.status.${u.status}`), nowrap: true },
           {
             label: t('users.permissions'),
             cell: (u) => (

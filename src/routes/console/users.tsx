@@ -74,8 +74,8 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | Flash
         columns={[
           { label: t('users.name'), cell: (u) => <a href={`/console/users/${u.id}`}>{u.name}</a> },
           { label: t('users.email'), cell: (u) => u.email },
-          { label: t('users.role'), cell: (u) => t(`users.role.${u.role}`) },
-          { label: t('users.status'), cell: (u) => t(`users.status.${u.status}`) },
+          { label: t('users.role'), cell: (u) => t(`users.role.${u.role}`), nowrap: true },
+          { label: t('users.status'), cell: (u) => t(`users.status.${u.status}`), nowrap: true },
           { label: t('users.permissions'), cell: (u) => <span class="mono">{u.permissions.join(', ')}</span> },
           { label: t('users.lastLogin'), cell: (u) => (u.last_login_at ? <Time iso={u.last_login_at} /> : t('users.never')) },
         ]}
