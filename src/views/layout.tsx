@@ -13,17 +13,17 @@ export type PageContext = {
   /** The path of this page, to mark its menu entry. */
   path: string
   /** Signed in: who, and the session's CSRF token for forms. */
-  viewer?: { name: string; email: string; admin: boolean; csrf: string; passwordChangeOnly?: boolean }
+  viewer?: { name: string; email: string; admin: boolean; permissions: string[]; csrf: string; passwordChangeOnly?: boolean }
 }
 
 export const STYLESHEET_PATH = `/console/assets/console-${STYLE_VERSION}.css`
 
-type NavItem = { href: string; key: ConsoleKey; adminOnly?: boolean }
+type NavItem = { href: string; key: ConsoleKey; adminOnly?: boolean; permission?: string }
 
 const TENANT_NAV: NavItem[] = [
   { href: '/console', key: 'nav.dashboard' },
   { href: '/console/users', key: 'nav.users', adminOnly: true },
-  { href: '/console/audit', key: 'nav.audit' },
+  { href: '/console/audit', key: 'nav.audit', permission: 'audit:read' },
   { href: '/console/ledger', key: 'nav.ledger', adminOnly: true },
   { href: '/console/sessions', key: 'nav.sessions' },
   { href: '/console/password', key: 'nav.password' },
@@ -47,7 +47,7 @@ function current(path: string, href: string) {
 function Nav({ page }: { page: PageContext }) {
   const viewer = page.viewer
   if (!viewer || viewer.passwordChangeOnly) return null
-  const items = (page.area === 'ops' ? OPS_NAV : TENANT_NAV).filter((i) => !i.adminOnly || viewer.admin)
+  const items = (page.area === 'ops' ? OPS_NAV : TENANT_NAV).filter((i) => (!i.adminOnly || viewer.admin) && (!i.permission || page.area === 'ops' || viewer.permissions.includes(i.permission)))
   return (
     <nav class="main" aria-label={page.t('nav.main')}>
       <ul>

@@ -160,6 +160,7 @@ describe.skipIf(!found)('console in Chromium', () => {
     const page = await signIn(context, DEMO.member, DEMO.memberPassword, 'member')
     await shot(page, 'member-dashboard')
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0)
+    expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(0)
     const response = await page.goto(`${base}/console/users`)
     expect(response!.status()).toBe(403)
     expect(await page.textContent('main')).toContain('You may not see this page.')

@@ -59,14 +59,14 @@ export function consoleSession(area: ConsoleArea, options: { allowPasswordChange
         c.set('form', form)
       }
       const db = database(c.env)
-      let viewer: { name: string; email: string; admin: boolean }
+      let viewer: { name: string; email: string; admin: boolean; permissions: string[] }
       if (area === 'tenant') {
         const user = await currentUser(db, principal)
-        viewer = { name: user.name, email: user.email, admin: principal.role === 'admin' }
+        viewer = { name: user.name, email: user.email, admin: principal.role === 'admin', permissions: principal.permissions }
       } else {
         const row = await db.select({ name: operators.name, email: operators.email }).from(operators).where(eq(operators.id, principal.actorId)).get()
         if (!row) throw Problem.unauthenticated()
-        viewer = { ...row, admin: true }
+        viewer = { ...row, admin: true, permissions: [] }
       }
       const page = anonymousPage(c, area)
       page.viewer = { ...viewer, csrf: await csrfToken(c.env, principal.sessionId), passwordChangeOnly: principal.kind === 'password_change' }
