@@ -46,11 +46,15 @@ export default defineConfig({
     projects: [
       {
         plugins: [workers('test')],
-        test: { ...common, name: 'workers', include: ['test/**/*.test.ts'], exclude: productionHashSuites },
+        test: { ...common, name: 'workers', include: ['test/**/*.test.ts'], exclude: [...productionHashSuites, 'test/browser/**'] },
       },
       {
         plugins: [workers('production')],
         test: { ...common, name: 'production-hash', include: productionHashSuites },
+      },
+      // The console in a real Chromium against the dev server (Node, not workerd): skipped loudly without Chromium.
+      {
+        test: { name: 'browser', environment: 'node', include: ['test/browser/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000 },
       },
     ],
   },

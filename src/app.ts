@@ -36,6 +36,8 @@ import { sla } from './routes/sla/sla.index'
 import { status } from './routes/status/status.index'
 import { support } from './routes/support/support.index'
 import { usage } from './routes/usage/usage.index'
+import { tenantConsole } from './routes/console/console.index'
+import { helpPages } from './routes/help/help.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -61,6 +63,9 @@ export function createApp() {
   // Usage against the limits in force (issue 8).
   routers.push(usage)
   for (const router of routers) app.route('/', router)
+  // The web console and help (issue 11): pages, with their own error pages; only these read the session cookie.
+  app.route('/', tenantConsole)
+  app.route('/', helpPages)
   mountDocs(app)
 
   app.notFound(notFound({ routes: () => app.routes }))

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bearerToken } from '../../lib/bearer'
 import { Problem } from '../../lib/problem'
 import { requestMeta, requestSource } from '../../lib/request-meta'
@@ -18,6 +18,12 @@ export type AuthenticateOptions = {
    * does). Default false: such a session gets 403 `password-change-required`.
    */
   allowPasswordChange?: boolean
+  /**
+   * Where the session token comes from. Default: the `Authorization: Bearer`
+   * header, and nothing else: the API never reads a cookie, so a browser's
+   * ambient credentials cannot act on it. Console routes pass their cookie reader.
+   */
+  token?: (c: Context) => string | null | undefined
 }
 
 export type AuthenticateVariables = { principal: Principal; requestId: string }
@@ -42,9 +48,10 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
 export const authenticate = ({
   audience,
   allowPasswordChange = false,
+  token: tokenOf = (c) => bearerToken(c.req.header('Authorization')),
 }: AuthenticateOptions): MiddlewareHandler<{ Bindings: Env; Variables: AuthenticateVariables }> =>
   async function authenticate(c, next) {
-    const token = bearerToken(c.req.header('Authorization'))
+    const token = tokenOf(c)
     if (!token) throw Problem.unauthenticated()
     const source = requestSource(c)
     refuseKnownTokenFlood(source.ip)

@@ -63,3 +63,11 @@ export function alertWebhookKey(env: Pick<Env, 'MASTER_KEY'>) {
 export function throttleNameKey(env: Pick<Env, 'MASTER_KEY'>) {
   return cached('throttle-name', async () => deriveHmacKey(await masterKey(env), 'throttle-name'))
 }
+
+/**
+ * The HMAC key for the console's CSRF tokens: a token is the MAC of its
+ * session's id, so it needs no storage and dies with the session.
+ */
+export function consoleCsrfKey(env: Pick<Env, 'MASTER_KEY'>) {
+  return cached('console-csrf', async () => deriveHmacKey(await masterKey(env), 'console-csrf'))
+}
