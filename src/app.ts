@@ -1,8 +1,11 @@
+import { prefersHtml } from './lib/accept'
 import { describeError } from './lib/error-log'
+import { maintenancePage } from './lib/maintenance-page'
 import { toProblem } from './lib/render-problem'
 import { bodyLimit } from './middleware/body-limit'
 import { devSeed } from './middleware/dev-seed'
 import { ipRateLimit } from './middleware/ip-rate-limit'
+import { maintenance } from './middleware/maintenance'
 import { notFound } from './middleware/not-found'
 import { requestId } from './middleware/request-id'
 import { requestLog } from './middleware/request-log'
@@ -50,6 +53,8 @@ export function createApp() {
   app.use(securityHeaders())
   // Before anything that reads a body, D1 or a Durable Object: a flood from one address costs one counter call each.
   app.use(ipRateLimit())
+  // The global maintenance flag, from the isolate's copy: a refused request costs no D1 or Durable Object call.
+  app.use(maintenance())
   // File uploads stream to R2 with their own cap (services/files.ts); every other body is JSON.
   app.use(bodyLimit({ skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
@@ -67,6 +72,10 @@ export function createApp() {
     const problem = toProblem(error)
     if (problem.status >= 500) {
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', request_id: c.var.requestId, ...(await describeError(error)) }))
+    }
+    if (problem.type === 'maintenance' && prefersHtml(c.req.header('Accept'))) {
+      c.header('Vary', 'Accept')
+      return c.html(maintenancePage(problem, c.var.requestId), problem.status as 503, problem.headers)
     }
     return c.body(JSON.stringify(problem.toJSON(c.var.requestId)), problem.status as 400, {
       ...problem.headers,
