@@ -2,6 +2,7 @@ CREATE TABLE `tenant_maintenance` (
 	`tenant_id` text PRIMARY KEY NOT NULL,
 	`enabled` integer NOT NULL,
 	`message` text,
+	`starts_at` text,
 	`until` text,
 	`window_id` text,
 	`version` integer NOT NULL,

@@ -490,6 +490,8 @@ export const tenantMaintenance = sqliteTable('tenant_maintenance', {
     .references(() => tenants.id, { onDelete: 'cascade' }),
   enabled: integer('enabled', { mode: 'boolean' }).notNull(),
   message: text('message'),
+  /** A window's start (the flag refuses from then); null: at once. */
+  startsAt: text('starts_at'),
   until: text('until'),
   /** The window that set it; null: an operator did. */
   windowId: text('window_id'),

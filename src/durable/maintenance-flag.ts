@@ -9,10 +9,10 @@ export type GlobalFlagState = MaintenanceFlag & {
 }
 
 /** What a write asks for; the object assigns the version. */
-export type FlagWrite = Pick<MaintenanceFlag, 'enabled' | 'message' | 'until' | 'windowId'> & { updatedBy: string }
+export type FlagWrite = Pick<MaintenanceFlag, 'enabled' | 'message' | 'from' | 'until' | 'windowId'> & { updatedBy: string }
 
 /** A platform-wide maintenance window in force, as the five-minute job hands it over. */
-export type WindowInForce = { windowId: string; message: string; until: string }
+export type WindowInForce = { windowId: string; message: string; from: string; until: string }
 
 type Stored = { flag: GlobalFlagState; lastWindowId: string | null }
 
@@ -77,12 +77,12 @@ export class MaintenanceFlagStore extends DurableObject<Env> {
         this.save({ ...stored, lastWindowId: window.windowId })
         return { flag, changed: false }
       }
-      const next: GlobalFlagState = { enabled: true, message: window.message, until: window.until, windowId: window.windowId, ...stamp }
+      const next: GlobalFlagState = { enabled: true, message: window.message, from: window.from, until: window.until, windowId: window.windowId, ...stamp }
       this.save({ flag: next, lastWindowId: window.windowId })
       return { flag: next, changed: true }
     }
     if (flag.windowId === null || !flag.enabled) return { flag, changed: false }
-    const next: GlobalFlagState = { enabled: false, message: null, until: null, windowId: null, ...stamp }
+    const next: GlobalFlagState = { enabled: false, message: null, from: null, until: null, windowId: null, ...stamp }
     this.save({ ...stored, flag: next })
     return { flag: next, changed: true }
   }

@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import { flagInForce, retryAfterSeconds } from '../../lib/maintenance'
-import { Problem } from '../../lib/problem'
+import { flagInForce, maintenanceProblem } from '../../lib/maintenance'
 import { globalFlag } from '../../services/operations/global-flag'
 
 export type MaintenanceOptions = {
@@ -28,7 +27,7 @@ export const maintenance = ({ applies = tenantApi }: MaintenanceOptions = {}): M
     if (applies(c)) {
       const now = Date.now()
       const flag = await globalFlag(c.env, now)
-      if (flagInForce(flag, now)) throw Problem.maintenance({ message: flag.message, until: flag.until, retryAfterSeconds: retryAfterSeconds(flag, now) })
+      if (flagInForce(flag, now)) throw maintenanceProblem(flag, now)
     }
     await next()
   }
