@@ -236,7 +236,6 @@ describe('PUT /ops/v1/maintenance', () => {
       [{ scope: 'global', enabled: true, message: 'bell\u0007' }, 422],
       [{ scope: 'global', enabled: true, until: iso(Date.now() - 1000) }, 422],
       [{ scope: 'global', enabled: true, until: 'tomorrow' }, 422],
-      [{ scope: 'global', enabled: false, until: iso(Date.now() + MIN) }, 422],
       [{ scope: 'tenant', tenant_id: 'tn_01hx0000000000000000000000', enabled: true }, 404],
       [{ scope: 'tenant', tenant_id: 'nonsense', enabled: true }, 404],
     ]

@@ -7,22 +7,27 @@ export const MAINTENANCE_MESSAGE_MAX = 500
 
 export const MaintenanceScopeSchema = z.enum(['global', 'tenant'])
 
+const flagFields = {
+  enabled: z.boolean(),
+  message: textSchema(MAINTENANCE_MESSAGE_MAX).optional().openapi({ description: 'Shown to the users in every refused answer (`detail` and `message`).' }),
+  until: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ description: 'When maintenance ends by itself (ISO-8601, in the future; ignored with `enabled: false`). `Retry-After` counts down to it; without it, 300 seconds.' }),
+}
+
+/** One flag to set: the global one, or one tenant's (`tenant_id` required there and refused on the global one). */
 export const MaintenancePutSchema = z
-  .strictObject({
-    scope: MaintenanceScopeSchema,
-    tenant_id: z.string().min(1).max(200).optional().openapi({ description: 'Required with `scope: "tenant"`, refused with `"global"`. An unknown tenant answers 404.' }),
-    enabled: z.boolean(),
-    message: textSchema(MAINTENANCE_MESSAGE_MAX).optional().openapi({ description: 'Shown to the users in every refused answer (`detail` and `message`).' }),
-    until: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .openapi({ description: 'When maintenance ends by itself (ISO-8601, in the future; only with `enabled: true`). `Retry-After` counts down to it; without it, 300 seconds.' }),
-  })
-  .superRefine((body, ctx) => {
-    if (body.scope === 'tenant' && body.tenant_id === undefined) ctx.addIssue({ code: 'custom', path: ['tenant_id'], message: 'Required with scope "tenant".' })
-    if (body.scope === 'global' && body.tenant_id !== undefined) ctx.addIssue({ code: 'custom', path: ['tenant_id'], message: 'Only with scope "tenant".' })
-    if (!body.enabled && body.until !== undefined) ctx.addIssue({ code: 'custom', path: ['until'], message: 'Only with enabled: true.' })
-  })
+  .discriminatedUnion('scope', [
+    z.strictObject({ scope: z.literal('global'), ...flagFields }).openapi('GlobalMaintenancePut'),
+    z
+      .strictObject({
+        scope: z.literal('tenant'),
+        tenant_id: z.string().min(1).max(200).openapi({ description: 'The tenant; an unknown one answers 404.' }),
+        ...flagFields,
+      })
+      .openapi('TenantMaintenancePut'),
+  ])
   .openapi('MaintenanceFlagPut')
 
 export const MaintenanceFlagSchema = z

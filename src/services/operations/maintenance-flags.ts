@@ -81,9 +81,10 @@ function requireFuture(until: string | undefined, now: number) {
 export async function setMaintenanceFlag(env: Env, db: Database, input: MaintenancePut, actor: AuditActor, meta: RequestMeta): Promise<MaintenanceFlagView> {
   const now = Date.now()
   requireFuture(input.until, now)
-  const wanted = { enabled: input.enabled, message: input.message ?? null, from: null, until: input.until ?? null, windowId: null }
+  // An end only means something for maintenance that is on.
+  const wanted = { enabled: input.enabled, message: input.message ?? null, from: null, until: input.enabled ? (input.until ?? null) : null, windowId: null }
   const by = `${actor.type}:${actor.id}`
-  return input.scope === 'global' ? setGlobal(env, wanted, by, actor, meta, now) : setTenant(env, db, input.tenant_id!, wanted, by, actor, meta, now)
+  return input.scope === 'global' ? setGlobal(env, wanted, by, actor, meta, now) : setTenant(env, db, input.tenant_id, wanted, by, actor, meta, now)
 }
 
 type Wanted = Pick<MaintenanceFlag, 'enabled' | 'message' | 'from' | 'until' | 'windowId'>
