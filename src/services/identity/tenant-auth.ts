@@ -68,7 +68,9 @@ export function sessionLimits(policy: Policy) {
  * reports as leaked (`leakedPassword`, the Exposed-Credential-Check value)
  * must be changed before anything else, and an account without a second
  * factor must first prove its mailbox: whoever else knows the leaked
- * password must not be the one to choose the new one.
+ * password must not be the one to choose the new one. A tenant in
+ * maintenance (its flag, read with the tenant row) answers 503 past the
+ * password, so the refusal names no tenant to someone who does not know it.
  */
 export async function tenantSignIn(
   env: Env,
