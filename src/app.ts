@@ -1,8 +1,11 @@
+import { prefersHtml } from './lib/accept'
 import { describeError } from './lib/error-log'
+import { maintenancePage } from './lib/maintenance-page'
 import { toProblem } from './lib/render-problem'
 import { bodyLimit } from './middleware/body-limit'
 import { devSeed } from './middleware/dev-seed'
 import { ipRateLimit } from './middleware/ip-rate-limit'
+import { maintenance } from './middleware/maintenance'
 import { notFound } from './middleware/not-found'
 import { requestId } from './middleware/request-id'
 import { requestLog } from './middleware/request-log'
@@ -21,6 +24,7 @@ import { opsAnnouncements } from './routes/ops-announcements/ops-announcements.i
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
 import { opsIncidents } from './routes/ops-incidents/ops-incidents.index'
+import { opsMaintenance } from './routes/ops-maintenance/ops-maintenance.index'
 import { opsMaintenanceWindows } from './routes/ops-maintenance-windows/ops-maintenance-windows.index'
 import { opsSupport } from './routes/ops-support/ops-support.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
@@ -53,6 +57,8 @@ export function createApp() {
   app.use(securityHeaders())
   // Before anything that reads a body, D1 or a Durable Object: a flood from one address costs one counter call each.
   app.use(ipRateLimit())
+  // The global maintenance flag, from the isolate's copy: a refused request costs no D1 or Durable Object call.
+  app.use(maintenance())
   // File uploads stream to R2 with their own cap (services/files.ts); every other body is JSON.
   app.use(bodyLimit({ maxBytes: REQUEST_BODY_LIMIT_BYTES, skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
   app.use(devSeed())
@@ -60,6 +66,8 @@ export function createApp() {
   const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]
   // Operations (issue 9): maintenance calendar, announcements, incidents, public status.
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
+  // The maintenance flags (issue 9): the operators' switch; the check itself is the maintenance() middleware and the session check.
+  routers.push(opsMaintenance)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
   for (const router of routers) app.route('/', router)
@@ -73,6 +81,10 @@ export function createApp() {
     const problem = toProblem(error)
     if (problem.status >= 500) {
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', request_id: c.var.requestId, ...(await describeError(error)) }))
+    }
+    if (problem.type === 'maintenance' && prefersHtml(c.req.header('Accept'))) {
+      c.header('Vary', 'Accept')
+      return c.html(maintenancePage(problem, c.var.requestId), problem.status as 503, problem.headers)
     }
     return c.body(JSON.stringify(problem.toJSON(c.var.requestId)), problem.status as 400, {
       ...problem.headers,

@@ -2,6 +2,7 @@ import { createApp } from './app'
 import { scheduled } from './cron'
 
 export { AuditChain } from './durable/audit-chain'
+export { MaintenanceFlagStore } from './durable/maintenance-flag'
 export { SessionStore } from './durable/session-store'
 export { Throttle } from './durable/throttle'
 

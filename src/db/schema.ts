@@ -476,6 +476,32 @@ export const maintenanceWindowTenants = sqliteTable(
   (t) => [uniqueIndex('maintenance_window_tenants_pk').on(t.windowId, t.tenantId), index('maintenance_window_tenants_tenant').on(t.tenantId)],
 )
 
+/**
+ * A tenant's maintenance flag (one row per tenant that ever had one; never
+ * deleted, so `version` only grows). Set by an operator (`window_id` null)
+ * or by the five-minute job while a window of the tenant is in force. It
+ * reaches requests through the tenant's session store (pushed, and pulled
+ * once a minute) and through the sign-in's own tenant read. After `until`
+ * it is off by itself.
+ */
+export const tenantMaintenance = sqliteTable('tenant_maintenance', {
+  tenantId: text('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+  message: text('message'),
+  /** A window's start (the flag refuses from then); null: at once. */
+  startsAt: text('starts_at'),
+  until: text('until'),
+  /** The window that set it; null: an operator did. */
+  windowId: text('window_id'),
+  /** Bumped by every write: a session store never takes an older flag over a newer one. */
+  version: integer('version').notNull(),
+  updatedAt: text('updated_at').notNull(),
+  /** `operator:<id>` or `system:<job>`. */
+  updatedBy: text('updated_by').notNull(),
+})
+
 /** Announcements to every tenant: end of service (AV-3), upgrades (AV-9), notices. */
 export const announcements = sqliteTable('announcements', {
   id: text('id').primaryKey(),

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
+import { flagInForce, newerFlag, type MaintenanceFlag } from '../lib/maintenance'
 import { checkSource, newerRules, type RequestSource, type SourceRules } from '../lib/source-rules'
 import type { Principal } from '../schemas/principal'
 import { UsageMeter, type MeterStats, type MonthTotal, type QuotaLimits, type QuotaPolicy, type QuotaScope, type UsageAlert } from './usage-meter'
@@ -24,6 +25,8 @@ export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
   quota?: QuotaLimits | null
   /** Which shard of its tenant this store is (the D1 usage row is per shard). */
   shard?: number
+  /** The tenant's maintenance flag as the sign-in read it; absent for operators. */
+  maintenance?: MaintenanceFlag | null
 }
 
 /**
@@ -61,9 +64,13 @@ export type QuotaInfo = { policies: QuotaPolicy[]; alert?: UsageAlert }
 /** A request refused by a request limit (nothing else was checked or counted after it). */
 export type Throttled = { scope: QuotaScope; limit: number; retryAfterSeconds: number; policies: QuotaPolicy[] }
 
+/** The tenant's maintenance flag in force: the request is refused before anything else is checked or counted. */
+export type InMaintenance = { principal: Principal; flag: MaintenanceFlag }
+
 export type AuthenticateResult =
   | ({ ok: true; principal: Principal; quota?: QuotaInfo } & Staleness)
   | { ok: false; reason: 'unknown' | 'expired' }
+  | ({ ok: false; reason: 'maintenance' } & InMaintenance & Staleness)
   | ({ ok: false; reason: 'throttled'; principal: Principal } & Throttled)
   | ({ ok: false; reason: 'source'; rule: 'ip' | 'certificate'; detail: string; principal: Principal } & Staleness)
 
@@ -83,6 +90,8 @@ export type ActorState =
       rules: SourceRules | null
       /** The tenant's request limits (this store's share); absent for operators. */
       quota?: QuotaLimits | null
+      /** The tenant's maintenance flag; absent for operators. */
+      maintenance?: MaintenanceFlag | null
     }
 
 type SessionRow = {
@@ -153,6 +162,8 @@ export class SessionStore extends DurableObject<Env> {
   private ready = false
   /** The stored source rules, read once per instance: every request is checked against them. */
   private cachedRules: SourceRules | null | undefined
+  /** The tenant's maintenance flag, read once per instance like the rules. */
+  private cachedFlag: MaintenanceFlag | null | undefined
   /**
    * Counts the pushes that changed an account's sessions (and the store's
    * wholesale ends), in memory: a pull whose D1 read overlapped such a push
@@ -202,6 +213,28 @@ export class SessionStore extends DurableObject<Env> {
     return this.cachedRules
   }
 
+  private maintenanceFlag(): MaintenanceFlag | null {
+    if (this.cachedFlag === undefined) this.cachedFlag = this.ctx.storage.kv.get<MaintenanceFlag>('maintenance') ?? null
+    return this.cachedFlag
+  }
+
+  private keepFlag(flag: MaintenanceFlag) {
+    if (!newerFlag(flag, this.maintenanceFlag())) return
+    this.ctx.storage.kv.put('maintenance', flag)
+    this.cachedFlag = flag
+  }
+
+  /**
+   * Replaces the tenant's maintenance flag every later request is checked
+   * against, unless it holds a newer one. A store that never held a session
+   * keeps nothing (its first sign-in brings the flag), so a push to every
+   * tenant creates no storage.
+   */
+  async setMaintenance(flag: MaintenanceFlag): Promise<void> {
+    if (!this.hasTable()) return
+    this.keepFlag(flag)
+  }
+
   /** Replaces the source rules every later request is checked against, unless it holds newer ones. */
   async setRules(rules: SourceRules): Promise<void> {
     if (!newerRules(rules, this.rules())) return
@@ -226,6 +259,7 @@ export class SessionStore extends DurableObject<Env> {
     }
     if (input.rules) await this.setRules(input.rules)
     if (input.quota) this.meter.setLimits(input.quota)
+    if (input.maintenance) this.keepFlag(input.maintenance)
     if (input.tenantId !== null && !this.ctx.storage.kv.get('owner')) this.ctx.storage.kv.put<Owner>('owner', { tenantId: input.tenantId, shard: input.shard ?? 0 })
     const now = Date.now()
     this.sql.exec('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at + idle_ms <= ?', now, now)
@@ -315,6 +349,7 @@ export class SessionStore extends DurableObject<Env> {
     if (!row) return { ok: false, reason: 'unknown' }
     if (state.status === 'active' && state.rules) await this.setRules(state.rules)
     if (state.status === 'active' && state.quota) this.meter.setLimits(state.quota)
+    if (state.status === 'active' && state.maintenance) this.keepFlag(state.maintenance)
     if (generation === this.generationOf(row.actor_id)) this.apply(row.actor_id, state, Date.now())
     return this.check(tokenHash, source, false)
   }
@@ -376,6 +411,9 @@ export class SessionStore extends DurableObject<Env> {
     }
     const principal = toPrincipal(row, now)
     const stale = mayBeStale && now - row.synced_at >= SYNC_INTERVAL_MS ? { stale: { generation: this.generationOf(row.actor_id) } } : {}
+    // First, and not counted: a tenant in maintenance is served nothing, and a due session still pulls (that is how a lost "off" heals).
+    const flag = this.maintenanceFlag()
+    if (flagInForce(flag, now)) return { ok: false, reason: 'maintenance', principal, flag, ...stale }
     const rules = this.rules()
     if (rules) {
       const verdict = checkSource(rules, row.role, source, JSON.parse(row.cert_fingerprints))

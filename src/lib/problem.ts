@@ -138,6 +138,25 @@ export class Problem extends Error {
     })
   }
 
+  /**
+   * Maintenance (503): the platform or the caller's tenant is switched off
+   * by an operator or a maintenance window. `Retry-After` says when it is
+   * planned to end; `message` is the operator's text, as given.
+   */
+  static maintenance(info: { message: string | null; until: string | null; retryAfterSeconds: number }) {
+    const detail =
+      info.message ??
+      (info.until ? `Mamori is under maintenance until ${info.until}. Please try again then.` : 'Mamori is under maintenance. Please try again shortly.')
+    return new Problem({
+      status: 503,
+      type: 'maintenance',
+      title: 'Under maintenance',
+      detail,
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(info.retryAfterSeconds))) },
+      extra: { message: detail, until: info.until },
+    })
+  }
+
   static payloadTooLarge(maxBytes: number) {
     return new Problem({
       status: 413,

@@ -64,12 +64,15 @@ function strictQuery(query: unknown) {
  * a password-change-only session or a missing permission, 429 for a flood of
  * unknown tokens), query and body
  * validation (422), body framing (400 malformed or duplicate-key JSON, 413
- * too large, 415 not JSON), and throttling (429: the per-address ceiling in
- * front of every route, and the request limits of every signed-in call).
+ * too large, 415 not JSON), throttling (429: the per-address ceiling in
+ * front of every route, and the request limits of every signed-in call),
+ * and maintenance (503, every tenant API route).
  * Declared here so no route can forget one.
  */
-function impliedProblems(access: Access, config: Pick<RouteConfig, 'request'>): number[] {
+function impliedProblems(access: Access, config: Pick<RouteConfig, 'request' | 'path'>): number[] {
   const statuses = [422, 429]
+  // 503 `maintenance`: the global flag or the tenant's own (middleware/maintenance, the session check, sign-in).
+  if (config.path.startsWith('/api/v1/')) statuses.push(503)
   if (access.audience === 'bootstrap') statuses.push(401)
   // 429: a network sending too many tokens that name no session (services/abuse/token-flood.ts).
   if (access.audience === 'operator' || access.audience === 'tenant') statuses.push(401, 403, 429)

@@ -67,6 +67,8 @@ export const AUDIT_ACTIONS = {
   'maintenance.window_ended': 'administration',
   'maintenance.window_reminder': 'administration',
   'maintenance.standing_rule_changed': 'administration',
+  // An operator turned the global or a tenant's maintenance flag on or off (windows' own flags ride on their start and end events).
+  'maintenance.flag_changed': 'administration',
   'announcement.create': 'administration',
   'notice.completed': 'administration',
   // A tenant reached 80 % or 100 % of its monthly request quota, and its admins were mailed.

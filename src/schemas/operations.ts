@@ -208,10 +208,10 @@ export const StatusSchema = z
         active: z.boolean(),
         window_id: z.string().nullable(),
         kind: WindowKindSchema.nullable(),
-        ends_at: z.string().nullable(),
+        ends_at: z.string().nullable().openapi({ description: 'When it ends; null: no end named (or none in force).' }),
         message: z.string().nullable(),
       })
-      .openapi({ description: 'Platform-wide maintenance in force now.' }),
+      .openapi({ description: 'Platform-wide maintenance in force now: the global maintenance flag, or a window over every tenant.' }),
     upcoming_windows: z.array(
       z.object({ id: z.string(), kind: WindowKindSchema, starts_at: z.string(), ends_at: z.string(), message: z.string().nullable() }),
     ),

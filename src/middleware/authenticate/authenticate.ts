@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bearerToken } from '../../lib/bearer'
+import { maintenanceProblem } from '../../lib/maintenance'
 import { Problem } from '../../lib/problem'
 import { requestMeta, requestSource } from '../../lib/request-meta'
 import type { Principal } from '../../schemas/principal'
@@ -38,6 +39,8 @@ export type AuthenticateVariables = { principal: Principal; requestId: string }
  * A token that wakes a session store holding no such session counts against
  * the client network (100 an hour, then 429); a network this isolate knows
  * to be refused is answered before any store is woken.
+ * While the tenant's maintenance flag (held in the same store) is on, the
+ * answer is 503 `maintenance` and nothing is counted.
  * The same call counts the request against the tenant's and the session's
  * request limits: over one, 429 `too-many-requests` (nothing else is done);
  * within them, the response carries the RateLimit fields, and a monthly
@@ -57,12 +60,15 @@ export const authenticate = ({
     refuseKnownTokenFlood(source.ip)
     const result = await checkSession(c.env, token, source)
     const expected = audience === 'tenant' ? 'user' : 'operator'
-    const principal = result.ok || result.reason === 'source' || result.reason === 'throttled' ? result.principal : null
+    const principal = result.ok || result.reason === 'source' || result.reason === 'throttled' || result.reason === 'maintenance' ? result.principal : null
     if (!principal || principal.actorType !== expected) {
       if (!result.ok && result.reason === 'unknown' && reachesSessionStore(token)) await countUnknownToken(c.env, requestMeta(c))
       throw Problem.unauthenticated('The session is unknown, expired or signed out: sign in again.')
     }
     c.set('principal', principal)
+    if (!result.ok && result.reason === 'maintenance') {
+      throw maintenanceProblem(result.flag)
+    }
     if (!result.ok && result.reason === 'throttled') throw quotaProblem(result)
     if (result.ok && result.quota) {
       for (const [name, value] of Object.entries(quotaHeaders(result.quota.policies))) c.header(name, value)

@@ -35,8 +35,13 @@ function StatusPage({ s }: { s: ServiceStatus }) {
             <h2>Now</h2>
             {s.maintenance.active ? (
               <p role="status">
-                <strong>Under {s.maintenance.kind === 'outage' ? 'a planned outage' : 'maintenance'}</strong> until{' '}
-                <time datetime={s.maintenance.ends_at!}>{formatJst(s.maintenance.ends_at!)}</time>. {s.maintenance.message}
+                <strong>Under {s.maintenance.kind === 'outage' ? 'a planned outage' : 'maintenance'}</strong>
+                {s.maintenance.ends_at ? (
+                  <>
+                    {' '}until <time datetime={s.maintenance.ends_at}>{formatJst(s.maintenance.ends_at)}</time>
+                  </>
+                ) : null}
+                . {s.maintenance.message}
               </p>
             ) : s.open_incidents.length ? (
               <p role="status">

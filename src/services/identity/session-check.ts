@@ -8,6 +8,7 @@ import type { Principal } from '../../schemas/principal'
 import { parseStoredPolicy } from '../policy/policy'
 import { sourceRulesOf } from '../policy/source-restrictions'
 import { inForceSql } from '../tenancy/limits'
+import { flagOfRow } from '../operations/tenant-flag-row'
 import { authenticateToken, quotaShare, refreshSession } from './sessions'
 
 /**
@@ -24,7 +25,7 @@ import { authenticateToken, quotaShare, refreshSession } from './sessions'
  */
 export async function checkSession(env: Env, token: string, source: RequestSource): Promise<AuthenticateResult> {
   const first = await authenticateToken(env, token, source)
-  if (!first.ok && first.reason !== 'source') return first
+  if (!first.ok && first.reason !== 'source' && first.reason !== 'maintenance') return first
   const stale = first.stale
   if (!stale) return first
   let state: ActorState
@@ -52,11 +53,13 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     env.DB.prepare(
       `SELECT t.status AS tenant_status, u.status AS user_status, u.role AS role, u.permissions AS permissions,
               p.policy AS policy, p.updated_at AS policy_version,
+              m.enabled AS m_enabled, m.message AS m_message, m.starts_at AS m_starts_at, m.until AS m_until, m.window_id AS m_window_id, m.version AS m_version,
               t.updated_at AS tenant_version, ${inForceSql('requests_per_minute', 't')} AS per_minute,
               ${inForceSql('requests_per_month', 't')} AS per_month
          FROM tenants t
          LEFT JOIN users u ON u.tenant_id = t.id AND u.id = ?
          LEFT JOIN tenant_policies p ON p.tenant_id = t.id
+         LEFT JOIN tenant_maintenance m ON m.tenant_id = t.id
         WHERE t.id = ?`,
     ).bind(principal.actorId, tenantId),
     env.DB.prepare('SELECT fingerprint FROM account_certificates WHERE tenant_id = ? AND user_id = ?').bind(tenantId, principal.actorId),
@@ -71,6 +74,12 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     tenant_version: string
     per_minute: number
     per_month: number
+    m_enabled: number | null
+    m_message: string | null
+    m_starts_at: string | null
+    m_until: string | null
+    m_window_id: string | null
+    m_version: number | null
   }
   const row = (found!.results as Row[])[0]
   if (!row || row.tenant_status !== 'active') return { status: 'gone', scope: 'store' }
@@ -84,5 +93,9 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     rules: sourceRulesOf(policy, row.policy_version ?? ''),
     // Limits are pushed on every change too; this pull heals a push that failed.
     quota: quotaShare({ inForce: { requests_per_minute: row.per_minute, requests_per_month: row.per_month }, version: row.tenant_version }),
+    // So is the maintenance flag: a lost push (on or off) lives at most about a minute.
+    maintenance: flagOfRow(
+      row.m_version === null ? null : { enabled: row.m_enabled === 1, message: row.m_message, startsAt: row.m_starts_at, until: row.m_until, windowId: row.m_window_id, version: row.m_version },
+    ),
   }
 }

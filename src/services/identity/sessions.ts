@@ -12,12 +12,14 @@ import {
 import { randomBytes, sha256Hex } from '../../lib/digest'
 import { toBase64Url } from '../../lib/encoding'
 import { newId } from '../../lib/ids'
+import type { MaintenanceFlag } from '../../lib/maintenance'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { RequestSource, SourceRules } from '../../lib/source-rules'
 import type { Principal } from '../../schemas/principal'
 import { audit } from '../audit/audit'
 import { tenantLimits, type TenantLimits } from '../tenancy/limits'
+import { tenantFlag } from '../operations/tenant-flag-row'
 
 /** Lifetimes for operators, and for a password-change-only session; tenant sessions follow the tenant policy. */
 export const SESSION_LIMITS = {
@@ -73,7 +75,7 @@ export function quotaShare(limits: {
 
 export type SessionRequest = Omit<
   NewSession,
-  'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions' | 'maxPerAccount' | 'quota' | 'shard'
+  'tokenHash' | 'idleMinutes' | 'absoluteMinutes' | 'certFingerprints' | 'rules' | 'maxSessions' | 'maxPerAccount' | 'quota' | 'shard' | 'maintenance'
 > & {
   idleMinutes?: number
   absoluteMinutes?: number
@@ -113,11 +115,14 @@ export async function issueSession(env: Env, { meta, ...request }: SessionReques
           idle: request.idleMinutes ?? SESSION_LIMITS.idleMinutes,
           absolute: request.absoluteMinutes ?? SESSION_LIMITS.absoluteMinutes,
         }
-  // The store counts this tenant's requests from the first one on, so the sign-in brings it the limits in force.
-  const tenant = request.tenantId === null ? null : await tenantLimits(database(env), request.tenantId)
+  // The store counts this tenant's requests from the first one on, so the sign-in brings it the limits in force,
+  // and the maintenance flag as D1 holds it (a lost "off" push must not refuse the new session for a minute).
+  const [tenant, maintenance] =
+    request.tenantId === null ? [null, null] : await Promise.all([tenantLimits(database(env), request.tenantId), tenantFlag(database(env), request.tenantId)])
   const created = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
     ...request,
     quota: tenant ? quotaShare(tenant) : null,
+    maintenance,
     shard: SHARD,
     tokenHash: await sha256Hex(token),
     idleMinutes: limits.idle,
@@ -229,6 +234,15 @@ export async function tenantSessionUsage(env: Env, tenantId: string) {
 /** Tells every shard that a monthly usage mail went out, so none signals it again. */
 export async function confirmUsageAlert(env: Env, tenantId: string, alert: Pick<UsageAlert, 'month' | 'level' | 'limit'>) {
   await onEveryShard(env, tenantId, (store) => store.confirmUsageAlert(alert))
+}
+
+/**
+ * Sends a tenant's maintenance flag to every shard of its session store
+ * (after an operator's PUT or a window's start or end). A failed push heals
+ * within a minute: each session's periodic pull brings the flag too.
+ */
+export async function pushTenantMaintenance(env: Env, tenantId: string, flag: MaintenanceFlag): Promise<void> {
+  await onEveryShard(env, tenantId, (store) => store.setMaintenance(flag))
 }
 
 /** Sends a tenant's new source rules to every shard of its session store. */

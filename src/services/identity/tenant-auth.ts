@@ -1,7 +1,8 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
-import { tenants, users } from '../../db/schema'
+import { tenantMaintenance, tenants, users } from '../../db/schema'
 import { normaliseEmail } from '../../lib/email'
+import { flagInForce, maintenanceProblem } from '../../lib/maintenance'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { Defer } from '../../lib/defer'
@@ -26,6 +27,7 @@ import { refuseSource, sourceRulesOf } from '../policy/source-restrictions'
 import { tenantPlan } from '../tenancy/tenants'
 import { toUser, type UserRow } from '../accounts/users'
 import { noteSignInNetwork } from '../alerts/networks'
+import { flagOfRow } from '../operations/tenant-flag-row'
 
 type TenantRow = typeof tenants.$inferSelect
 
@@ -66,7 +68,9 @@ export function sessionLimits(policy: Policy) {
  * reports as leaked (`leakedPassword`, the Exposed-Credential-Check value)
  * must be changed before anything else, and an account without a second
  * factor must first prove its mailbox: whoever else knows the leaked
- * password must not be the one to choose the new one.
+ * password must not be the one to choose the new one. A tenant in
+ * maintenance (its flag, read with the tenant row) answers 503 past the
+ * password, so the refusal names no tenant to someone who does not know it.
  */
 export async function tenantSignIn(
   env: Env,
@@ -86,9 +90,10 @@ export async function tenantSignIn(
   let passed = false
   try {
     const found = await db
-      .select({ tenant: tenants, user: users })
+      .select({ tenant: tenants, user: users, maintenance: tenantMaintenance })
       .from(tenants)
       .leftJoin(users, and(eq(users.tenantId, tenants.id), eq(users.email, email)))
+      .leftJoin(tenantMaintenance, eq(tenantMaintenance.tenantId, tenants.id))
       .where(eq(tenants.slug, slug))
       .get()
     const tenant = found?.tenant
@@ -134,6 +139,13 @@ export async function tenantSignIn(
     }
     const verdict = checkSource(rules, user.role, source, fingerprints)
     if (!verdict.ok) await refuseSource(env, meta, who, verdict)
+    // Only past the password, so the answer never tells which tenants exist; a right password is no failure to count.
+    const flag = flagOfRow(found?.maintenance)
+    if (flagInForce(flag)) {
+      passed = true
+      await gate.passed(db, meta, defer, subject, { mailsCode: false })
+      throw maintenanceProblem(flag)
+    }
     await assertMaySignIn(env, tenant, user, meta)
     const rehashed = verified.needsRehash ? await upgradeHash(env, db, user, input.password, meta) : user
     const factors = await activeFactors(db, user.id)
@@ -225,7 +237,16 @@ export async function completeTenantMfa(
   defer: Defer,
 ): Promise<TenantLoginResult> {
   const done = await completeChallenge(env, db, { type: 'user' }, input.challenge, input.code, meta, defer, async (id) => {
-    const row = await db.select({ user: users, slug: tenants.slug }).from(users).innerJoin(tenants, eq(tenants.id, users.tenantId)).where(eq(users.id, id)).get()
+    const row = await db
+      .select({ user: users, slug: tenants.slug, maintenance: tenantMaintenance })
+      .from(users)
+      .innerJoin(tenants, eq(tenants.id, users.tenantId))
+      .leftJoin(tenantMaintenance, eq(tenantMaintenance.tenantId, users.tenantId))
+      .where(eq(users.id, id))
+      .get()
+    // Before the challenge spends a try: it stays good for when maintenance is over.
+    const flag = flagOfRow(row?.maintenance)
+    if (flagInForce(flag)) throw maintenanceProblem(flag)
     return row ? accountOf(row.user, { slug: row.slug }) : null
   })
   const row = await db

@@ -6,6 +6,8 @@ import { recentAnnouncements } from './announcements'
 import { upcomingStandingWindows } from './calendar'
 import { updatesOfIncidents } from './incidents'
 import { standingRule } from './standing-rule'
+import { flagInForce } from '../../lib/maintenance'
+import { globalFlag } from './global-flag'
 import { activeMaintenance } from './windows'
 
 /** SU-1/2: when people answer, as the checklist states it. */
@@ -13,15 +15,16 @@ export const SUPPORT_HOURS = 'Weekdays 10:00–18:00 JST, except weekends and Ja
 
 /**
  * The public status (AV-9, RE-7): the running version, platform-wide
- * maintenance now, the windows ahead, open incidents and recent
+ * maintenance now (the global flag, or a platform-wide window in force), the windows ahead, open incidents and recent
  * announcements. Only what concerns every tenant is shown: a window or an
  * incident of some tenants is theirs alone, so nothing here names or counts
  * a tenant.
  */
-export async function serviceStatus(env: Pick<Env, 'APP_VERSION'>, db: Database, now = Date.now()): Promise<ServiceStatus> {
+export async function serviceStatus(env: Pick<Env, 'APP_VERSION' | 'MAINTENANCE_FLAG'>, db: Database, now = Date.now()): Promise<ServiceStatus> {
   const at = new Date(now).toISOString()
-  const [maintenance, upcoming, open, announcements, { rule }] = await Promise.all([
+  const [window, flag, upcoming, open, announcements, { rule }] = await Promise.all([
     activeMaintenance(db, now),
+    globalFlag(env, now),
     db
       .select()
       .from(maintenanceWindows)
@@ -38,6 +41,17 @@ export async function serviceStatus(env: Pick<Env, 'APP_VERSION'>, db: Database,
     standingRule(db),
   ])
   const updates = await updatesOfIncidents(db, open.map((i) => i.id))
+  // The global flag is what the API obeys; a platform-wide window sets it at its start, and until then the calendar still says so.
+  const flagged = flagInForce(flag, now) ? flag : null
+  const fromWindow = flagged?.windowId && flagged.windowId === window?.window_id ? window : null
+  const maintenance = flagged
+    ? {
+        window_id: flagged.windowId,
+        kind: fromWindow?.kind ?? ('maintenance' as const),
+        ends_at: flagged.until,
+        message: flagged.message ?? (flagged.until ? `Mamori is under maintenance until ${flagged.until}.` : 'Mamori is under maintenance.'),
+      }
+    : window
   return {
     version: env.APP_VERSION,
     generated_at: at,

@@ -5,7 +5,8 @@ import { maintenanceWindows, noticeJobs } from '../../db/schema'
 import type { RequestMeta } from '../../lib/request-meta'
 import { DAY_MS } from '../../lib/time'
 import { audit } from '../audit/audit'
-import { windowNoticeWrite, type WindowRow } from './windows'
+import { pushWindowFlags, windowFlagsOff, windowFlagsOn } from './window-flags'
+import { windowMessage, windowNoticeWrite, type WindowRow } from './windows'
 
 /**
  * The five-minute job's side of the maintenance calendar: it records each
@@ -24,7 +25,10 @@ async function mark(env: Env, db: Database, meta: RequestMeta, w: WindowRow, to:
   const event = to === 'active' ? 'started' : 'ended'
   // By the clock the window began and ended on time (activeMaintenance reads the clock); the audit event says when this was recorded.
   const at = to === 'active' ? w.startsAt : w.endsAt
-  const job = windowNoticeWrite(w, event, `mw:${w.id}:${event}`, new Date().toISOString())
+  const stamp = new Date().toISOString()
+  const job = windowNoticeWrite(w, event, `mw:${w.id}:${event}`, stamp)
+  // The tenants' flags change in the same transaction as the window's state (and its audit event records it).
+  const flags = to === 'active' ? windowFlagsOn(w, windowMessage(w), stamp) : windowFlagsOff(w, stamp)
   const result = await audit(
     env,
     meta,
@@ -34,7 +38,7 @@ async function mark(env: Env, db: Database, meta: RequestMeta, w: WindowRow, to:
       action: to === 'active' ? 'maintenance.window_started' : 'maintenance.window_ended',
       target: { type: 'maintenance_window', id: w.id },
       outcome: 'success',
-      details: { kind: w.kind, starts_at: w.startsAt, ends_at: w.endsAt, tenant_ids: w.tenantIds },
+      details: { kind: w.kind, starts_at: w.startsAt, ends_at: w.endsAt, tenant_ids: w.tenantIds, maintenance_flag: w.allTenants ? 'global' : 'tenants' },
     },
     [
       {
@@ -42,9 +46,11 @@ async function mark(env: Env, db: Database, meta: RequestMeta, w: WindowRow, to:
         params: [to, at, w.id, to === 'active' ? 'scheduled' : 'active'],
       },
       job.write,
+      ...(flags ? [flags] : []),
     ],
     { guard: 0 },
   )
+  if (result.ok && flags) await pushWindowFlags(env, db, w.id)
   return result.ok
 }
 

@@ -14,6 +14,7 @@ import { LEAD_TIME_MS, formatJst, leadTimeMet, upcomingStandingWindows, withinSt
 import { windowNotice, type WindowEvent } from './notice-texts'
 import { noticeJobWrite, sendNoticesSoon, type NoticePurpose } from './notices'
 import { standingRule } from './standing-rule'
+import { followGlobalWindow, pushWindowFlags, windowFlagsOff } from './window-flags'
 
 /**
  * Scheduled maintenance windows and planned outages (AV-1, AV-2, AV-10):
@@ -342,6 +343,8 @@ export async function cancelWindow(env: Env, db: Database, id: string, actor: Au
     ? { ...current, state: 'ended', startedAt: current.startedAt ?? current.startsAt, endedAt: at, updatedAt: at }
     : { ...current, state: 'cancelled', cancelledAt: at, updatedAt: at }
   const job = inForce ? notice({ ...current, endsAt: at }, 'ended', `mw:${id}:ended`, at) : notice(current, 'cancelled', `mw:${id}:cancelled`, at)
+  // Ending a window in force lifts the maintenance it put its tenants in, in the same transaction.
+  const flags = inForce ? windowFlagsOff(current, at) : null
   const result = await audit(
     env,
     meta,
@@ -359,10 +362,13 @@ export async function cancelWindow(env: Env, db: Database, id: string, actor: Au
         params: [next.state, next.startedAt, next.endedAt, next.cancelledAt, at, id, current.state],
       },
       job.write,
+      ...(flags ? [flags] : []),
     ],
     { guard: 0 },
   )
   if (!result.ok) throw Problem.editConflict('The window changed state meanwhile. Reload it and try again.')
+  if (flags) await pushWindowFlags(env, db, id)
+  if (inForce && current.allTenants) await followGlobalWindow(env, await activeMaintenance(db, now))
   sendNoticesSoon(env, db, meta, [job.id], defer)
   return toWindow(next, (await standingRule(db)).rule)
 }
@@ -411,7 +417,31 @@ export async function activeMaintenance(db: Database, now: number, tenantId?: st
     kind: row.kind,
     starts_at: row.startsAt,
     ends_at: row.endsAt,
-    message: row.message ?? `Mamori is under ${row.kind === 'outage' ? 'a planned outage' : 'maintenance'} until ${formatJst(row.endsAt)} (${row.endsAt}).`,
+    message: windowMessage(row),
     retry_after_seconds: Math.max(1, Math.ceil((Date.parse(row.endsAt) - now) / 1000)),
   }
+}
+
+/** What users are shown while a window is in force: its own message, or when it ends. */
+export function windowMessage(row: Pick<WindowRow, 'kind' | 'endsAt' | 'message'>): string {
+  return row.message ?? `Mamori is under ${row.kind === 'outage' ? 'a planned outage' : 'maintenance'} until ${formatJst(row.endsAt)} (${row.endsAt}).`
+}
+
+/** Every window in force at `now` (ms), platform-wide or for some tenants, ending first first (at most 100). */
+export async function windowsInForce(db: Database, now: number) {
+  const at = new Date(now).toISOString()
+  const rows = await db
+    .select()
+    .from(maintenanceWindows)
+    .where(and(sql`${maintenanceWindows.state} IN ('scheduled', 'active')`, sql`${maintenanceWindows.startsAt} <= ${at}`, sql`${maintenanceWindows.endsAt} > ${at}`))
+    .orderBy(maintenanceWindows.endsAt)
+    .limit(100)
+  return rows.map((r) => ({
+    window_id: r.id,
+    kind: r.kind,
+    starts_at: r.startsAt,
+    ends_at: r.endsAt,
+    message: r.message,
+    tenant_ids: r.allTenants ? null : (r.tenantIds ?? []),
+  }))
 }

@@ -1,0 +1,1 @@
+export { maintenance, type MaintenanceOptions } from './maintenance'

@@ -1,0 +1,94 @@
+import { eq } from 'drizzle-orm'
+import type { Database } from '../../db/client'
+import { tenantMaintenance } from '../../db/schema'
+import type { SqlWrite } from '../../durable/audit-chain'
+import { maintenanceFlagFor, type GlobalFlagState } from '../../durable/maintenance-flag'
+import { Semaphore } from '../../lib/semaphore'
+import { pushTenantMaintenance } from '../identity/sessions'
+import { rememberGlobalFlag } from './global-flag'
+import { flagOfRow } from './tenant-flag-row'
+
+/**
+ * A maintenance window in force puts its tenants (or everyone) into
+ * maintenance through the same flags an operator sets, so a request asks
+ * one question, never the calendar. A tenant window writes its tenants'
+ * flags in the same D1 transaction as its start or end (and the audit event
+ * that records it), then pushes them to their session stores; a window over
+ * every tenant sets the global flag. The flags name the window's start and
+ * end, so maintenance ends on the minute even if the job is late.
+ */
+
+const BY = 'system:maintenance-calendar'
+
+/** Pushes to session stores in flight at once from one job. */
+const PUSHES_AT_ONCE = 8
+
+type WindowFacts = { id: string; startsAt: string; endsAt: string; allTenants: boolean }
+
+/**
+ * The write that turns a tenant window's flags on: one row per tenant of the
+ * window. An operator's flag in force that lasts at least as long is left
+ * as it is. Null for a window over every tenant (the global flag's job).
+ */
+export function windowFlagsOn(w: WindowFacts, message: string, at: string): SqlWrite | null {
+  if (w.allTenants) return null
+  return {
+    sql: `INSERT INTO tenant_maintenance (tenant_id, enabled, message, starts_at, until, window_id, version, updated_at, updated_by)
+          SELECT t.tenant_id, 1, ?, ?, ?, ?, 1, ?, ? FROM maintenance_window_tenants t WHERE t.window_id = ?
+          ON CONFLICT (tenant_id) DO UPDATE SET enabled = 1, message = excluded.message, starts_at = excluded.starts_at, until = excluded.until,
+            window_id = excluded.window_id, version = tenant_maintenance.version + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+          WHERE NOT (tenant_maintenance.enabled = 1 AND tenant_maintenance.window_id IS NULL
+                     AND (tenant_maintenance.until IS NULL OR tenant_maintenance.until >= excluded.until))`,
+    params: [message, w.startsAt, w.endsAt, w.id, at, BY, w.id],
+  }
+}
+
+/** The write that turns off the flags this window set (never an operator's, nor another window's). */
+export function windowFlagsOff(w: Pick<WindowFacts, 'id' | 'allTenants'>, at: string): SqlWrite | null {
+  if (w.allTenants) return null
+  return {
+    sql: 'UPDATE tenant_maintenance SET enabled = 0, version = version + 1, updated_at = ?, updated_by = ? WHERE window_id = ? AND enabled = 1',
+    params: [at, BY, w.id],
+  }
+}
+
+/**
+ * Pushes the flags a window wrote to its tenants' session stores, a few at
+ * a time. A failed push is logged and heals within a minute (every
+ * session's periodic pull brings the flag). Returns how many were pushed.
+ */
+export async function pushWindowFlags(env: Env, db: Database, windowId: string): Promise<number> {
+  const rows = await db.select().from(tenantMaintenance).where(eq(tenantMaintenance.windowId, windowId))
+  const gate = new Semaphore(PUSHES_AT_ONCE)
+  const pushed = await Promise.all(
+    rows.map((row) =>
+      gate.run(() =>
+        pushTenantMaintenance(env, row.tenantId, flagOfRow(row)).then(
+          () => 1,
+          (error) => {
+            console.error(JSON.stringify({ level: 'error', msg: 'maintenance flag push failed', tenant_id: row.tenantId, error: error instanceof Error ? error.name : 'unknown' }))
+            return 0
+          },
+        ),
+      ),
+    ),
+  )
+  return pushed.reduce<number>((a, b) => a + b, 0)
+}
+
+/** A platform-wide window in force, as activeMaintenance answers it. */
+export type GlobalWindow = { window_id: string; starts_at: string; ends_at: string; message: string }
+
+/**
+ * Makes the global flag follow the platform-wide window in force (null:
+ * none). Called by every five-minute run, so a lost write heals at the next
+ * run, and at once when a window is ended early.
+ */
+export async function followGlobalWindow(env: Env, window: GlobalWindow | null): Promise<{ flag: GlobalFlagState; changed: boolean }> {
+  const result = await maintenanceFlagFor(env).followWindow(
+    window ? { windowId: window.window_id, message: window.message, from: window.starts_at, until: window.ends_at } : null,
+    BY,
+  )
+  if (result.changed) rememberGlobalFlag(result.flag)
+  return result
+}
