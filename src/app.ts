@@ -20,6 +20,7 @@ import { opsAnnouncements } from './routes/ops-announcements/ops-announcements.i
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
 import { opsIncidents } from './routes/ops-incidents/ops-incidents.index'
+import { opsKeys } from './routes/ops-keys/ops-keys.index'
 import { opsMaintenanceWindows } from './routes/ops-maintenance-windows/ops-maintenance-windows.index'
 import { opsSupport } from './routes/ops-support/ops-support.index'
 import { opsTenants } from './routes/ops-tenants/ops-tenants.index'
@@ -57,6 +58,7 @@ export function createApp() {
   const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]
   // Operations (issue 9): maintenance calendar, announcements, incidents, public status.
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
+  routers.push(opsKeys)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
   for (const router of routers) app.route('/', router)

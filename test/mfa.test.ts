@@ -3,14 +3,13 @@ import * as OTPAuth from 'otpauth'
 import { describe, expect, it } from 'vitest'
 import { CHALLENGE_SWEEP_LIMIT } from '../src/cron/challenge-sweep'
 import worker from '../src/index'
-import { mac } from '../src/lib/crypto'
 import { sha256Hex } from '../src/lib/digest'
-import { otpMacKey } from '../src/services/platform/keys'
+import { codeMac } from '../src/services/keys/field-crypto'
 import { OPERATOR, call, expectProblem, lastCode, lastMail, operator, signIn, strongPassword, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 /** How the service stores a recovery code (an HMAC, never the code). */
-async function recoveryMac(code: string) {
-  return mac(await otpMacKey(env), `recovery:${code}`)
+async function recoveryMac(tenantId: string, code: string) {
+  return codeMac(env, tenantId, `recovery:${code}`)
 }
 
 /**
@@ -560,7 +559,7 @@ describe('TOTP', () => {
     expect(rows).toHaveLength(10)
     expect(rows.map((r) => r.used_at)).toEqual(Array(10).fill(null))
     const hashes = rows.map((r) => r.code_hash).sort()
-    expect(hashes).toEqual((await Promise.all(codes.map((c) => recoveryMac(c)))).sort())
+    expect(hashes).toEqual((await Promise.all(codes.map((c) => recoveryMac(t.id, c)))).sort())
     for (const c of codes) expect(hashes).not.toContain(c)
 
     const [factor] = await factorsOf(t.adminId)
@@ -668,7 +667,7 @@ describe('TOTP', () => {
     expect(done.body.status).toBe('ok')
     expect((await auditOf(t.adminId, 'auth.login')).at(-1)!.details).toMatchObject({ method: 'recovery_code' })
     const rows = await recoveryRowsOf(t.adminId)
-    const used = await env.DB.prepare('SELECT used_at FROM recovery_codes WHERE code_hash = ?').bind(await recoveryMac(code)).first<{ used_at: string | null }>()
+    const used = await env.DB.prepare('SELECT used_at FROM recovery_codes WHERE code_hash = ?').bind(await recoveryMac(t.id, code)).first<{ used_at: string | null }>()
     expect(used!.used_at).toEqual(expect.any(String))
     expect(rows.filter((r) => r.used_at === null)).toHaveLength(9)
 
