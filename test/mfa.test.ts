@@ -326,7 +326,8 @@ describe('e-mailed one-time codes (SE-47)', () => {
       tenant_id: t.id,
       account_id: t.adminId,
       token_hash: await sha256Hex(challenge),
-      code_mac: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      // Under the tenant's own data key, which the MAC names (DM-5).
+      code_mac: expect.stringMatching(/^v2\.tk_[0-9a-z]{26}\.[A-Za-z0-9_-]{43}$/),
       methods: '["email"]',
       purpose: 'login',
       attempts: 0,
@@ -519,7 +520,7 @@ describe('TOTP', () => {
 
     const factors = await factorsOf(t.adminId)
     expect(factors).toEqual([
-      { id: expect.any(String), tenant_id: t.id, kind: 'totp', status: 'pending', secret: expect.stringMatching(/^v1\./), last_used_step: 0, confirmed_at: null },
+      { id: expect.any(String), tenant_id: t.id, kind: 'totp', status: 'pending', secret: expect.stringMatching(/^v2\.tk_[0-9a-z]{26}\./), last_used_step: 0, confirmed_at: null },
     ])
     expect(factors[0]!.secret).not.toContain(base32)
     expect(factors[0]!.secret!.toUpperCase()).not.toContain(base32)
