@@ -46,6 +46,8 @@ describe('master-key rotation', () => {
     expect(OLD).toMatch(/=$/)
     // Before the new key existed: the deployment ran on the old one alone.
     const identifierBefore = await mac(await identifierMacKey(before), 'email:someone@else.example')
+    // The platform chain's HMAC key as the old deployment had it: it must still verify every event afterwards.
+    const platformChainKeyBefore = await auditChainKey(before, 'platform')
     const slug = uniqueSlug()
     const created = await createTenant(
       before,
@@ -96,6 +98,7 @@ describe('master-key rotation', () => {
     for (const event of chain.results) {
       expect(event.hash_alg).toBe('hmac-sha256')
       expect(await auditEventHashMatches(await auditChainKey(after, event.chain), 'hmac-sha256', event)).toBe(true)
+      if (event.chain === 'platform') expect(await auditEventHashMatches(platformChainKeyBefore, 'hmac-sha256', event)).toBe(true)
     }
     for (const name of ['platform', tenantId]) {
       const verified = await call('GET', `/ops/v1/audit/verify?chain=${name}&full=true`, { token: ops })
