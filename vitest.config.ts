@@ -17,7 +17,14 @@ function shared(path: string) {
 // uses the cheap test profile so the suite stays within its time budget.
 const productionHashSuites = ['test/passwords.test.ts', 'test/auth.test.ts', 'test/walkthrough.test.ts']
 
-function workers(passwordHashProfile: 'test' | 'production') {
+// The master-key rotation suite runs with a new MASTER_KEY and the usual one as
+// MASTER_KEY_PREVIOUS, as a deployment does between a key change and the end of
+// its re-wrap (docs: POST /ops/v1/keys/rotate).
+const rotationSuites = ['test/tenant-keys-rotation.test.ts']
+const TEST_MASTER_KEY = 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE='
+const ROTATED_MASTER_KEY = 'bmV3LXRlc3QtbWFzdGVyLWtleS0zMi1ieXRlcy0hISE='
+
+function workers(passwordHashProfile: 'test' | 'production', masterKeys: Record<string, string> = { MASTER_KEY: TEST_MASTER_KEY }) {
   return cloudflareTest(async () => ({
     main: './src/index.ts',
     wrangler: { configPath: './wrangler.toml' },
@@ -27,7 +34,7 @@ function workers(passwordHashProfile: 'test' | 'production') {
         REQUEST_LOG: 'off',
         PASSWORD_HASH_PROFILE: passwordHashProfile,
         BOOTSTRAP_TOKEN: 'test-bootstrap-token',
-        MASTER_KEY: 'dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=',
+        ...masterKeys,
         TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
         ALERT_WEBHOOK_URL: 'https://alerts.test/hooks/mamori',
         SLA_REQUIREMENTS_SOURCE: shared('REQUIREMENTS.md'),
@@ -46,7 +53,11 @@ export default defineConfig({
     projects: [
       {
         plugins: [workers('test')],
-        test: { ...common, name: 'workers', include: ['test/**/*.test.ts'], exclude: [...productionHashSuites, 'test/browser/**'] },
+        test: { ...common, name: 'workers', include: ['test/**/*.test.ts'], exclude: [...productionHashSuites, ...rotationSuites, 'test/browser/**'] },
+      },
+      {
+        plugins: [workers('test', { MASTER_KEY: ROTATED_MASTER_KEY, MASTER_KEY_PREVIOUS: TEST_MASTER_KEY })],
+        test: { ...common, name: 'key-rotation', include: rotationSuites },
       },
       {
         plugins: [workers('production')],

@@ -1,6 +1,8 @@
 // Prints the key that signs alert webhook deliveries (header Mamori-Signature), for the receiver:
 // HKDF-SHA-256 over MASTER_KEY, salt "mamori/v1", info "alert-webhook", 32 bytes, as hex.
 //   MASTER_KEY=... npx node scripts/alert-webhook-key.mjs
+// After a master-key rotation, pass the deployment's first MASTER_KEY: the platform keys derive
+// from it (it is kept wrapped in D1 as the platform's MAC root), so the webhook key never changes.
 // The receiver checks HMAC-SHA-256(key, "<t>." + raw body) against v1=<hex> and refuses stale t.
 const master = process.env.MASTER_KEY
 if (!master) {

@@ -24,6 +24,7 @@ import { opsAnnouncements } from './routes/ops-announcements/ops-announcements.i
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
 import { opsIncidents } from './routes/ops-incidents/ops-incidents.index'
+import { opsKeys } from './routes/ops-keys/ops-keys.index'
 import { opsMaintenance } from './routes/ops-maintenance/ops-maintenance.index'
 import { opsMaintenanceWindows } from './routes/ops-maintenance-windows/ops-maintenance-windows.index'
 import { opsSupport } from './routes/ops-support/ops-support.index'
@@ -68,6 +69,8 @@ export function createApp() {
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
   // The maintenance flags (issue 9): the operators' switch; the check itself is the maintenance() middleware and the session check.
   routers.push(opsMaintenance)
+  // Tenant data keys (issue 10): master-key rotation.
+  routers.push(opsKeys)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
   for (const router of routers) app.route('/', router)

@@ -6,7 +6,7 @@ import { sessionStoreFor } from '../src/durable/session-store'
 import { mac } from '../src/lib/crypto'
 import { sha256Hex } from '../src/lib/digest'
 import { rehashPassword } from '../src/services/passwords/password-rehash'
-import { identifierMacKey } from '../src/services/platform/keys'
+import { identifierMacKey } from '../src/services/keys/platform-keys'
 import {
   BOOTSTRAP_TOKEN,
   OPERATOR,

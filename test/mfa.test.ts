@@ -3,14 +3,13 @@ import * as OTPAuth from 'otpauth'
 import { describe, expect, it } from 'vitest'
 import { CHALLENGE_SWEEP_LIMIT } from '../src/cron/challenge-sweep'
 import worker from '../src/index'
-import { mac } from '../src/lib/crypto'
 import { sha256Hex } from '../src/lib/digest'
-import { otpMacKey } from '../src/services/platform/keys'
+import { codeMac } from '../src/services/keys/field-crypto'
 import { OPERATOR, call, expectProblem, lastCode, lastMail, operator, signIn, strongPassword, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 /** How the service stores a recovery code (an HMAC, never the code). */
-async function recoveryMac(code: string) {
-  return mac(await otpMacKey(env), `recovery:${code}`)
+async function recoveryMac(tenantId: string, code: string) {
+  return codeMac(env, tenantId, `recovery:${code}`)
 }
 
 /**
@@ -327,7 +326,8 @@ describe('e-mailed one-time codes (SE-47)', () => {
       tenant_id: t.id,
       account_id: t.adminId,
       token_hash: await sha256Hex(challenge),
-      code_mac: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      // Under the tenant's own data key, which the MAC names (DM-5).
+      code_mac: expect.stringMatching(/^v2\.tk_[0-9a-z]{26}\.[A-Za-z0-9_-]{43}$/),
       methods: '["email"]',
       purpose: 'login',
       attempts: 0,
@@ -520,7 +520,7 @@ describe('TOTP', () => {
 
     const factors = await factorsOf(t.adminId)
     expect(factors).toEqual([
-      { id: expect.any(String), tenant_id: t.id, kind: 'totp', status: 'pending', secret: expect.stringMatching(/^v1\./), last_used_step: 0, confirmed_at: null },
+      { id: expect.any(String), tenant_id: t.id, kind: 'totp', status: 'pending', secret: expect.stringMatching(/^v2\.tk_[0-9a-z]{26}\./), last_used_step: 0, confirmed_at: null },
     ])
     expect(factors[0]!.secret).not.toContain(base32)
     expect(factors[0]!.secret!.toUpperCase()).not.toContain(base32)
@@ -560,7 +560,7 @@ describe('TOTP', () => {
     expect(rows).toHaveLength(10)
     expect(rows.map((r) => r.used_at)).toEqual(Array(10).fill(null))
     const hashes = rows.map((r) => r.code_hash).sort()
-    expect(hashes).toEqual((await Promise.all(codes.map((c) => recoveryMac(c)))).sort())
+    expect(hashes).toEqual((await Promise.all(codes.map((c) => recoveryMac(t.id, c)))).sort())
     for (const c of codes) expect(hashes).not.toContain(c)
 
     const [factor] = await factorsOf(t.adminId)
@@ -668,7 +668,7 @@ describe('TOTP', () => {
     expect(done.body.status).toBe('ok')
     expect((await auditOf(t.adminId, 'auth.login')).at(-1)!.details).toMatchObject({ method: 'recovery_code' })
     const rows = await recoveryRowsOf(t.adminId)
-    const used = await env.DB.prepare('SELECT used_at FROM recovery_codes WHERE code_hash = ?').bind(await recoveryMac(code)).first<{ used_at: string | null }>()
+    const used = await env.DB.prepare('SELECT used_at FROM recovery_codes WHERE code_hash = ?').bind(await recoveryMac(t.id, code)).first<{ used_at: string | null }>()
     expect(used!.used_at).toEqual(expect.any(String))
     expect(rows.filter((r) => r.used_at === null)).toHaveLength(9)
 

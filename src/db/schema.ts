@@ -195,6 +195,29 @@ export const tenantPolicies = sqliteTable('tenant_policies', {
 })
 
 /**
+ * Data keys (DM-4, DM-5): one random 256-bit key per tenant (`tenant_id`;
+ * NULL for the operators' platform key), stored only wrapped (AES-256-GCM)
+ * under the master key named by `master_key_id`, bound to its owner, id and
+ * purpose. Every ciphertext names its `key_id`. `purpose` is `data`, or
+ * `root` for the platform's MAC root (key id `platform-root`). Destroying a
+ * tenant's keys blanks `wrapped` and stamps `destroyed_at`: nothing it
+ * sealed can be opened again, and the row says why.
+ */
+export const tenantKeys = sqliteTable(
+  'tenant_keys',
+  {
+    keyId: text('key_id').primaryKey(),
+    tenantId: text('tenant_id'),
+    purpose: text('purpose', { enum: ['data', 'root'] }).notNull(),
+    wrapped: text('wrapped'),
+    masterKeyId: text('master_key_id').notNull(),
+    createdAt: text('created_at').notNull(),
+    destroyedAt: text('destroyed_at'),
+  },
+  (t) => [index('tenant_keys_tenant').on(t.tenantId, t.createdAt), index('tenant_keys_master').on(t.masterKeyId)],
+)
+
+/**
  * Second factors of tenant users and operators. `account_id` is a user or
  * operator id (their prefixes differ). A TOTP secret is stored only
  * encrypted (AES-256-GCM); e-mail factors have none.
@@ -216,7 +239,7 @@ export const mfaFactors = sqliteTable(
   (t) => [uniqueIndex('mfa_factors_account_kind_status').on(t.accountId, t.kind, t.status)],
 )
 
-/** One-time recovery codes, stored only as HMACs under a key derived from MASTER_KEY. */
+/** One-time recovery codes, stored only as HMACs: `v2.<key id>.<mac>` under the tenant's key (legacy: unprefixed, under a platform key). */
 export const recoveryCodes = sqliteTable(
   'recovery_codes',
   {

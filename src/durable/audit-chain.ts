@@ -190,7 +190,7 @@ export class AuditChain extends DurableObject<Env> {
   }
 
   private chainKey(chain: string): Promise<CryptoKey> {
-    this.key ??= auditChainKey(this.env.MASTER_KEY, chain).catch((error: unknown) => {
+    this.key ??= auditChainKey(this.env, chain).catch((error: unknown) => {
       this.key = null
       throw error
     })

@@ -1,4 +1,5 @@
-import { deriveHmacKey, importMasterKey } from './crypto'
+import { deriveHmacKey } from './crypto'
+import { platformRoot, type MasterKeyConfig } from './key-wrap'
 import { sha256Hex } from './digest'
 import { toHex, utf8 } from './encoding'
 
@@ -116,11 +117,12 @@ export async function auditEventHashMatches(key: CryptoKey, alg: AuditHashAlg, e
 }
 
 /**
- * The HMAC key of one chain, derived from MASTER_KEY by HKDF (as every
- * MASTER_KEY-derived key is; see services/platform/keys.ts), one per chain
- * so no key serves two tenants (DM-5). Lives here because the chain's
- * Durable Object, which may not import services, is what uses it.
+ * The HMAC key of one chain, derived by HKDF from the platform's MAC root
+ * (lib/key-wrap.ts: the original MASTER_KEY, kept wrapped in D1, so a
+ * master-key rotation leaves every chain verifying), one per chain so no key
+ * serves two tenants (DM-5). Lives here because the chain's Durable Object,
+ * which may not import services, is what uses it.
  */
-export async function auditChainKey(masterKey: string, chain: string): Promise<CryptoKey> {
-  return deriveHmacKey(await importMasterKey(masterKey), `audit-chain:${chain}`)
+export async function auditChainKey(env: MasterKeyConfig & { DB: D1Database }, chain: string): Promise<CryptoKey> {
+  return deriveHmacKey(await platformRoot(env), `audit-chain:${chain}`)
 }

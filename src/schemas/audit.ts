@@ -57,6 +57,11 @@ export const AUDIT_ACTIONS = {
   // An admin lifting an account's sign-in locks and blocks; an operator doing it for another operator.
   'user.unlock': 'administration',
   'operator.unlock': 'administration',
+  // Data keys (DM-4, DM-5): a tenant's (or the platform's) data key made, every data key re-wrapped
+  // under the current master key (one event per rotate call), a tenant's keys destroyed.
+  'keys.created': 'administration',
+  'keys.rotated': 'administration',
+  'keys.destroyed': 'administration',
   // Reviewing the account list in the console; its CSV download is ledger.export.
   'ledger.read': 'administration',
   // Operations (AV-1..3, AV-9, AV-10): the maintenance calendar, notices to tenants, announcements.

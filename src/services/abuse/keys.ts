@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js'
 import { mac } from '../../lib/crypto'
 import { normaliseEmail } from '../../lib/email'
-import { throttleNameKey } from '../platform/keys'
+import { throttleNameKey } from '../keys/platform-keys'
 
 /**
  * Where an account's counters live: its realm (a tenant slug as typed, or
@@ -43,12 +43,12 @@ export function networkOf(ip: string | null): string {
   }
 }
 
-async function hashed(env: Pick<Env, 'MASTER_KEY'>, text: string) {
+async function hashed(env: Pick<Env, 'DB' | 'MASTER_KEY'>, text: string) {
   return mac(await throttleNameKey(env), text)
 }
 
 /** The name of an account's throttle object. */
-export async function accountObject(env: Pick<Env, 'MASTER_KEY'>, key: AccountKey): Promise<string> {
+export async function accountObject(env: Pick<Env, 'DB' | 'MASTER_KEY'>, key: AccountKey): Promise<string> {
   return `account:${await hashed(env, `account\n${key.realm}\n${key.email}`)}`
 }
 
@@ -56,7 +56,7 @@ export async function accountObject(env: Pick<Env, 'MASTER_KEY'>, key: AccountKe
  * A client network's throttle object, and the key its pair counters carry
  * in account objects.
  */
-export async function networkKeys(env: Pick<Env, 'MASTER_KEY'>, ip: string | null): Promise<{ network: string; object: string; pairKey: string }> {
+export async function networkKeys(env: Pick<Env, 'DB' | 'MASTER_KEY'>, ip: string | null): Promise<{ network: string; object: string; pairKey: string }> {
   const network = networkOf(ip)
   const pairKey = await hashed(env, `network\n${network}`)
   return { network, object: `ip:${pairKey}`, pairKey }

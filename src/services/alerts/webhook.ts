@@ -6,7 +6,7 @@ import type { SqlWrite } from '../../durable/audit-chain'
 import { toHex, utf8 } from '../../lib/encoding'
 import { isoNow } from '../../lib/time'
 import { audit } from '../audit/audit'
-import { alertWebhookKey } from '../platform/keys'
+import { alertWebhookKey } from '../keys/platform-keys'
 
 /** Attempts before an alert is given up on: with the backoff below, a receiver may be down for about two hours. */
 export const WEBHOOK_MAX_ATTEMPTS = 8
@@ -47,7 +47,7 @@ export function queueWebhook(db: Database, alert: { id: string; tenantId: string
  * the raw body and refuses stale timestamps, so a delivery can be neither
  * forged nor replayed later.
  */
-export async function signWebhook(env: Pick<Env, 'MASTER_KEY'>, body: string, unixSeconds: number): Promise<string> {
+export async function signWebhook(env: Pick<Env, 'DB' | 'MASTER_KEY'>, body: string, unixSeconds: number): Promise<string> {
   const mac = await crypto.subtle.sign('HMAC', await alertWebhookKey(env), utf8(`${unixSeconds}.${body}`))
   return `t=${unixSeconds},v1=${toHex(mac)}`
 }

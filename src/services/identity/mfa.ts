@@ -3,7 +3,6 @@ import { Secret, TOTP } from 'otpauth'
 import type { Database } from '../../db/client'
 import { mfaChallenges, mfaFactors, recoveryCodes } from '../../db/schema'
 import type { SqlWrite } from '../../durable/audit-chain'
-import { decryptText, encryptText, mac, macMatches } from '../../lib/crypto'
 import { randomBytes, sha256Hex } from '../../lib/digest'
 import { toBase64Url } from '../../lib/encoding'
 import { newId } from '../../lib/ids'
@@ -12,7 +11,8 @@ import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import { addMinutes, isoNow } from '../../lib/time'
 import { audit, auditChange } from '../audit/audit'
-import { factorSecretKey, otpMacKey } from '../platform/keys'
+import { codeMac, codeMacCandidates, codeMacMatches, openForOwner, sealForOwner } from '../keys/field-crypto'
+import { legacyFactorSecretKey } from '../keys/platform-keys'
 import { deliverMail, queueMail } from '../mail/mail'
 import type { TripSubject } from '../abuse/announce'
 import { accountKey, type AccountKey } from '../abuse/keys'
@@ -72,7 +72,7 @@ function totpFor(account: MfaAccount, base32: string) {
   return new TOTP({ issuer: 'Mamori', label: account.email, algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, secret: Secret.fromBase32(base32) })
 }
 
-function secretAad(account: MfaAccount) {
+function secretAad(account: Pick<MfaAccount, 'id'>) {
   return `mfa-secret:${account.id}`
 }
 
@@ -148,10 +148,10 @@ export async function startChallenge(
   const now = isoNow()
   const writes: SqlWrite[] = []
   let mailId: string | null = null
-  let codeMac: string | null = null
+  let mailedMac: string | null = null
   if (methods.includes('email')) {
     const code = numericCode(MFA_LIMITS.codeDigits)
-    codeMac = await mac(await otpMacKey(env), `${id}:${code}`)
+    mailedMac = await codeMac(env, account.tenantId, `${id}:${code}`)
     const mail = queueMail(db, {
       tenantId: account.tenantId,
       to: account.email,
@@ -170,7 +170,7 @@ export async function startChallenge(
         tenantId: account.tenantId,
         accountId: account.id,
         tokenHash: await sha256Hex(token),
-        codeMac,
+        codeMac: mailedMac,
         methods,
         purpose: enroll ? 'enroll' : 'login',
         expiresAt: addMinutes(now, MFA_LIMITS.challengeMinutes),
@@ -202,7 +202,7 @@ function mfaFailed(detail: string) {
 /** Checks a TOTP code and burns its time step, so the same code is never accepted twice. */
 async function acceptTotp(env: Env, db: Database, account: MfaAccount, factor: typeof mfaFactors.$inferSelect, code: string) {
   if (!factor.secret || !/^\d{6}$/.test(code)) return false
-  const base32 = await decryptText(await factorSecretKey(env, account.tenantId), factor.secret, secretAad(account))
+  const { plaintext: base32, legacy } = await openFactorSecret(env, account, factor.secret)
   const now = Date.now()
   const delta = totpFor(account, base32).validate({ token: code, timestamp: now, window: MFA_LIMITS.totpWindow })
   if (delta === null) return false
@@ -212,26 +212,74 @@ async function acceptTotp(env: Env, db: Database, account: MfaAccount, factor: t
     .set({ lastUsedStep: step })
     .where(and(eq(mfaFactors.id, factor.id), lt(mfaFactors.lastUsedStep, step)))
     .returning({ id: mfaFactors.id })
+  // A legacy secret is sealed again under the tenant's data key once it is proven; a concurrent upgrade wins.
+  if (burned.length === 1 && legacy) await upgradeFactorSecret(env, db, account, factor.id, factor.secret, base32)
   return burned.length === 1
 }
 
-/**
- * What is stored of a recovery code: an HMAC under a key derived from the
- * master secret, so a copy of the table alone cannot be brute-forced offline.
- */
-async function recoveryCodeMac(env: Env, code: string) {
-  return mac(await otpMacKey(env), `recovery:${code}`)
+function openFactorSecret(env: Env, account: MfaAccount, sealed: string) {
+  return openForOwner(env, account.tenantId, sealed, secretAad(account), () => legacyFactorSecretKey(env, account.tenantId))
 }
 
-async function acceptRecoveryCode(env: Env, db: Database, accountId: string, code: string) {
+/** Re-seals a `v1.` TOTP secret under the owner's data key, unless it changed meanwhile. Returns whether it did. */
+async function upgradeFactorSecret(env: Env, db: Database, account: Pick<MfaAccount, 'id' | 'tenantId'>, factorId: string, sealed: string, base32: string) {
+  const resealed = await sealForOwner(env, account.tenantId, base32, secretAad(account))
+  const done = await db
+    .update(mfaFactors)
+    .set({ secret: resealed })
+    .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.secret, sealed)))
+    .returning({ id: mfaFactors.id })
+  return done.length === 1
+}
+
+/**
+ * Re-seals up to `limit` legacy (`v1.`) TOTP secrets under their owners'
+ * data keys, for the master-key rotation: after it, no secret depends on a
+ * derived key. Returns how many it re-sealed and how many are left.
+ */
+export async function upgradeLegacyFactorSecrets(env: Env, db: Database, limit: number): Promise<{ upgraded: number; remaining: number }> {
+  const legacy = () => and(eq(mfaFactors.kind, 'totp'), sql`${mfaFactors.secret} LIKE 'v1.%'`)
+  const rows = limit > 0 ? await db.select().from(mfaFactors).where(legacy()).limit(limit).all() : []
+  let upgraded = 0
+  for (const row of rows) {
+    const account = { id: row.accountId, tenantId: row.tenantId }
+    const { plaintext } = await openForOwner(env, row.tenantId, row.secret!, secretAad(account), () => legacyFactorSecretKey(env, row.tenantId))
+    if (await upgradeFactorSecret(env, db, account, row.id, row.secret!, plaintext)) upgraded++
+  }
+  const left = await db.select({ n: sql<number>`count(*)` }).from(mfaFactors).where(legacy()).get()
+  return { upgraded, remaining: left?.n ?? 0 }
+}
+
+/**
+ * What is stored of a recovery code: an HMAC under the owner's code-MAC key
+ * (derived from its data key, which D1 holds only wrapped), so a copy of the
+ * table alone cannot be brute-forced offline.
+ */
+async function recoveryCodeMac(env: Env, tenantId: string | null, code: string) {
+  return codeMac(env, tenantId, `recovery:${code}`)
+}
+
+/**
+ * Uses up a recovery code. Codes stored before data keys (unprefixed, under
+ * the legacy shared key) still match; the one used is stored again in the
+ * current form, as each code can only be re-keyed when it is typed.
+ */
+async function acceptRecoveryCode(env: Env, db: Database, account: MfaAccount, code: string) {
   const normalised = code.trim().toLowerCase()
   if (!/^[a-z2-9]{5}-[a-z2-9]{5}$/.test(normalised)) return false
+  const unused = await db
+    .select({ codeHash: recoveryCodes.codeHash })
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.accountId, account.id), isNull(recoveryCodes.usedAt)))
+    .all()
+  if (unused.length === 0) return false
+  const candidates = await codeMacCandidates(env, account.tenantId, `recovery:${normalised}`, unused.map((r) => r.codeHash))
   const used = await db
     .update(recoveryCodes)
-    .set({ usedAt: isoNow() })
-    .where(and(eq(recoveryCodes.accountId, accountId), eq(recoveryCodes.codeHash, await recoveryCodeMac(env, normalised)), isNull(recoveryCodes.usedAt)))
+    .set({ usedAt: isoNow(), codeHash: await recoveryCodeMac(env, account.tenantId, normalised) })
+    .where(and(eq(recoveryCodes.accountId, account.id), inArray(recoveryCodes.codeHash, candidates), isNull(recoveryCodes.usedAt)))
     .returning({ id: recoveryCodes.id })
-  return used.length === 1
+  return used.length >= 1
 }
 
 export type CompletedChallenge = { accountId: string; tenantId: string | null; method: MfaMethod; enrolled: boolean }
@@ -311,12 +359,12 @@ export async function completeChallenge(
   const methods = challenge.methods as MfaMethod[]
   const code6 = code.trim()
   let method: MfaMethod | null = null
-  if (methods.includes('email') && challenge.codeMac && (await macMatches(await otpMacKey(env), `${challenge.id}:${code6}`, challenge.codeMac))) {
+  if (methods.includes('email') && challenge.codeMac && (await codeMacMatches(env, account.tenantId, `${challenge.id}:${code6}`, challenge.codeMac))) {
     method = 'email'
   } else if (methods.includes('totp')) {
     const factor = (await activeFactors(db, account.id)).find((f) => f.kind === 'totp')
     if (factor && (await acceptTotp(env, db, account, factor, code6))) method = 'totp'
-    else if (await acceptRecoveryCode(env, db, account.id, code6)) method = 'recovery_code'
+    else if (await acceptRecoveryCode(env, db, account, code6)) method = 'recovery_code'
   }
 
   const entry = { tenantId: chainOf(account), actor: auditActor(account), target: { type: account.type, id: account.id } }
@@ -368,7 +416,7 @@ export async function enableEmailFactor(env: Env, db: Database, account: MfaAcco
  */
 export async function beginTotp(env: Env, db: Database, account: MfaAccount, meta: RequestMeta, details: Record<string, unknown> = {}) {
   const secret = new Secret({ size: 20 })
-  const sealed = await encryptText(await factorSecretKey(env, account.tenantId), secret.base32, secretAad(account))
+  const sealed = await sealForOwner(env, account.tenantId, secret.base32, secretAad(account))
   const now = isoNow()
   await audit(
     env,
@@ -402,7 +450,7 @@ export async function confirmTotp(env: Env, db: Database, account: MfaAccount, c
   }
   const now = isoNow()
   const codes = Array.from({ length: MFA_LIMITS.recoveryCodes }, recoveryCode)
-  const hashed = await Promise.all(codes.map((c) => recoveryCodeMac(env, c)))
+  const hashed = await Promise.all(codes.map((c) => recoveryCodeMac(env, account.tenantId, c)))
   await auditChange(
     env,
     meta,
@@ -492,7 +540,7 @@ export async function sendStepUpCode(env: Env, db: Database, account: KeyedAccou
           tenantId: account.tenantId,
           accountId: account.id,
           tokenHash: await sha256Hex(`step-up:${toBase64Url(randomBytes(32))}`),
-          codeMac: await mac(await otpMacKey(env), `${id}:${code}`),
+          codeMac: await codeMac(env, account.tenantId, `${id}:${code}`),
           methods: ['email'],
           purpose: 'step_up',
           expiresAt,
@@ -507,7 +555,8 @@ export async function sendStepUpCode(env: Env, db: Database, account: KeyedAccou
 }
 
 /** Checks `code` against the account's live step-up code, spending one of its tries, and uses it up if right. */
-async function acceptStepUpCode(env: Env, db: Database, accountId: string, code: string) {
+async function acceptStepUpCode(env: Env, db: Database, account: MfaAccount, code: string) {
+  const accountId = account.id
   if (!/^\d{6}$/.test(code)) return false
   const now = isoNow()
   const live = await db
@@ -530,7 +579,7 @@ async function acceptStepUpCode(env: Env, db: Database, accountId: string, code:
     .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
     .where(and(eq(mfaChallenges.id, live.id), isNull(mfaChallenges.consumedAt), lt(mfaChallenges.attempts, MFA_LIMITS.attempts)))
     .returning()
-  if (!tried?.codeMac || !(await macMatches(await otpMacKey(env), `${tried.id}:${code}`, tried.codeMac))) return false
+  if (!tried?.codeMac || !(await codeMacMatches(env, account.tenantId, `${tried.id}:${code}`, tried.codeMac))) return false
   const used = await db
     .update(mfaChallenges)
     .set({ consumedAt: now })
@@ -554,8 +603,8 @@ export async function verifyCurrentFactor(env: Env, db: Database, account: Keyed
   const totp = factors.find((f) => f.kind === 'totp')
   let method: MfaMethod | null = null
   if (totp && (await acceptTotp(env, db, account, totp, trimmed))) method = 'totp'
-  else if (totp && (await acceptRecoveryCode(env, db, account.id, trimmed))) method = 'recovery_code'
-  else if (factors.some((f) => f.kind === 'email') && (await acceptStepUpCode(env, db, account.id, trimmed))) method = 'email'
+  else if (totp && (await acceptRecoveryCode(env, db, account, trimmed))) method = 'recovery_code'
+  else if (factors.some((f) => f.kind === 'email') && (await acceptStepUpCode(env, db, account, trimmed))) method = 'email'
   if (method) await gate.passed({ mailed: method === 'email' })
   else await gate.failed(db, meta, defer, tripSubject(account), [endPendingChallenges(db, account.id, isoNow())])
   return method

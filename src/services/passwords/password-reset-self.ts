@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { mfaChallenges, tenants, users } from '../../db/schema'
-import { mac, macMatches } from '../../lib/crypto'
+import { mac } from '../../lib/crypto'
 import type { Defer } from '../../lib/defer'
 import { randomBytes, sha256Hex } from '../../lib/digest'
 import { normaliseEmail } from '../../lib/email'
@@ -22,7 +22,8 @@ import { endPendingChallenges, MFA_LIMITS, numericCode } from '../identity/mfa'
 import { endActorSessions } from '../identity/sessions'
 import { audit, auditChange } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
-import { otpMacKey } from '../platform/keys'
+import { codeMac, codeMacMatches } from '../keys/field-crypto'
+import { legacyOtpMacKey } from '../keys/platform-keys'
 import { loadPolicy } from '../policy/policy'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
@@ -124,7 +125,7 @@ async function mailResetCode(env: Env, db: Database, target: Target, meta: Reque
           accountId: user.id,
           // Nobody holds this token: the code is found through the tenant and e-mail it was mailed for.
           tokenHash: await sha256Hex(`reset:${toBase64Url(randomBytes(32))}`),
-          codeMac: await mac(await otpMacKey(env), `${id}:${code}`),
+          codeMac: await codeMac(env, user.tenantId, `${id}:${code}`),
           methods: ['email'],
           purpose: 'password_reset',
           expiresAt: addMinutes(now, MFA_LIMITS.challengeMinutes),
@@ -191,9 +192,10 @@ export async function confirmPasswordReset(env: Env, db: Database, input: Passwo
     .where(inArray(mfaChallenges.id, newest))
     .returning()
   const code = input.code.trim()
-  const key = await otpMacKey(env)
   // Without a code to compare with, the same HMAC work is done against nothing.
-  const right = tried?.codeMac ? await macMatches(key, `${tried.id}:${code}`, tried.codeMac) : (await mac(key, `none:${code}`), false)
+  const right = tried?.codeMac
+    ? await codeMacMatches(env, tried.tenantId, `${tried.id}:${code}`, tried.codeMac)
+    : (await mac(await legacyOtpMacKey(env), `none:${code}`), false)
   if (!tried || !right) {
     const [[onNetwork], [onCode]] = await Promise.all([
       apply(env, net.object, [fail(id, 'reset_ip')]).then((r) => r.counted),

@@ -7,6 +7,7 @@ import { ROLE_DEFAULT_PERMISSIONS, type Role } from '../../schemas/permissions'
 import { audit } from '../audit/audit'
 import { hashPassword } from '../passwords/passwords'
 import { newAccount } from '../accounts/users'
+import { newTenantKeyWrite } from '../keys/tenant-keys'
 import { usageRows } from '../tenancy/tenants'
 
 /** The development accounts of API.md. Public by design; only ever created when ENVIRONMENT=development. */
@@ -88,6 +89,8 @@ export async function seedDevelopment(env: Env, db: Database): Promise<void> {
         .toSQL(),
       db.insert(users).values([await account('admin', DEV_SEED.admin), await account('member', DEV_SEED.member)]).toSQL(),
       usageRows(db, tenantId, now),
+      // A seed from before data keys gets its key on first use instead (tenantDataKey): no migration needed.
+      (await newTenantKeyWrite(env, db, tenantId)).write,
     ],
   )
 }

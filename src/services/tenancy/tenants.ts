@@ -13,6 +13,7 @@ import { temporaryPassword } from '../passwords/passwords'
 import { SESSION_SHARDS, endTenantSessions, pushTenantQuota } from '../identity/sessions'
 import { newAccount, toUser } from '../accounts/users'
 import { LIMIT_KEYS } from '../../schemas/limits'
+import { newTenantKeyWrite } from '../keys/tenant-keys'
 import { limitsOf, overrideColumns, overridesOf, tenantLimits } from './limits'
 
 type TenantRow = typeof tenants.$inferSelect
@@ -107,6 +108,8 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
     createdBy: `${actor.type}:${actor.id}`,
   })
   const admin = { ...account, verifyEmailAtSignIn: true }
+  // The tenant's data key is born with it, in the same transaction (DM-5).
+  const dataKey = await newTenantKeyWrite(env, db, tenant.id)
   try {
     await audit(
       env,
@@ -117,9 +120,9 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
         action: 'tenant.create',
         target: { type: 'tenant', id: tenant.id },
         outcome: 'success',
-        details: { slug: tenant.slug, plan: tenant.planId, admin_user_id: admin.id },
+        details: { slug: tenant.slug, plan: tenant.planId, admin_user_id: admin.id, data_key_id: dataKey.keyId },
       },
-      [db.insert(tenants).values(tenant).toSQL(), db.insert(users).values(admin).toSQL(), usageRows(db, tenant.id, now)],
+      [db.insert(tenants).values(tenant).toSQL(), db.insert(users).values(admin).toSQL(), usageRows(db, tenant.id, now), dataKey.write],
     )
   } catch (error) {
     // Lost a race for the slug between the check and the commit.

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { mac, macMatches } from '../../../lib/crypto'
 import { Problem } from '../../../lib/problem'
-import { consoleCsrfKey } from '../../../services/platform/keys'
+import { consoleCsrfKey } from '../../../services/keys/platform-keys'
 import { CSRF_FIELD } from '../../../views/components'
 
 /** The CSRF token of a session: the MAC of its id, so it needs no storage and ends with the session. */

@@ -16,12 +16,17 @@ export const encryption = defineProvider({
   async collect(ctx) {
     const scope = ctx.tenantId === null ? sql`tenant_id IS NOT NULL` : sql`tenant_id = ${ctx.tenantId}`
     const row = await ctx.db.get<{ secrets: number | null; sealed: number | null }>(sql`
-      SELECT count(*) AS secrets, sum(secret LIKE 'v1.%') AS sealed
+      SELECT count(*) AS secrets, sum(secret LIKE 'v1.%' OR secret LIKE 'v2.%') AS sealed
       FROM mfa_factors WHERE ${scope} AND kind = 'totp' AND secret IS NOT NULL`)
+    // DM-5: the tenant's own data keys (or, platform-wide, how many tenants have one), never their bytes.
+    const keys = await ctx.db.get<{ keys: number | null; owners: number | null }>(sql`
+      SELECT count(*) AS keys, count(DISTINCT tenant_id) AS owners
+      FROM tenant_keys WHERE ${scope} AND purpose = 'data' AND wrapped IS NOT NULL`)
+    const dataKeys = Number(keys?.keys ?? 0)
+    const keyOwners = Number(keys?.owners ?? 0)
     const secrets = Number(row?.secrets ?? 0)
     const sealed = Number(row?.sealed ?? 0)
     const allSealed = sealed === secrets
-    const keyInfo = ctx.tenantId === null ? 'mfa-secret:<tenant id>' : `mfa-secret:${ctx.tenantId}`
     const masterKey = Boolean(ctx.env.MASTER_KEY)
     const transport = ctx.transport
     const https = transport === null || transport.protocol === 'https:'
@@ -50,12 +55,17 @@ export const encryption = defineProvider({
       },
       'DM-5': {
         status: masterKey ? 'met' : 'not_met',
-        value: { derivation: 'HKDF-SHA-256', key_info: keyInfo },
+        value: { scheme: 'random AES-256 data key per tenant, wrapped under the master key', data_keys: dataKeys, tenants_with_keys: keyOwners },
         summary: {
-          en: `One key per tenant and purpose, derived by HKDF-SHA-256 from the master key (a secret, never in the database): this tenant's second-factor key is "${keyInfo}", so no key serves two tenants.`,
-          ja: `テナント・用途ごとに別の鍵をマスター鍵（データベース外のシークレット）から HKDF-SHA-256 で導出（このテナントの二要素認証用の鍵: "${keyInfo}"）。鍵を複数テナントで共有しない`,
+          en: `Each tenant has its own random 256-bit data key, stored only wrapped (AES-256-GCM) under the master key (a secret, never in the database), and every ciphertext names its key, so no key serves two tenants and a tenant's key can be destroyed; ${ctx.tenantId === null ? `${keyOwners} tenants hold one` : `this tenant holds ${dataKeys}`}.`,
+          ja: `テナントごとに乱数の 256 ビットのデータ鍵を持ち、マスター鍵（データベース外のシークレット）で AES-256-GCM によりラップした形でのみ保存。暗号文は使う鍵の ID を持つため、鍵を複数テナントで共有せず、テナントの鍵は破棄できる（${ctx.tenantId === null ? `${keyOwners} テナントが保有` : `このテナントの鍵: ${dataKeys}件`}）`,
         },
-        evidence: { derivation: 'HKDF-SHA-256', key_info: keyInfo, audit_chain_key_info: `audit-chain:${ctx.tenantId ?? '<chain>'}`, master_key_configured: masterKey },
+        evidence: {
+          data_key: 'AES-256-GCM, 256 random bits per tenant, wrapped with AES-256-GCM under an HKDF-SHA-256 key from the master key; ciphertexts v2.<key id>.<iv>.<ct>',
+          data_keys: dataKeys,
+          audit_chain_key_info: `audit-chain:${ctx.tenantId ?? '<chain>'}`,
+          master_key_configured: masterKey,
+        },
       },
       'SE-23': {
         status: allSealed ? 'met' : 'not_met',
