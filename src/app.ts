@@ -35,6 +35,8 @@ import { sla } from './routes/sla/sla.index'
 import { status } from './routes/status/status.index'
 import { support } from './routes/support/support.index'
 import { usage } from './routes/usage/usage.index'
+import { exportRoutes } from './routes/export/export.index'
+import { wellKnown } from './routes/well-known/well-known.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -59,6 +61,8 @@ export function createApp() {
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
+  // Data lifecycle (issue 10): the tenant's export, and the key that verifies erasure certificates.
+  routers.push(exportRoutes, wellKnown)
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 
