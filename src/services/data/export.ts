@@ -88,40 +88,49 @@ export function exportTenantData(db: D1Database, tenantId: string, start: Positi
   let pages = 0
   return new ReadableStream<Uint8Array>(
     {
+      // Each pull enqueues something or closes: a pull that enqueued nothing would not be called again.
       async pull(controller) {
-        const table = EXPORT_ORDER[index]
-        if (!table) {
-          controller.enqueue(encoder.encode(`${JSON.stringify({ complete: true })}\n`))
-          controller.close()
-          return
-        }
-        if (pages >= limits.maxPages) {
-          const next = encodeCursor(`${index}:${after ?? ''}`)
-          controller.enqueue(encoder.encode(`${JSON.stringify({ complete: false, next_cursor: next })}\n`))
-          controller.close()
-          return
-        }
-        pages++
-        const { results } = await pageQuery(db, table, tenantId, after, limits.pageSize).all<Record<string, unknown>>()
-        const lines = results.map((row) => {
-          let key: unknown
-          if (table.pageKey === 'rowid') {
-            key = row.__key
-            delete row.__key
-          } else key = row[table.pageKey]
-          after = key as string | number
-          const line: Record<string, unknown> = { table: table.name, row }
-          if (table.name === 'files') line.download_path = `/api/v1/files/${String(row.id)}`
-          return `${JSON.stringify(line)}\n`
-        })
-        if (lines.length) controller.enqueue(encoder.encode(lines.join('')))
-        if (results.length < limits.pageSize) {
-          index++
-          after = null
+        for (;;) {
+          if (await readPage(controller)) return
         }
       },
     },
     // Nothing is read until the client reads, after the export was recorded (its own event is in it).
     { highWaterMark: 0 },
   )
+
+  /** Reads one page (or ends the stream); true when it enqueued a line or closed. */
+  async function readPage(controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
+    const table = EXPORT_ORDER[index]
+    if (!table) {
+      controller.enqueue(encoder.encode(`${JSON.stringify({ complete: true })}\n`))
+      controller.close()
+      return true
+    }
+    if (pages >= limits.maxPages) {
+      const next = encodeCursor(`${index}:${after ?? ''}`)
+      controller.enqueue(encoder.encode(`${JSON.stringify({ complete: false, next_cursor: next })}\n`))
+      controller.close()
+      return true
+    }
+    pages++
+    const { results } = await pageQuery(db, table, tenantId, after, limits.pageSize).all<Record<string, unknown>>()
+    const lines = results.map((row) => {
+      let key: unknown
+      if (table.pageKey === 'rowid') {
+        key = row.__key
+        delete row.__key
+      } else key = row[table.pageKey]
+      after = key as string | number
+      const line: Record<string, unknown> = { table: table.name, row }
+      if (table.name === 'files') line.download_path = `/api/v1/files/${String(row.id)}`
+      return `${JSON.stringify(line)}\n`
+    })
+    if (lines.length) controller.enqueue(encoder.encode(lines.join('')))
+    if (results.length < limits.pageSize) {
+      index++
+      after = null
+    }
+    return lines.length > 0
+  }
 }
