@@ -4,8 +4,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TENANT_TABLES } from '../src/db/tenant-tables'
 import worker from '../src/index'
 import { accountKey, accountObject, tenantRealm } from '../src/services/abuse/keys'
-import { ERASURE_BUDGET, ERASURE_PAGE } from '../src/services/tenancy/erasure'
-import { RETENTION_NOTICE } from '../src/services/tenancy/erasure-certificate'
+import { ERASURE_BUDGET, ERASURE_PAGE, terminateTenant } from '../src/services/tenancy/erasure'
+import { RETENTION_NOTICE, erasureJwks, signingKey } from '../src/services/tenancy/erasure-certificate'
 import { call, expectProblem, operator, schemaTables, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 let ops: string
@@ -304,5 +304,32 @@ describe('hard delete during use (SE-36)', () => {
     expect((await call('DELETE', `/api/v1/files/${second.body.id}`, { token: t.adminToken })).status).toBe(204)
     expect(await env.DB.prepare('SELECT count(*) AS n FROM files WHERE tenant_id = ?').bind(t.id).first('n')).toBe(0)
     expect(await objectsUnder(env.FILES, `tenants/${t.id}/`)).toEqual([])
+  })
+})
+
+describe('the erasure signing key', () => {
+  it('refuses to terminate without a signing key (503), erasing nothing and recording nothing', async () => {
+    const t = await tenantWithAdmin()
+    const before = await rowsOf(t.id)
+    const unsigned = { ...env, ERASURE_SIGNING_KEY: '' }
+    const meta = { requestId: 'test', ip: null, userAgent: null }
+    await expect(terminateTenant(unsigned, t.id, { type: 'operator', id: 'op_test' }, meta)).rejects.toMatchObject({
+      status: 503,
+      type: 'erasure-signing-key-missing',
+    })
+    expect(await rowsOf(t.id)).toEqual(before)
+    expect(await env.DB.prepare('SELECT status FROM tenants WHERE id = ?').bind(t.id).first('status')).toBe('active')
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM tenant_erasures WHERE tenant_id = ?').bind(t.id).first('n')).toBe(0)
+    await expect(signingKey({ ERASURE_SIGNING_KEY: '{"kty":"OKP","crv":"Ed25519","x":"no-private-part"}' })).rejects.toMatchObject({ status: 503 })
+  })
+
+  it('takes a PKCS8 PEM as well as a JWK, and publishes only its public half', async () => {
+    const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair
+    const der = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer)
+    const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...der))}\n-----END PRIVATE KEY-----`
+    const raw = new Uint8Array((await crypto.subtle.exportKey('raw', pair.publicKey)) as ArrayBuffer)
+    const x = btoa(String.fromCharCode(...raw)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+    const { keys } = await erasureJwks({ ERASURE_SIGNING_KEY: pem })
+    expect(keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x, kid: expect.any(String), alg: 'EdDSA', use: 'sig' }])
   })
 })

@@ -137,7 +137,8 @@ export async function terminateTenant(env: Env, tenantId: string, actor: AuditAc
         action: 'tenant.terminate',
         target: { type: 'tenant', id: tenantId },
         outcome: 'success',
-        details: { slug: tenant.slug },
+        // No slug: the trail cannot be edited later, and the slug is to survive in the certificate only.
+        details: {},
       },
       [
         db
