@@ -12,7 +12,7 @@ export const exportData = defineRoute(
     summary: 'The tenant\u2019s whole data as NDJSON (DM-2; permission `export`)',
     description:
       'One line per row of every tenant table, `{"table":"records","row":{…}}`, the row as stored. Never exported: password hashes, ' +
-      'TOTP secrets, recovery-code MACs, challenge tokens and mailed codes, mail bodies. A file\u2019s line also has `download_path` ' +
+      'TOTP secrets, recovery-code MACs, challenge tokens and mailed codes, mail subjects and bodies. A file\u2019s line also has `download_path` ' +
       '(GET it with permission `download`); its `sha256` is in the row. The last line is `{"complete":true}`, or ' +
       '`{"complete":false,"next_cursor":"…"}` when more remains: the same request with `cursor` goes on. Streamed; audited as a data extraction. ' +
       `At most ${EXPORTS_PER_HOUR} exports per hour per tenant (each part counts), then 429 \`too-many-requests\` with \`Retry-After\`.`,

@@ -9,7 +9,7 @@ import { Problem } from '../../lib/problem'
  * - mfa_factors.secret: the (encrypted) TOTP seed;
  * - recovery_codes.code_hash: MACs of unused recovery codes;
  * - mfa_challenges.token_hash, code_mac: hashes of live challenge tokens and mailed codes;
- * - mail_outbox.body: a queued sign-in or reset mail holds a one-time code or temporary password.
+ * - mail_outbox.subject, body: a sign-in or reset mail names its one-time code in both (until delivery blanks them).
  * Every other column of every tenant table is exported as stored.
  */
 export const EXPORT_OMITTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
@@ -18,7 +18,7 @@ export const EXPORT_OMITTED_COLUMNS: Readonly<Record<string, readonly string[]>>
   mfa_factors: ['secret'],
   recovery_codes: ['code_hash'],
   mfa_challenges: ['token_hash', 'code_mac'],
-  mail_outbox: ['body'],
+  mail_outbox: ['subject', 'body'],
 }
 
 export type DataExportLimits = {

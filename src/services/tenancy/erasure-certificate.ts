@@ -7,8 +7,7 @@ import { Problem } from '../../lib/problem'
  */
 export const RETENTION_NOTICE =
   'Cloudflare keeps point-in-time recovery history of D1 databases and Durable Object storage for 30 days; ' +
-  'copies of the erased data in that history expire within 30 days of erased_at and are not erased at once. ' +
-  'Backups were encrypted under the tenant key, which was destroyed with the tenant.'
+  'copies of the erased data in that history expire within 30 days of erased_at and are not erased at once.'
 
 export const CERTIFICATE_TYPE = 'erasure-certificate+jwt'
 
