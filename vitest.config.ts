@@ -35,6 +35,9 @@ function workers(passwordHashProfile: 'test' | 'production', masterKeys: Record<
         PASSWORD_HASH_PROFILE: passwordHashProfile,
         BOOTSTRAP_TOKEN: 'test-bootstrap-token',
         ...masterKeys,
+        // Test-only Ed25519 key that signs erasure certificates.
+        ERASURE_SIGNING_KEY:
+          '{"crv":"Ed25519","d":"YEgVac2UAfxeyesC2b8MskjGlx2_qpHt20d0-FLgILw","x":"cQ7oqPNn_U3MgaDujrbS9LMy3YNI46ikldU10bhXHOk","kty":"OKP"}',
         TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
         ALERT_WEBHOOK_URL: 'https://alerts.test/hooks/mamori',
         SLA_REQUIREMENTS_SOURCE: shared('REQUIREMENTS.md'),

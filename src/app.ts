@@ -43,6 +43,8 @@ import { support } from './routes/support/support.index'
 import { usage } from './routes/usage/usage.index'
 import { tenantConsole } from './routes/console/console.index'
 import { helpPages } from './routes/help/help.index'
+import { exportRoutes } from './routes/export/export.index'
+import { wellKnown } from './routes/well-known/well-known.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -73,6 +75,8 @@ export function createApp() {
   routers.push(opsKeys)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
+  // Data lifecycle (issue 10): the tenant's export, and the key that verifies erasure certificates.
+  routers.push(exportRoutes, wellKnown)
   for (const router of routers) app.route('/', router)
   // The web console and help (issue 11): pages, with their own error pages; only these read the session cookie.
   app.route('/', tenantConsole)

@@ -121,6 +121,7 @@ describe('API description', () => {
             '/ops/v1/auth/mfa',
             '/dev/mailbox',
             '/status',
+            '/.well-known/jwks.json',
           ]).toContain(path)
         } else {
           expect(op.security.length, `${method} ${path}`).toBe(1)

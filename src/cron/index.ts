@@ -3,6 +3,7 @@ import { challengeSweep } from './challenge-sweep'
 import { mailAndReminders } from './mail-and-reminders'
 import { operations } from './operations'
 import { selfCheck } from './self-check'
+import { tenantErasures } from './tenant-erasures'
 
 type Job = (env: Env, scheduledTime: number) => Promise<unknown>
 
@@ -12,7 +13,7 @@ type Job = (env: Env, scheduledTime: number) => Promise<unknown>
  * feature; until then that trigger only logs that it has no job.
  */
 export const JOBS: Record<string, Job[]> = {
-  '*/5 * * * *': [selfCheck, operations, mailAndReminders, challengeSweep, alertDelivery],
+  '*/5 * * * *': [selfCheck, operations, mailAndReminders, challengeSweep, alertDelivery, tenantErasures],
 }
 
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext) {

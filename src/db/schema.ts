@@ -620,3 +620,33 @@ export const noticeJobs = sqliteTable(
   },
   (t) => [index('notice_jobs_status').on(t.status, t.id)],
 )
+
+/**
+ * A tenant's termination (DM-7, SE-37): a resumable job, and afterwards the
+ * one thing kept about the tenant. `step` is where the job stands; `counts`
+ * what each step erased so far (JSON); `lease_until` keeps two invocations
+ * (the operator's DELETE and the five-minute cron) from running it at once.
+ * No foreign key: the tenant row is erased under it. `slug` is needed while
+ * the job runs (throttle names, the certificate) and cleared once the signed
+ * certificate, which states it, exists.
+ */
+export const tenantErasures = sqliteTable(
+  'tenant_erasures',
+  {
+    tenantId: text('tenant_id').primaryKey(),
+    slug: text('slug'),
+    step: text('step').notNull(),
+    /** Where the current step stands (a table name, a last key), so it resumes there. */
+    cursor: text('cursor'),
+    counts: text('counts', { mode: 'json' }).notNull(),
+    /** The tenant's audit chain head ({seq, hash}) read just before its trail was erased. */
+    auditHead: text('audit_head', { mode: 'json' }),
+    requestedBy: text('requested_by').notNull(),
+    startedAt: text('started_at').notNull(),
+    leaseUntil: text('lease_until'),
+    finishedAt: text('finished_at'),
+    /** The compact JWS (EdDSA) that states what was erased. */
+    certificate: text('certificate'),
+  },
+  (t) => [index('tenant_erasures_unfinished').on(t.finishedAt, t.startedAt)],
+)

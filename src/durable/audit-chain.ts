@@ -293,6 +293,18 @@ export class AuditChain extends DurableObject<Env> {
     storage.put(headKey(chain), head)
     return { ok: true }
   }
+
+  /**
+   * Termination (DM-7): forgets the chain's anchored head, its keying
+   * switch-over and its checkpoints, once the caller has read the final head
+   * and erased the chain's events from D1. Waits for appends in flight.
+   */
+  async eraseAll(): Promise<void> {
+    await this.tail
+    await this.ctx.storage.deleteAlarm()
+    await this.ctx.storage.deleteAll()
+    this.head = null
+  }
 }
 
 /** Which hash applies at `seq`: keyed from the recorded switch-over on (never, if none is recorded). */

@@ -176,7 +176,7 @@ export class SessionStore extends DurableObject<Env> {
    * request already makes this one call (no second object, no D1 write per
    * request). Operators' stores hold no tenant and count nothing.
    */
-  private readonly meter: UsageMeter
+  private meter: UsageMeter
   /** Whether an alarm is already set that will run the meter's tick. */
   private tickArmed = false
 
@@ -590,6 +590,22 @@ export class SessionStore extends DurableObject<Env> {
   private async scheduleSweep(at: number) {
     const current = await this.ctx.storage.getAlarm()
     if (current === null || at < current) await this.ctx.storage.setAlarm(at)
+  }
+
+  /**
+   * Termination (DM-7): forgets everything this store holds (sessions, source
+   * rules, the request meter, the owner) and its alarm, so no later tick
+   * writes usage back. The instance's memory starts over as if new.
+   */
+  async eraseAll(): Promise<void> {
+    await this.ctx.storage.deleteAlarm()
+    await this.ctx.storage.deleteAll()
+    this.ready = false
+    this.cachedRules = undefined
+    this.pushes.clear()
+    this.storePushes++
+    this.tickArmed = false
+    this.meter = new UsageMeter(this.ctx.storage.kv)
   }
 }
 

@@ -317,6 +317,13 @@ export class Throttle extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm()
     if (current === null || next < current) await this.ctx.storage.setAlarm(next)
   }
+
+  /** Termination (DM-7): forgets every counter of this key and the alarm that would sweep them. */
+  async eraseAll(): Promise<void> {
+    await this.ctx.storage.deleteAlarm()
+    await this.ctx.storage.deleteAll()
+    this.ready = false
+  }
 }
 
 function fresh(counter: ThrottleCounter, now: number): Row {

@@ -49,6 +49,9 @@ export const AUDIT_ACTIONS = {
   'policy.update': 'administration',
   'tenant.create': 'administration',
   'tenant.update': 'administration',
+  // An operator terminated a tenant (the erasure job starts); tenant.erased when it finished and its certificate was signed.
+  'tenant.terminate': 'administration',
+  'tenant.erased': 'administration',
   'operator.bootstrap': 'administration',
   'operator.create': 'administration',
   'operator.update': 'administration',
@@ -89,6 +92,8 @@ export const AUDIT_ACTIONS = {
   'file.download': 'data_extraction',
   'ledger.export': 'data_extraction',
   'audit.export': 'data_extraction',
+  // GET /api/v1/export: the tenant's whole data (DM-2).
+  'data.export': 'data_extraction',
   // An operator reading the tenant's records or files, refused or not.
   'support.read': 'data_extraction',
 

@@ -1,10 +1,11 @@
 import { database } from '../../db/client'
 import { createTenant, getTenant, listPlans as plans, listTenants, updateTenant } from '../../services/tenancy/tenants'
 import { forceReset } from '../../services/passwords/password-reset'
+import { erasureCertificate, terminateTenant } from '../../services/tenancy/erasure'
 import { usageOf } from '../../services/usage/usage'
 import { actorOf, defer, requestMeta } from '../context'
 import type { AppRouteHandler } from '../router'
-import type { CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute, UsageRoute } from './ops-tenants.routes'
+import type { CertificateRoute, RemoveRoute, CreateRoute, GetOneRoute, ListPlansRoute, ListRoute, PatchRoute, ResetAdminPasswordRoute, UsageRoute } from './ops-tenants.routes'
 
 export const listPlans: AppRouteHandler<ListPlansRoute> = async (c) =>
   c.json({ items: await plans(database(c.env)), next_cursor: null }, 200)
@@ -47,3 +48,13 @@ export const resetAdminPassword: AppRouteHandler<ResetAdminPasswordRoute> = asyn
 }
 
 export const usage: AppRouteHandler<UsageRoute> = async (c) => c.json(await usageOf(c.env, database(c.env), c.req.valid('param').id), 200)
+
+export const remove: AppRouteHandler<RemoveRoute> = async (c) => {
+  const progress = await terminateTenant(c.env, c.req.valid('param').id, actorOf(c), requestMeta(c))
+  c.header('Cache-Control', 'no-store')
+  if (progress.status === 'finished') return c.json({ certificate: progress.certificate }, 200)
+  return c.json(progress, 202)
+}
+
+export const certificate: AppRouteHandler<CertificateRoute> = async (c) =>
+  c.json({ certificate: await erasureCertificate(database(c.env), c.req.valid('param').id) }, 200)

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import { IdParamSchema, ListQuerySchema, idParam, paginated } from '../../schemas/common'
 import { PlanSchema, TenantCreateSchema, TenantCreatedSchema, TenantPatchSchema, TenantSchema } from '../../schemas/tenants'
+import { ErasureCertificateSchema, ErasureProgressSchema } from '../../schemas/erasure'
 import { UsageSchema } from '../../schemas/usage'
 import { ResetResultSchema } from '../../schemas/users'
 import { defineRoute } from '../router'
@@ -80,6 +81,36 @@ export const resetAdminPassword = defineRoute(operator, {
   responses: { 200: jsonResponse(ResetResultSchema, 'Reset'), ...problemResponses(401, 404) },
 })
 
+export const remove = defineRoute(operator, {
+  method: 'delete',
+  path: '/ops/v1/tenants/{id}',
+  tags,
+  summary: 'Terminate a tenant: erase all its data and sign an erasure certificate (DM-7, SE-37)',
+  description:
+    'Suspends the tenant and erases, in order: its session stores, its accounts\u2019 throttle counters, its file objects, its backup objects, ' +
+    'every row of it in every tenant table (the audit trail last, after its final head is read), its audit chain\u2019s sequencer, then its key. ' +
+    'Audited in the operators\u2019 log (`tenant.terminate`, then `tenant.erased`). 200 with the certificate when done within this call; ' +
+    '202 with the progress when the tenant is too large for one call (the five-minute job finishes it, and a later DELETE goes on too). ' +
+    'Once finished, DELETE answers the same certificate again. 503 `erasure-signing-key-missing` (nothing erased) when no signing key is configured.',
+  request: { params: IdParamSchema },
+  responses: {
+    200: jsonResponse(ErasureCertificateSchema, 'Erased: the signed certificate'),
+    202: jsonResponse(ErasureProgressSchema, 'Erasure under way'),
+    ...problemResponses(401, 404, 503),
+  },
+})
+
+export const certificate = defineRoute(operator, {
+  method: 'get',
+  path: '/ops/v1/tenants/{id}/certificate',
+  tags,
+  summary: 'The erasure certificate of a terminated tenant (404 until the erasure finished)',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonResponse(ErasureCertificateSchema, 'The certificate'), ...problemResponses(401, 404) },
+})
+
+export type RemoveRoute = typeof remove
+export type CertificateRoute = typeof certificate
 export type ListPlansRoute = typeof listPlans
 export type ListRoute = typeof list
 export type CreateRoute = typeof create

@@ -21,3 +21,8 @@ export async function accountHolds(env: Env, key: AccountKey, scopes: readonly S
 export function wasHeld(released: Released[]): UnlockScope[] {
   return released.filter((r) => r.locked || r.blocked).map((r) => r.scope as UnlockScope)
 }
+
+/** Termination (DM-7): forgets every counter of the account's throttle object (its storage and alarm). */
+export async function eraseAccountThrottle(env: Env, key: AccountKey): Promise<void> {
+  await throttleFor(env, await accountObject(env, key)).eraseAll()
+}

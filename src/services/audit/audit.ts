@@ -186,6 +186,14 @@ export function auditChainState(env: Env, chain: string): Promise<ChainState> {
   return auditChainFor(env, chain).state(chain)
 }
 
+/**
+ * Termination (DM-7): erases the chain sequencer's own storage (anchored
+ * head, keying switch-over, checkpoints), once its events are gone from D1.
+ */
+export function eraseAuditChainState(env: Env, chain: string): Promise<void> {
+  return auditChainFor(env, chain).eraseAll()
+}
+
 const EXPORT_COLUMNS = [
   'id', 'at', 'tenant_id', 'actor_type', 'actor_id', 'action', 'category', 'target_type', 'target_id',
   'request_id', 'ip', 'user_agent', 'outcome', 'details', 'seq', 'prev_hash', 'hash',

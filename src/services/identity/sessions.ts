@@ -298,3 +298,12 @@ export async function endActorSessions(
 export async function endTenantSessions(env: Env, tenantId: string): Promise<number> {
   return (await onEveryShard(env, tenantId, (store) => store.revokeAll())).reduce((a, b) => a + b, 0)
 }
+
+/**
+ * Termination (DM-7): empties every session store shard of the tenant
+ * (sessions, source rules, request meters) and cancels their alarms.
+ * Answers how many stores were erased.
+ */
+export async function eraseTenantSessionStores(env: Env, tenantId: string): Promise<number> {
+  return (await onEveryShard(env, tenantId, (store) => store.eraseAll())).length
+}

@@ -9,7 +9,14 @@ import type { AuditAction } from '../audit/audit'
 export const EXPORTS_PER_HOUR = 10
 const HOUR_MS = 3_600_000
 
-export type ExportKind = Extract<AuditAction, 'audit.export' | 'ledger.export'>
+export type ExportKind = Extract<AuditAction, 'audit.export' | 'ledger.export' | 'data.export'>
+
+/** How each kind is named in its 429: the refusal's wording and its RateLimit policy name. */
+const KIND_NAMES: Record<ExportKind, { what: string; policy: string }> = {
+  'audit.export': { what: 'audit exports', policy: 'audit-export' },
+  'ledger.export': { what: 'ledger downloads', policy: 'ledger-export' },
+  'data.export': { what: 'data exports', policy: 'data-export' },
+}
 
 /**
  * The export frequency limit, as a guarded write for the export's own audit
@@ -51,10 +58,10 @@ export async function exportLimited(db: Database, tenantId: string, kind: Export
     .limit(1)
     .get()
   const retry = oldest ? (Date.parse(oldest.at) + HOUR_MS - now) / 1000 : 60
-  const what = kind === 'audit.export' ? 'audit exports' : 'ledger downloads'
+  const { what, policy } = KIND_NAMES[kind]
   return Problem.tooManyRequests(
     retry,
     `At most ${EXPORTS_PER_HOUR} ${what} per hour per organisation; try again in ${Math.max(1, Math.ceil(retry))} seconds.`,
-    [{ name: kind === 'audit.export' ? 'audit-export' : 'ledger-export', quota: EXPORTS_PER_HOUR, windowSeconds: 3600, remaining: 0, resetSeconds: retry }],
+    [{ name: policy, quota: EXPORTS_PER_HOUR, windowSeconds: 3600, remaining: 0, resetSeconds: retry }],
   )
 }
