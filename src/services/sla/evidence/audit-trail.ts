@@ -1,7 +1,9 @@
+import { AUDIT_ACTIONS } from '../../../schemas/audit'
 import { chainFacts, monthEvents } from './facts'
 import { defineProvider, plural } from './provider'
 
-const EXTRACTIONS = ['file.download', 'ledger.export', 'audit.export', 'support.read'] as const
+/** Every action the audit table files under data extraction: a new kind of bulk output is counted without anyone listing it here. */
+const EXTRACTIONS = Object.entries(AUDIT_ACTIONS).filter(([, category]) => category === 'data_extraction').map(([action]) => action)
 
 /**
  * The audit trail as evidence: RE-8 (kept, never pruned, viewable), SE-9
@@ -85,11 +87,10 @@ export const auditTrail = defineProvider({
         status: 'met',
         value: { data_extractions_this_month: extracted },
         summary: {
-          en: `Every bulk output needs a permission and is audited as a data extraction: file downloads (download), the ledger CSV (admins), audit exports (audit:read); ${plural(extracted, 'extraction')} in ${month}.`,
-          ja: `一括出力はすべて権限が必要で、データ抽出として記録: ファイルのダウンロード（download 権限）、アカウント台帳 CSV（管理者）、操作ログのエクスポート（audit:read）。${month} のデータ抽出 ${extracted}件`,
+          en: `Every bulk output needs a permission and is audited as a data extraction: the whole-data export (export, 10 an hour), file downloads (download), the ledger CSV (admins), audit exports (audit:read); ${plural(extracted, 'extraction')} in ${month}.`,
+          ja: `一括出力はすべて権限が必要で、データ抽出として記録: データ一括エクスポート（export 権限、1時間10回まで）、ファイルのダウンロード（download 権限）、アカウント台帳 CSV（管理者）、操作ログのエクスポート（audit:read）。${month} のデータ抽出 ${extracted}件`,
         },
         evidence: { data_extractions_this_month: extractions },
-        note: { en: 'The whole-data export (GET /api/v1/export, permission export) is not part of this build.', ja: 'データ一括エクスポート（GET /api/v1/export、export 権限）はこのバージョンに未搭載' },
       },
     }
   },

@@ -13,13 +13,9 @@ const PENDING: Partial<Record<RequirementId, Bilingual>> = {
   },
   'PF-3': { en: 'The nightly backup job is not part of this build.', ja: '夜間バックアップ処理はこのバージョンに未搭載' },
   'DM-1': { en: 'Backups are not part of this build.', ja: 'バックアップはこのバージョンに未搭載' },
-  'DM-2': { en: 'Tenant termination and erasure are not part of this build.', ja: '解約時のデータ消去はこのバージョンに未搭載' },
   'DM-3': { en: 'Backups and their generations are not part of this build.', ja: 'バックアップとその世代管理はこのバージョンに未搭載' },
-  'DM-7': { en: 'The full export before termination, and erasure after it, are not part of this build.', ja: '解約前の全データエクスポートと解約後の消去はこのバージョンに未搭載' },
   'DM-10': { en: 'Backups to the separate bucket are not part of this build.', ja: '別バケットへのバックアップはこのバージョンに未搭載' },
   'SE-11': { en: 'Encrypted backup snapshots are not part of this build.', ja: '暗号化されたバックアップはこのバージョンに未搭載' },
-  'SE-35/37': { en: 'Termination with a signed erasure certificate is not part of this build.', ja: '署名付き消去証明書を伴う解約処理はこのバージョンに未搭載' },
-  'GE-1/2': { en: 'The help page (/help) is not part of this build.', ja: 'ヘルプページ（/help）はこのバージョンに未搭載' },
 }
 
 export const PENDING_IDS = Object.keys(PENDING) as RequirementId[]

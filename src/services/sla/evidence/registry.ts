@@ -6,7 +6,9 @@ import { authentication } from './authentication'
 import { byConstruction } from './by-construction'
 import { customisation } from './customisation'
 import { encryption } from './encryption'
+import { helpPage } from './help'
 import { incidentNotices } from './incident-notices'
+import { lifecycle } from './lifecycle'
 import { maintenance } from './maintenance'
 import { monitoring } from './monitoring'
 import { organisational } from './organisational'
@@ -44,4 +46,6 @@ export const EVIDENCE_PROVIDERS: readonly EvidenceProvider[] = [
   announcements,
   quotas,
   incidentNotices,
+  lifecycle,
+  helpPage,
 ]
