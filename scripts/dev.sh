@@ -6,6 +6,11 @@ set -eu
 cd "$(dirname "$0")/.."
 
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
+# A .dev.vars from an older checkout lacks secrets added since (ERASURE_SIGNING_KEY):
+# append each variable of the example that it does not set yet.
+grep -E '^[A-Z_]+=' .dev.vars.example | while IFS= read -r line; do
+  grep -q "^${line%%=*}=" .dev.vars || printf '%s\n' "$line" >> .dev.vars
+done
 
 # Offline machines: do not fetch Request.cf at every start.
 export CLOUDFLARE_CF_FETCH_ENABLED=false
