@@ -550,7 +550,7 @@ describe('webhook delivery', () => {
       { ALERT_WEBHOOK_URL: '' },
       db,
       { tenant: null, admins: [] },
-      { category: 'security', kind: 'test', action: 'security.alert', mail: { subject: 's', text: 't' }, facts: {} },
+      { category: 'security', kind: 'test', action: 'security.alert', mail: () => ({ subject: 's', text: 't' }), facts: {} },
     )
     expect(queued).toMatchObject({ writes: [], webhook: false, notified: { admins: 0, user: false, webhook: false } })
     expect(await deliverAlertWebhooks({ ...env, ALERT_WEBHOOK_URL: ' ' }, db)).toEqual({ sent: 0, failed: 0, gaveUp: 0 })

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { tenants, users } from '../../db/schema'
 import { Problem } from '../../lib/problem'
+import type { Locale } from '../../i18n'
 import type { Principal } from '../../schemas/principal'
 import { activeFactors } from './mfa'
 import type { Reauthenticating } from '../passwords/current-password'
@@ -11,7 +12,7 @@ import { toUser, type UserRow } from '../accounts/users'
 /** The signed-in account, its tenant and session. */
 export async function me(db: Database, principal: Principal) {
   const row = await db
-    .select({ user: users, tenant: { id: tenants.id, slug: tenants.slug, name: tenants.name } })
+    .select({ user: users, tenant: { id: tenants.id, slug: tenants.slug, name: tenants.name, language: tenants.language } })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(users.id, principal.actorId), eq(users.tenantId, principal.tenantId!)))
@@ -27,15 +28,15 @@ export async function me(db: Database, principal: Principal) {
 }
 
 /** The caller's own account row; the session must still point at a live account. */
-export async function currentUser(db: Database, principal: Principal): Promise<UserRow & { tenantSlug: string }> {
+export async function currentUser(db: Database, principal: Principal): Promise<UserRow & { tenantSlug: string; tenantLanguage: Locale }> {
   const row = await db
-    .select({ user: users, slug: tenants.slug })
+    .select({ user: users, slug: tenants.slug, tenantLanguage: tenants.language })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(users.id, principal.actorId), eq(users.tenantId, principal.tenantId!)))
     .get()
   if (!row) throw Problem.unauthenticated('This account no longer exists.')
-  return { ...row.user, tenantSlug: row.slug }
+  return { ...row.user, tenantSlug: row.slug, tenantLanguage: row.tenantLanguage }
 }
 
 /** The signed-in user as re-authentication sees them (the throttle realm their sign-in uses). */

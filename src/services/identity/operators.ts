@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
+import { pickLocale } from '../../i18n'
 import { operators } from '../../db/schema'
 import { secretsEqual } from '../../lib/digest'
 import { normaliseEmail } from '../../lib/email'
@@ -92,6 +93,7 @@ export async function bootstrapOperator(
     status: 'active',
     mustChangePassword: false,
     createdBy: null,
+    language: null,
   }
   const insert = {
     sql: `INSERT INTO operators (id, email, name, password_hash, password_changed_at, created_at)
@@ -109,7 +111,7 @@ export async function bootstrapOperator(
 }
 
 function operatorAccount(row: OperatorRow): KeyedAccount {
-  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM }
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM, locale: pickLocale(row.language) }
 }
 
 /**

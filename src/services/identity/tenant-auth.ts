@@ -26,6 +26,7 @@ import { refuseSource, sourceRulesOf } from '../policy/source-restrictions'
 import { tenantPlan } from '../tenancy/tenants'
 import { toUser, type UserRow } from '../accounts/users'
 import { noteSignInNetwork } from '../alerts/networks'
+import { pickLocale } from '../../i18n'
 
 type TenantRow = typeof tenants.$inferSelect
 
@@ -194,8 +195,8 @@ async function upgradeHash(env: Env, db: Database, user: UserRow, password: stri
   return rehashedOnly ? { ...user, passwordHash: now.passwordHash } : user
 }
 
-function accountOf(user: UserRow, tenant: Pick<TenantRow, 'slug'>): KeyedAccount {
-  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(tenant.slug) }
+function accountOf(user: UserRow, tenant: Pick<TenantRow, 'slug' | 'language'>): KeyedAccount {
+  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(tenant.slug), locale: pickLocale(user.language, tenant.language) }
 }
 
 // Past the password, the caller has proven it, so saying why is no leak.
@@ -225,8 +226,13 @@ export async function completeTenantMfa(
   defer: Defer,
 ): Promise<TenantLoginResult> {
   const done = await completeChallenge(env, db, { type: 'user' }, input.challenge, input.code, meta, defer, async (id) => {
-    const row = await db.select({ user: users, slug: tenants.slug }).from(users).innerJoin(tenants, eq(tenants.id, users.tenantId)).where(eq(users.id, id)).get()
-    return row ? accountOf(row.user, { slug: row.slug }) : null
+    const row = await db
+      .select({ user: users, slug: tenants.slug, language: tenants.language })
+      .from(users)
+      .innerJoin(tenants, eq(tenants.id, users.tenantId))
+      .where(eq(users.id, id))
+      .get()
+    return row ? accountOf(row.user, row) : null
   })
   const row = await db
     .select({ tenant: tenants, user: users })
