@@ -35,6 +35,7 @@ import { sla } from './routes/sla/sla.index'
 import { status } from './routes/status/status.index'
 import { support } from './routes/support/support.index'
 import { usage } from './routes/usage/usage.index'
+import { tenant } from './routes/tenant/tenant.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -59,6 +60,8 @@ export function createApp() {
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
+  // The tenant's own settings (the language of its mail).
+  routers.push(tenant)
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 
