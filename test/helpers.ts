@@ -50,8 +50,16 @@ export async function lastMail(to: string) {
 /** The one-time code in the newest sign-in mail to `to`. */
 export async function lastCode(to: string): Promise<string> {
   const mail = await lastMail(to)
-  const code = mail?.body.match(/sign-in code is (\d{6})/)?.[1]
+  const code = mail?.body.match(/(?:サインイン確認コード: |sign-in code is )(\d{6})/)?.[1]
   expect(code, `no sign-in code mailed to ${to}`).toBeDefined()
+  return code!
+}
+
+/** The one-time code in the newest step-up (confirmation) mail to `to`, in either language. */
+export async function lastConfirmationCode(to: string): Promise<string> {
+  const mail = await lastMail(to)
+  const code = mail?.body.match(/(?:^確認コード: |confirmation code is )(\d{6})/m)?.[1]
+  expect(code, `no confirmation code mailed to ${to}`).toBeDefined()
   return code!
 }
 
