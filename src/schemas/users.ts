@@ -17,7 +17,7 @@ export const UserSchema = z
     created_at: z.string(),
     created_by: z.string(),
     last_login_at: z.string().nullable(),
-    language: LanguageSchema.nullable().openapi({ description: 'The language of this account\u2019s mail; null follows the tenant\u2019s.' }),
+    language: LanguageSchema.nullable().openapi({ description: 'The language of this account\u2019s mail (`ja` or `en`); null follows the tenant\u2019s.' }),
   })
   .openapi('User')
 
@@ -33,7 +33,7 @@ const Permissions = z
   })
 
 /** An account's own mail language, or null to follow the tenant's. */
-export const AccountLanguage = LanguageSchema.nullable().openapi({ description: 'The account\u2019s mail language; null follows the tenant\u2019s.' })
+export const AccountLanguage = LanguageSchema.nullable().openapi({ description: 'The account\u2019s mail language (`ja` or `en`); null follows the tenant\u2019s.' })
 
 export const UserCreateSchema = z
   .strictObject({
