@@ -158,6 +158,25 @@ describe('Japanese by default', () => {
     expect(notices[0]!.body).toContain(`お使いの Mamori アカウントへのサインインが、${ip} から10 回続けて失敗しました。`)
   })
 
+  it('mails a security alert to the account and to the admins in Japanese', async () => {
+    const email = `roaming-${crypto.randomUUID().slice(0, 8)}@${jaTenant.slug}.example`
+    const created = await call('POST', '/api/v1/users', { token: jaTenant.adminToken, body: { email, name: 'Roaming', role: 'member' } })
+    const first = await call('POST', '/api/v1/auth/login', { body: { tenant: jaTenant.slug, email, password: created.body.temporary_password }, headers: { 'CF-Connecting-IP': '192.0.2.10' } })
+    const password = strongPassword()
+    await call('POST', '/api/v1/auth/password', { token: first.body.token, body: { current_password: created.body.temporary_password, new_password: password } })
+    const elsewhere = await call('POST', '/api/v1/auth/login', { body: { tenant: jaTenant.slug, email, password }, headers: { 'CF-Connecting-IP': '198.51.100.20' } })
+    expect(elsewhere.body.status).toBe('ok')
+    const own = (await mailsTo(email)).filter((m) => m.subject === '【Mamori】新しいサインインのお知らせ')
+    expect(own).toHaveLength(1)
+    expect(own[0]!.body).toContain(`Tenant ${jaTenant.slug} のお使いのアカウント（${email}）に、これまで使用されたことのないネットワークからサインインがありました。`)
+    expect(own[0]!.body).toMatch(new RegExp(`日時: ${JA_TIME.source}`))
+    expect(own[0]!.body).toContain('network: 198.51.100.0/24')
+    const admins = (await mailsTo(jaTenant.adminEmail)).filter((m) => m.subject === '【Mamori】セキュリティアラート: 新しいネットワークからのサインイン')
+    expect(admins).toHaveLength(1)
+    expect(admins[0]!.body).toContain(`アカウント: ${email}（${created.body.id}）`)
+    expect(admins[0]!.body).toContain('このメールは、テナントの管理者の皆様にお送りしています。')
+  })
+
   it('mails a maintenance window and an incident to the contact and admins in Japanese', async () => {
     const start = Date.now() + 40 * DAY
     const window = await call('POST', '/ops/v1/maintenance-windows', {
