@@ -307,6 +307,23 @@ describe('an account\u2019s own language overrides its tenant\u2019s', () => {
   })
 })
 
+describe('operators', () => {
+  it('mails an operator invited in English in English, and one invited without a language in Japanese', async () => {
+    const english = `en-op-${crypto.randomUUID().slice(0, 8)}@mamori.test`
+    const invited = await call('POST', '/ops/v1/operators', { token: ops, body: { email: english, name: 'English Operator', language: 'en' } })
+    expect(invited).toMatchObject({ status: 201, body: { email: english, language: 'en' } })
+    expect((await lastMail(english))!.subject).toBe('Mamori: an operator account was created for you')
+    await call('POST', '/ops/v1/auth/login', { body: { email: english, password: invited.body.temporary_password } })
+    expect((await lastMail(english))!.subject).toMatch(/^Mamori sign-in code: \d{6}$/)
+
+    const japanese = `ja-op-${crypto.randomUUID().slice(0, 8)}@mamori.test`
+    const plain = await call('POST', '/ops/v1/operators', { token: ops, body: { email: japanese, name: 'Japanese Operator' } })
+    expect(plain.body.language).toBeNull()
+    expect((await lastMail(japanese))!.subject).toBe('【Mamori】運用者アカウント作成のお知らせ')
+    expectProblem(await call('POST', '/ops/v1/operators', { token: ops, body: { email: `fr-${japanese}`, name: 'X', language: 'fr' } }), 422, 'validation')
+  })
+})
+
 describe('the settings are strict', () => {
   it.each([
     ['PATCH /api/v1/me', 'PATCH', () => '/api/v1/me', () => jaTenant.adminToken, { language: 'fr' }],

@@ -88,6 +88,7 @@ describe('inviting operators', () => {
       status: 'active',
       created_at: expect.any(String),
       last_login_at: null,
+      language: null,
       temporary_password: expect.stringMatching(/^[A-Za-z2-9]{20}$/),
     })
     const first = (await operatorRow(reply.body.id))!

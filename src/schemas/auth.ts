@@ -123,6 +123,7 @@ export const OperatorSchema = z
     status: z.enum(['active', 'disabled']),
     created_at: z.string(),
     last_login_at: z.string().nullable(),
+    language: LanguageSchema.nullable().openapi({ description: 'The language of this operator\u2019s mail (`ja` or `en`); null is Japanese.' }),
   })
   .openapi('Operator')
 

@@ -78,7 +78,7 @@ export async function inviteOperator(env: Env, db: Database, caller: Principal, 
     status: 'active',
     mustChangePassword: true,
     createdBy: `operator:${caller.actorId}`,
-    language: null,
+    language: input.language ?? null,
   }
   const text = messages(pickLocale(row.language)).mail.operatorAccountCreated({ email })
   const mail = queueMail(db, { tenantId: null, to: email, subject: text.subject, body: text.text })
@@ -91,7 +91,7 @@ export async function inviteOperator(env: Env, db: Database, caller: Principal, 
       action: 'operator.create',
       target: { type: 'operator', id: row.id },
       outcome: 'success',
-      details: { email, name: row.name },
+      details: { email, name: row.name, ...(row.language ? { language: row.language } : {}) },
     },
     [db.insert(operators).values(row).toSQL(), mail.write],
   ).catch((error) => {

@@ -28,7 +28,7 @@ import { operatorSourceVerdict, refuseSource } from '../policy/source-restrictio
 type OperatorRow = typeof operators.$inferSelect
 
 export function toOperator(row: OperatorRow) {
-  return { id: row.id, email: row.email, name: row.name, status: row.status, created_at: row.createdAt, last_login_at: row.lastLoginAt }
+  return { id: row.id, email: row.email, name: row.name, status: row.status, created_at: row.createdAt, last_login_at: row.lastLoginAt, language: row.language }
 }
 
 /** Whether an operator's password is older than the platform's admin maximum (SE-13: 30 days). */
