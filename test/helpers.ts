@@ -55,14 +55,6 @@ export async function lastCode(to: string): Promise<string> {
   return code!
 }
 
-/** The one-time code in the newest step-up (confirmation) mail to `to`, in either language. */
-export async function lastConfirmationCode(to: string): Promise<string> {
-  const mail = await lastMail(to)
-  const code = mail?.body.match(/(?:^確認コード: |confirmation code is )(\d{6})/m)?.[1]
-  expect(code, `no confirmation code mailed to ${to}`).toBeDefined()
-  return code!
-}
-
 /** Operator sign-in: password, then the e-mailed code (operators always need a second factor). */
 export async function operatorSignIn(email = OPERATOR.email, password = OPERATOR.password): Promise<string> {
   const login = await call('POST', '/ops/v1/auth/login', { body: { email, password } })
