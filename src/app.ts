@@ -45,6 +45,7 @@ import { tenantConsole } from './routes/console/console.index'
 import { helpPages } from './routes/help/help.index'
 import { exportRoutes } from './routes/export/export.index'
 import { wellKnown } from './routes/well-known/well-known.index'
+import { tenant } from './routes/tenant/tenant.index'
 
 /**
  * The whole HTTP surface. Middleware order matters: the request ID comes
@@ -77,6 +78,8 @@ export function createApp() {
   routers.push(usage)
   // Data lifecycle (issue 10): the tenant's export, and the key that verifies erasure certificates.
   routers.push(exportRoutes, wellKnown)
+  // The tenant's own settings (the language of its mail).
+  routers.push(tenant)
   for (const router of routers) app.route('/', router)
   // The web console and help (issue 11): pages, with their own error pages; only these read the session cookie.
   app.route('/', tenantConsole)

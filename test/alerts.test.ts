@@ -8,7 +8,7 @@ import { securityAlert } from '../src/services/alerts/security-alerts'
 import { NETWORKS_PER_ACCOUNT } from '../src/services/alerts/networks'
 import { WEBHOOK_BATCH, WEBHOOK_MAX_ATTEMPTS, deliverAlertWebhooks } from '../src/services/alerts/webhook'
 import type { Delivery } from './doubles/alert-webhook'
-import { ORIGIN, call, expectProblem, strongPassword, tenantWithAdmin, userOf, type TestTenant, type TestUser } from './helpers'
+import { ORIGIN, call, expectProblem, operator, strongPassword, tenantWithAdmin as japaneseTenantWithAdmin, userOf, type TestTenant, type TestUser } from './helpers'
 
 const WEBHOOK = 'https://alerts.test'
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -92,6 +92,14 @@ async function mailsTo(address: string) {
 }
 
 const alertMails = async (address: string) => (await mailsTo(address)).filter((m) => /Security alert|New sign-in/.test(m.subject))
+
+/** The alert texts below are asserted in English: the tenant says so (Japanese is the default). */
+async function tenantWithAdmin(): Promise<TestTenant> {
+  const tenant = await japaneseTenantWithAdmin()
+  const patched = await call('PATCH', `/ops/v1/tenants/${tenant.id}`, { token: await operator(), body: { language: 'en' } })
+  expect(patched.status).toBe(200)
+  return tenant
+}
 
 function loginFrom(ip: string, tenant: string, email: string, password: string) {
   return call('POST', '/api/v1/auth/login', { body: { tenant, email, password }, headers: { 'CF-Connecting-IP': ip } })
@@ -550,7 +558,7 @@ describe('webhook delivery', () => {
       { ALERT_WEBHOOK_URL: '' },
       db,
       { tenant: null, admins: [] },
-      { category: 'security', kind: 'test', action: 'security.alert', mail: { subject: 's', text: 't' }, facts: {} },
+      { category: 'security', kind: 'test', action: 'security.alert', mail: () => ({ subject: 's', text: 't' }), facts: {} },
     )
     expect(queued).toMatchObject({ writes: [], webhook: false, notified: { admins: 0, user: false, webhook: false } })
     expect(await deliverAlertWebhooks({ ...env, ALERT_WEBHOOK_URL: ' ' }, db)).toEqual({ sent: 0, failed: 0, gaveUp: 0 })

@@ -355,7 +355,7 @@ describe('a new tenant’s first admin sign-in (SE-26)', () => {
     expect(login.status).toBe(200)
     // No token of any kind yet: the operator holding the password gets nowhere without the admin's mailbox.
     expect(login.body).toEqual({ status: 'mfa_required', challenge: expect.stringMatching(/^mc1\./), methods: ['email'] })
-    expect((await lastMail(t.email))!.subject).toMatch(/^Mamori sign-in code: \d{6}$/)
+    expect((await lastMail(t.email))!.subject).toMatch(/^【Mamori】サインイン確認コード: \d{6}$/)
     const code = await lastCode(t.email)
     const wrong = code === '000000' ? '111111' : '000000'
     expectProblem(await call('POST', '/api/v1/auth/mfa', { body: { challenge: login.body.challenge, code: wrong } }), 401, 'mfa-failed')

@@ -50,7 +50,7 @@ export async function lastMail(to: string) {
 /** The one-time code in the newest sign-in mail to `to`. */
 export async function lastCode(to: string): Promise<string> {
   const mail = await lastMail(to)
-  const code = mail?.body.match(/sign-in code is (\d{6})/)?.[1]
+  const code = mail?.body.match(/(?:サインイン確認コード: |sign-in code is )(\d{6})/)?.[1]
   expect(code, `no sign-in code mailed to ${to}`).toBeDefined()
   return code!
 }

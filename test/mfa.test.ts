@@ -150,7 +150,7 @@ async function startTotp(t: TestTenant, code?: string) {
 async function factorChangeCode(t: TestTenant): Promise<string> {
   const reply = await call('POST', '/api/v1/me/mfa/code', { token: t.adminToken })
   expect(reply.status).toBe(200)
-  const code = (await lastMail(t.adminEmail))?.body.match(/confirmation code is (\d{6})/)?.[1]
+  const code = (await lastMail(t.adminEmail))?.body.match(/^確認コード: (\d{6})$/m)?.[1]
   expect(code).toMatch(/^\d{6}$/)
   return code!
 }
@@ -199,7 +199,7 @@ describe('operator second factor', () => {
       { id: expect.any(String), tenant_id: null, kind: 'email', status: 'active', secret: null, last_used_step: 0, confirmed_at: expect.any(String) },
     ])
     expect(await mailCount(OPERATOR.email)).toBe(mailsBefore + 1)
-    expect((await lastMail(OPERATOR.email))!.subject).toMatch(/^Mamori sign-in code: \d{6}$/)
+    expect((await lastMail(OPERATOR.email))!.subject).toMatch(/^【Mamori】サインイン確認コード: \d{6}$/)
 
     const events = await auditOf(op.id)
     expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual([
@@ -227,7 +227,7 @@ describe('operator second factor', () => {
       .bind(OPERATOR.email)
       .first<{ tenant_id: string | null; to_address: string; subject: string }>()
     const code = await lastCode(OPERATOR.email)
-    expect(mail).toEqual({ tenant_id: null, to_address: OPERATOR.email, subject: `Mamori sign-in code: ${code}` })
+    expect(mail).toEqual({ tenant_id: null, to_address: OPERATOR.email, subject: `【Mamori】サインイン確認コード: ${code}` })
     expect((await challengeRow(login.body.challenge))!.purpose).toBe('login')
 
     const done = await answer(login.body.challenge, code, '/ops/v1/auth/mfa')
@@ -891,8 +891,8 @@ describe('replacing or removing second factors needs a current one', () => {
     expect(requested.status).toBe(200)
     expect(requested.body).toEqual({ expires_at: expect.any(String) })
     const mail = (await lastMail(t.adminEmail))!
-    expect(mail.subject).toMatch(/^Mamori confirmation code: \d{6}$/)
-    const code = mail.body.match(/confirmation code is (\d{6})/)![1]!
+    expect(mail.subject).toMatch(/^【Mamori】確認コード: \d{6}$/)
+    const code = mail.body.match(/^確認コード: (\d{6})$/m)![1]!
     const row = await env.DB.prepare("SELECT purpose, methods, code_mac, consumed_at FROM mfa_challenges WHERE account_id = ? AND purpose = 'step_up'")
       .bind(t.adminId)
       .first<{ purpose: string; methods: string; code_mac: string; consumed_at: string | null }>()

@@ -42,7 +42,7 @@ async function addUser(tenantId: string, email: string, role: 'admin' | 'member'
 }
 
 async function createNotice(key: string) {
-  const job = noticeJobWrite({ dedupeKey: key, scope: 'all', scopeId: newId('ann'), purpose: 'announcement', text: { subject: 'Hello', body: 'Everyone.' } })
+  const job = noticeJobWrite({ dedupeKey: key, scope: 'all', scopeId: newId('ann'), purpose: 'announcement', message: { kind: 'announcement', announcement: { kind: 'notice', effective_at: new Date().toISOString(), subject: 'Hello', body: 'Everyone.' } } })
   await env.DB.prepare(job.write.sql).bind(...job.write.params).run()
   return job.id
 }

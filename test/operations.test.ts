@@ -35,8 +35,14 @@ async function noticeMails(noticeKey: string) {
   return results.map((r) => r.to_address)
 }
 
+/** A notice's job, with the subject and body of its first mail (the notice keeps parameters; each mail its own language's text). */
 async function notice(noticeKey: string) {
-  return env.DB.prepare('SELECT status, subject, body, tenants_notified FROM notice_jobs WHERE dedupe_key = ?')
+  return env.DB.prepare(
+    `SELECT j.status, j.tenants_notified,
+       (SELECT m.subject FROM mail_outbox m WHERE m.dedupe_key LIKE 'notice:' || j.id || ':%' ORDER BY m.to_address LIMIT 1) AS subject,
+       (SELECT m.body FROM mail_outbox m WHERE m.dedupe_key LIKE 'notice:' || j.id || ':%' ORDER BY m.to_address LIMIT 1) AS body
+     FROM notice_jobs j WHERE j.dedupe_key = ?`,
+  )
     .bind(noticeKey)
     .first<{ status: string; subject: string; body: string; tenants_notified: number }>()
 }
@@ -194,7 +200,7 @@ describe('maintenance windows: changes and cancellation, each mailed', () => {
     await runCron(Date.now())
     const recipients = [a.adminEmail, contactOf(a), extraAdmin.email].sort()
     expect(await noticeMails(`mw:${id}:scheduled`)).toEqual(recipients)
-    expect((await notice(`mw:${id}:scheduled`))!.subject).toMatch(/^Mamori: maintenance scheduled for \d{4}-\d\d-\d\d \d\d:\d\d JST$/)
+    expect((await notice(`mw:${id}:scheduled`))!.subject).toMatch(/^【Mamori】メンテナンスのお知らせ（\d{4}年\d{1,2}月\d{1,2}日\([日月火水木金土]\) \d\d:\d\d）$/)
 
     // Growing it inside the lead time is refused; moving it later with enough notice is a change.
     expectProblem(await call('PATCH', `/ops/v1/maintenance-windows/${id}`, { token: ops, body: { starts_at: iso(Date.now() + DAY) } }), 422, 'lead-time-too-short')
@@ -293,11 +299,11 @@ describe('the five-minute job and the maintenance calendar', () => {
     expect(await notice(`mw:${id}:rev1:7d`)).toBeNull()
     await Promise.all([runCron(start - 7 * DAY), runCron(start - 7 * DAY)])
     await runCron(start - 7 * DAY + 5 * MIN)
-    expect((await notice(`mw:${id}:rev1:7d`))!.subject).toMatch(/^Mamori: maintenance in 7 days/)
+    expect((await notice(`mw:${id}:rev1:7d`))!.subject).toMatch(/^【Mamori】メンテナンスまであと 7 日です/)
     expect(await noticeMails(`mw:${id}:rev1:7d`)).toEqual(await recipientsOf(b))
     await Promise.all([runCron(start - DAY), runCron(start - DAY)])
     await runCron(start - DAY)
-    expect((await notice(`mw:${id}:rev1:1d`))!.subject).toMatch(/^Mamori: maintenance tomorrow/)
+    expect((await notice(`mw:${id}:rev1:1d`))!.subject).toMatch(/^【Mamori】メンテナンスの前日のお知らせ/)
     expect(await noticeMails(`mw:${id}:rev1:1d`)).toEqual(await recipientsOf(b))
     expect(await auditEvents('maintenance.window_reminder', id)).toHaveLength(2)
   })
@@ -364,7 +370,7 @@ describe('incidents', () => {
     const update = await env.DB.prepare("SELECT dedupe_key FROM notice_jobs WHERE scope_id = ? AND purpose = 'incident.update'").bind(id).first<{ dedupe_key: string }>()
     expect(await noticeMails(update!.dedupe_key)).toEqual(await recipientsOf(a))
     expect(await noticeMails(`inc:${id}:resolved`)).toEqual(await recipientsOf(a))
-    expect((await notice(`inc:${id}:resolved`))!.subject).toBe('Mamori incident resolved: Slow file uploads')
+    expect((await notice(`inc:${id}:resolved`))!.subject).toBe('【Mamori】障害復旧のお知らせ: Slow file uploads')
     expect((await auditEvents('incident.open', id))[0]).toMatchObject({ chain: 'platform', category: 'security', actor_type: 'operator' })
     expect(await auditEvents('incident.update', id)).toHaveLength(1)
     expect(await auditEvents('incident.resolve', id)).toHaveLength(1)

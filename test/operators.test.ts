@@ -88,6 +88,7 @@ describe('inviting operators', () => {
       status: 'active',
       created_at: expect.any(String),
       last_login_at: null,
+      language: null,
       temporary_password: expect.stringMatching(/^[A-Za-z2-9]{20}$/),
     })
     const first = (await operatorRow(reply.body.id))!
@@ -105,7 +106,7 @@ describe('inviting operators', () => {
     expect(event).toMatchObject({ action: 'operator.create', category: 'administration', outcome: 'success', details: { email: 'mailed@mamori.test', name: 'Mailed' } })
     expect(JSON.stringify(event)).not.toContain(reply.body.temporary_password)
     const mail = await lastMail('mailed@mamori.test')
-    expect(mail!.subject).toBe('Mamori: an operator account was created for you')
+    expect(mail!.subject).toBe('【Mamori】運用者アカウント作成のお知らせ')
     expect(mail!.body).not.toContain(reply.body.temporary_password)
   })
 
@@ -276,7 +277,7 @@ describe('TOTP for operators', () => {
   async function stepUpCode(op: Op) {
     const mailed = await call('POST', '/ops/v1/me/mfa/code', { token: op.token })
     expect(mailed.status).toBe(200)
-    const code = (await lastMail(op.email))?.body.match(/confirmation code is (\d{6})/)?.[1]
+    const code = (await lastMail(op.email))?.body.match(/^確認コード: (\d{6})$/m)?.[1]
     expect(code, 'a confirmation code was mailed').toBeDefined()
     return code!
   }

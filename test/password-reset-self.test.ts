@@ -23,7 +23,7 @@ const request = (tenant: string, email: string, ip: string) => call('POST', '/ap
 const confirm = (tenant: string, email: string, code: string, newPassword: string, ip: string) =>
   call('POST', '/api/v1/auth/password-reset/confirm', { body: { tenant, email, code, new_password: newPassword }, headers: from(ip) })
 
-const RESET_SUBJECT = /^Mamori password reset code: (\d{8})$/
+const RESET_SUBJECT = /^【Mamori】パスワード再設定コード: (\d{8})$/
 
 /** The reset codes mailed to `to` so far; the work runs after the answer, so wait for `count` of them. */
 async function resetCodes(to: string, count: number): Promise<string[]> {
@@ -91,7 +91,7 @@ describe('choosing a new password with the code', () => {
     expect(resets.map((e) => ({ actor: e.actor_id, details: e.details }))).toEqual([
       { actor: user.id, details: { via: 'self_service', challenge_id: expect.stringMatching(/^mfa_/) } },
     ])
-    expect((await mailsTo(user.email)).some((m) => m.subject === 'Mamori: your password was changed')).toBe(true)
+    expect((await mailsTo(user.email)).some((m) => m.subject === '【Mamori】パスワード変更のお知らせ')).toBe(true)
   })
 
   it('answers a wrong code the same for a real account, an unknown e-mail and an unknown tenant', async () => {

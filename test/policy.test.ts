@@ -1105,24 +1105,24 @@ describe('password expiry', () => {
 })
 
 describe('password expiry reminders (five-minute cron)', () => {
-  const SEVEN = 'Mamori: your password expires in 7 days'
-  const ONE = 'Mamori: your password expires in 1 day'
+  const SEVEN = '【Mamori】パスワードの有効期限まであと 7 日です'
+  const ONE = '【Mamori】パスワードの有効期限まであと 1 日です'
 
   it('queues one “expires in 7 days” mail for an admin at 24 days, and nothing more on the next run', async () => {
     const tenant = await tenantWithAdmin()
     await setPasswordAge(tenant.adminId, 24)
     await runFiveMinuteCron()
-    const mails = await mailsTo(tenant.adminEmail, 'Mamori: your password expires%')
+    const mails = await mailsTo(tenant.adminEmail, '【Mamori】パスワードの有効期限%')
     expect(mails).toHaveLength(1)
     expect(mails[0]!.subject).toBe(SEVEN)
-    expect(mails[0]!.body).toContain('change it every 30 days')
+    expect(mails[0]!.body).toContain('30 日ごとの変更が必要です')
     expect(mails[0]!.status).toBe('sent')
     const audited = await events(tenant.id, 'auth.password_expiry_reminder')
     expect(audited).toHaveLength(1)
     expect(audited[0]).toMatchObject({ actor_type: 'system', actor_id: 'password-reminders', target_id: tenant.adminId, outcome: 'success' })
     expect(audited[0]!.details).toMatchObject({ days_left: 7 })
     await runFiveMinuteCron()
-    expect(await mailsTo(tenant.adminEmail, 'Mamori: your password expires%')).toHaveLength(1)
+    expect(await mailsTo(tenant.adminEmail, '【Mamori】パスワードの有効期限%')).toHaveLength(1)
     expect(await events(tenant.id, 'auth.password_expiry_reminder')).toHaveLength(1)
   })
 
@@ -1131,7 +1131,7 @@ describe('password expiry reminders (five-minute cron)', () => {
     await setPasswordAge(tenant.adminId, 29.5)
     await runFiveMinuteCron()
     await runFiveMinuteCron()
-    const mails = await mailsTo(tenant.adminEmail, 'Mamori: your password expires%')
+    const mails = await mailsTo(tenant.adminEmail, '【Mamori】パスワードの有効期限%')
     expect(mails.map((m) => m.subject)).toEqual([ONE])
   })
 
@@ -1141,8 +1141,8 @@ describe('password expiry reminders (five-minute cron)', () => {
     await setPasswordAge(fresh.adminId, 22)
     await setPasswordAge(expired.adminId, 31)
     await runFiveMinuteCron()
-    expect(await mailsTo(fresh.adminEmail, 'Mamori: your password expires%')).toEqual([])
-    expect(await mailsTo(expired.adminEmail, 'Mamori: your password expires%')).toEqual([])
+    expect(await mailsTo(fresh.adminEmail, '【Mamori】パスワードの有効期限%')).toEqual([])
+    expect(await mailsTo(expired.adminEmail, '【Mamori】パスワードの有効期限%')).toEqual([])
   })
 
   it('reminds members by their own age: 7 days before 90 by default, before the policy’s value when set', async () => {
@@ -1154,10 +1154,10 @@ describe('password expiry reminders (five-minute cron)', () => {
     const byPolicy = await addMember(other)
     await setPasswordAge(byPolicy.id, 54)
     await runFiveMinuteCron()
-    expect((await mailsTo(byDefault.email, 'Mamori: your password expires%')).map((m) => m.subject)).toEqual([SEVEN])
-    const policyMails = await mailsTo(byPolicy.email, 'Mamori: your password expires%')
+    expect((await mailsTo(byDefault.email, '【Mamori】パスワードの有効期限%')).map((m) => m.subject)).toEqual([SEVEN])
+    const policyMails = await mailsTo(byPolicy.email, '【Mamori】パスワードの有効期限%')
     expect(policyMails.map((m) => m.subject)).toEqual([SEVEN])
-    expect(policyMails[0]!.body).toContain('change it every 60 days')
+    expect(policyMails[0]!.body).toContain('60 日ごとの変更が必要です')
   })
 })
 
@@ -1208,8 +1208,8 @@ describe('forced password reset by a tenant admin', () => {
 
   it('mails the user that the password was reset, without the temporary password', async () => {
     const mail = await lastMail(member.email)
-    expect(mail!.subject).toBe('Mamori: your password was reset')
-    expect(mail!.body).toContain('by an administrator')
+    expect(mail!.subject).toBe('【Mamori】パスワードがリセットされました')
+    expect(mail!.body).toContain('に管理者によりリセットされました')
     expect(mail!.body).not.toContain(reset.body.temporary_password)
   })
 
@@ -1285,8 +1285,8 @@ describe('forced password reset by an operator', () => {
       'invalid-credentials',
     )
     const resetMail = await lastMail(tenant.adminEmail)
-    expect(resetMail!.subject).toBe('Mamori: your password was reset')
-    expect(resetMail!.body).toContain('by the service operator')
+    expect(resetMail!.subject).toBe('【Mamori】パスワードがリセットされました')
+    expect(resetMail!.body).toContain('にサービス運用者によりリセットされました')
     // The operator saw the temporary password: it only works with a code mailed to the admin (SE-26).
     const first = await call('POST', '/api/v1/auth/login', {
       body: { tenant: tenant.slug, email: tenant.adminEmail, password: reply.body.temporary_password },

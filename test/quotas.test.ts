@@ -209,10 +209,10 @@ describe('monthly usage in D1 and its alert mails', () => {
         [second.email, `${key80}:${second.email}`],
       ]),
     )
-    expect(at80.map((m) => m.subject)).toEqual(Array(3).fill(`Mamori: Tenant ${t.slug} has used 80 % of its monthly request quota (${month})`))
+    expect(at80.map((m) => m.subject)).toEqual(Array(3).fill(`【Mamori】Tenant ${t.slug} の今月のリクエスト数が上限の 80% に達しました（${Number(month.slice(0, 4))}年${Number(month.slice(5))}月）`))
     expect((await me(second.token)).status).toBe(200) // 5 of 5: 100 %
     const at100 = await eventually(() => mailsTo(t), (m) => m.length === 6)
-    expect(at100.slice(3).map((m) => m.subject)).toEqual(Array(3).fill(`Mamori: Tenant ${t.slug} has used its monthly request quota (${month})`))
+    expect(at100.slice(3).map((m) => m.subject)).toEqual(Array(3).fill(`【Mamori】Tenant ${t.slug} の今月のリクエスト数が上限に達しました（${Number(month.slice(0, 4))}年${Number(month.slice(5))}月）`))
     // Refused requests after that mail nothing more.
     expect((await me(t.adminToken)).status).toBe(429)
     expect((await me(second.token)).status).toBe(429)

@@ -96,9 +96,9 @@ describe('one account from one network (pair)', () => {
     expect(blocks.map((e) => ({ outcome: e.outcome, details: e.details }))).toEqual([
       { outcome: 'denied', details: { scope: 'pair', count: 10, window: 60, owner_notified: true, email: user.email, network: ip } },
     ])
-    const notices = (await mailsTo(user.email)).filter((m) => m.subject === 'Mamori: failed sign-ins to your account')
+    const notices = (await mailsTo(user.email)).filter((m) => m.subject === '【Mamori】サインインの失敗が続いています')
     expect(notices).toHaveLength(1)
-    expect(notices[0]!.body).toContain(`from ${ip}`)
+    expect(notices[0]!.body).toContain(`${ip} から`)
   })
 
   it('raises one brute-force alert to the tenant’s admins and the webhook for a blocked pair, once an hour (SE-28)', async () => {
@@ -111,7 +111,7 @@ describe('one account from one network (pair)', () => {
     // A second block from another network within the hour raises no second mail storm.
     await failTimes(10, t.slug, user.email, freshIp())
     expect(await alerts()).toHaveLength(1)
-    const adminMails = (await mailsTo(t.adminEmail)).filter((m) => /Security alert/.test(m.subject))
+    const adminMails = (await mailsTo(t.adminEmail)).filter((m) => /セキュリティアラート/.test(m.subject))
     expect(adminMails.length).toBeGreaterThanOrEqual(1)
     expect(adminMails.at(-1)!.body).not.toContain(user.password)
   })
@@ -171,7 +171,7 @@ describe('one account from one network (pair)', () => {
       // The refusals of the first block are summed up with the second; the owner was told once.
       { scope: 'pair', count: 11, window: 120, refused_previous_block: 2, email: user.email, network: ip },
     ])
-    expect((await mailsTo(user.email)).filter((m) => m.subject === 'Mamori: failed sign-ins to your account')).toHaveLength(1)
+    expect((await mailsTo(user.email)).filter((m) => m.subject === '【Mamori】サインインの失敗が続いています')).toHaveLength(1)
     await age(stub, 2 * MINUTE + 1000)
     const back = await tenantLogin(t.slug, user.email, user.password, ip)
     expect({ status: back.status, result: back.body.status }).toEqual({ status: 200, result: 'ok' })
@@ -219,7 +219,7 @@ describe('one account from anywhere (account)', () => {
     expect(locked).toEqual({ retryAfter: '3600', policy: '"account";q=100', rateLimit: '"account";r=0', body: problemBody('account') })
     const lockEvents = (await tenantEvents('security.account_locked', 'account')).filter((e) => e.target_id === user.id)
     expect(lockEvents.map((e) => e.details)).toEqual([{ scope: 'account', count: 100, window: null, owner_notified: true, email: user.email }])
-    expect((await mailsTo(user.email)).filter((m) => m.subject === 'Mamori: your account is locked')).toHaveLength(1)
+    expect((await mailsTo(user.email)).filter((m) => m.subject === '【Mamori】アカウントがロックされました')).toHaveLength(1)
     // The admins and the operators' webhook hear of the lock too (SE-28).
     const lockAlerts = (await events(t.id, 'security.alert')).filter((e) => e.target_id === user.id && e.details.kind === 'account_locked')
     expect(lockAlerts.map((e) => ({ scope: e.details.scope, count: e.details.count }))).toEqual([{ scope: 'account', count: 100 }])
@@ -321,7 +321,7 @@ describe('second factors', () => {
     expect(refused).toEqual({ retryAfter: '3600', policy: '"mfa";q=10', rateLimit: '"mfa";r=0', body: problemBody('mfa') })
     const locks = (await tenantEvents('security.account_locked', 'mfa')).filter((e) => e.target_id === user.id)
     expect(locks.map((e) => e.details)).toEqual([{ scope: 'mfa', count: 10, window: null, owner_notified: true, email: user.email }])
-    expect((await mailsTo(user.email)).filter((m) => m.subject === 'Mamori: your second step is locked')).toHaveLength(1)
+    expect((await mailsTo(user.email)).filter((m) => m.subject === '【Mamori】2 段階認証がロックされました')).toHaveLength(1)
 
     const unlocked = await call('POST', `/api/v1/users/${user.id}/unlock`, { token: t.adminToken })
     expect(unlocked.body.unlocked).toEqual(['mfa'])
@@ -353,7 +353,7 @@ describe('second factors', () => {
     expect(capped.policy).toBe('"mfa_mail";q=5;w=3600')
     expect(Number(capped.retryAfter)).toBeGreaterThan(3500)
     expect(capped.body).toEqual(problemBody('mfa_mail'))
-    expect((await mailsTo(user.email)).filter((m) => m.subject.startsWith('Mamori sign-in code'))).toHaveLength(5)
+    expect((await mailsTo(user.email)).filter((m) => m.subject.startsWith('【Mamori】サインイン確認コード'))).toHaveLength(5)
     const trips = (await tenantEvents('security.throttled', 'mfa_mail')).filter((e) => e.target_id === user.id)
     expect(trips.map((e) => e.details)).toEqual([{ scope: 'mfa_mail', count: 5, window: 3600, email: user.email }])
 

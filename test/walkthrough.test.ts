@@ -19,6 +19,7 @@ describe('walking skeleton', () => {
       status: 'active',
       created_at: expect.any(String),
       last_login_at: null,
+      language: null,
     })
     const again = await call('POST', '/ops/v1/bootstrap', {
       token: BOOTSTRAP_TOKEN,

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import type { NoticeMessage } from '../i18n/mail/params'
 
 export const plans = sqliteTable('plans', {
   id: text('id').primaryKey(),
@@ -36,6 +37,8 @@ export const tenants = sqliteTable('tenants', {
   limitStorageBytes: integer('limit_storage_bytes'),
   limitRequestsPerMinute: integer('limit_requests_per_minute'),
   limitRequestsPerMonth: integer('limit_requests_per_month'),
+  /** The language of mail to the tenant's contact, and of its accounts that follow the tenant (src/i18n). */
+  language: text('language', { enum: ['ja', 'en'] }).notNull().default('ja'),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
 })
@@ -91,6 +94,8 @@ export const users = sqliteTable(
     createdBy: text('created_by').notNull(),
     updatedAt: text('updated_at').notNull(),
     lastLoginAt: text('last_login_at'),
+    /** The language of this account's mail; null follows the tenant's. */
+    language: text('language', { enum: ['ja', 'en'] }),
   },
   (t) => [uniqueIndex('users_tenant_email').on(t.tenantId, t.email)],
 )
@@ -109,6 +114,8 @@ export const operators = sqliteTable('operators', {
   mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull().default(false),
   /** `operator:<id>` of the inviting operator; null for the bootstrapped first one. */
   createdBy: text('created_by'),
+  /** The language of this operator's mail; null is the platform default (Japanese). */
+  language: text('language', { enum: ['ja', 'en'] }),
 })
 
 export const records = sqliteTable(
@@ -608,8 +615,11 @@ export const noticeJobs = sqliteTable(
     scopeId: text('scope_id'),
     /** A reminder is dropped when its window changed or closed meanwhile. */
     purpose: text('purpose').notNull(),
-    subject: text('subject').notNull(),
-    body: text('body').notNull(),
+    /**
+     * What the notice says, as parameters: each recipient's mail is written
+     * from it in their own language. `{}` only on rows from before the column.
+     */
+    message: text('message', { mode: 'json' }).$type<NoticeMessage>().notNull().default(sql`'{}'`),
     status: text('status', { enum: ['pending', 'done'] }).notNull(),
     /** The last tenant id whose mails are queued; null before the first chunk. */
     cursor: text('cursor'),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
-import { EmailSchema, PasswordInputSchema, textSchema } from './common'
-import { UserSchema } from './users'
+import { EmailSchema, NOTHING_TO_CHANGE, PasswordInputSchema, changesSomething, textSchema } from './common'
+import { LanguageSchema } from './language'
+import { AccountLanguage, UserSchema } from './users'
 
 export const TenantLoginSchema = z
   .strictObject({
@@ -122,6 +123,7 @@ export const OperatorSchema = z
     status: z.enum(['active', 'disabled']),
     created_at: z.string(),
     last_login_at: z.string().nullable(),
+    language: LanguageSchema.nullable().openapi({ description: 'The language of this operator\u2019s mail (`ja` or `en`); null is Japanese.' }),
   })
   .openapi('Operator')
 
@@ -140,11 +142,19 @@ export const OperatorLoginResultSchema = z
 export const MeSchema = z
   .object({
     user: UserSchema,
-    tenant: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
+    tenant: z.object({ id: z.string(), slug: z.string(), name: z.string(), language: LanguageSchema }),
     session: z.object({ id: z.string(), expires_at: z.string() }),
     mfa: z.object({ methods: z.array(z.enum(['email', 'totp'])) }),
   })
   .openapi('Me')
+
+/** What an account may change about itself here (its password and factors have their own routes). */
+export const MePatchSchema = z
+  .strictObject({ language: AccountLanguage.optional() })
+  .refine(changesSomething, NOTHING_TO_CHANGE)
+  .openapi('MePatch', { minProperties: 1 })
+
+export type MePatch = z.infer<typeof MePatchSchema>
 
 export type TenantLogin = z.infer<typeof TenantLoginSchema>
 export type PasswordResetRequest = z.infer<typeof PasswordResetRequestSchema>

@@ -1,8 +1,15 @@
 import { z } from '@hono/zod-openapi'
 import { OperatorSchema } from './auth'
 import { EmailSchema, PasswordInputSchema, textSchema } from './common'
+import { LanguageSchema } from './language'
 
-export const OperatorInviteSchema = z.strictObject({ email: EmailSchema, name: textSchema(200) }).openapi('OperatorInvite')
+export const OperatorInviteSchema = z
+  .strictObject({
+    email: EmailSchema,
+    name: textSchema(200),
+    language: LanguageSchema.nullable().optional().openapi({ description: 'The language of the new operator\u2019s mail (`ja` or `en`); Japanese when left out.' }),
+  })
+  .openapi('OperatorInvite')
 
 export const OperatorInvitedSchema = OperatorSchema.extend({
   temporary_password: z.string().openapi({ description: 'Shown once. The first sign-in also needs a code mailed to the new operator and must change it.' }),

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { EmailSchema, NOTHING_TO_CHANGE, SlugSchema, changesSomething, textSchema } from './common'
+import { LanguageSchema } from './language'
 import { LimitOverridesSchema, LimitsPatchSchema } from './limits'
 import { UserSchema } from './users'
 
@@ -27,6 +28,7 @@ export const TenantSchema = z
     contact_email: z.string(),
     storage_used_bytes: z.number().int(),
     limits: LimitOverridesSchema,
+    language: LanguageSchema,
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -39,6 +41,7 @@ export const TenantCreateSchema = z
     plan: PlanIdSchema,
     contact_email: EmailSchema,
     admin: z.strictObject({ email: EmailSchema, name: textSchema(200) }),
+    language: LanguageSchema.optional().openapi({ description: 'The tenant\u2019s mail language; `ja` when left out.' }),
   })
   .openapi('TenantCreate')
 
@@ -48,6 +51,7 @@ export const TenantPatchSchema = z
     plan: PlanIdSchema.optional(),
     status: z.enum(['active', 'suspended']).optional(),
     contact_email: EmailSchema.optional(),
+    language: LanguageSchema.optional(),
     limits: LimitsPatchSchema.optional().openapi({
       description: 'Per-contract overrides of the plan\u2019s limits; only the named ones change, and null returns one to the plan\u2019s.',
     }),
@@ -67,3 +71,15 @@ export const TenantCreatedSchema = z
 export type Tenant = z.infer<typeof TenantSchema>
 export type TenantCreate = z.infer<typeof TenantCreateSchema>
 export type TenantPatch = z.infer<typeof TenantPatchSchema>
+
+/** The tenant as its own admins see and set it (`GET|PATCH /api/v1/tenant`). */
+export const TenantSettingsSchema = z
+  .object({ id: z.string(), slug: z.string(), name: z.string(), language: LanguageSchema })
+  .openapi('TenantSettings')
+
+export const TenantSettingsPatchSchema = z
+  .strictObject({ language: LanguageSchema.optional() })
+  .refine(changesSomething, NOTHING_TO_CHANGE)
+  .openapi('TenantSettingsPatch', { minProperties: 1 })
+
+export type TenantSettingsPatch = z.infer<typeof TenantSettingsPatchSchema>

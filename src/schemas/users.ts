@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { EmailSchema, NOTHING_TO_CHANGE, changesSomething, textSchema } from './common'
+import { LanguageSchema } from './language'
 import { PermissionSchema } from './permissions'
 
 export const UserSchema = z
@@ -16,6 +17,7 @@ export const UserSchema = z
     created_at: z.string(),
     created_by: z.string(),
     last_login_at: z.string().nullable(),
+    language: LanguageSchema.nullable().openapi({ description: 'The language of this account\u2019s mail (`ja` or `en`); null follows the tenant\u2019s.' }),
   })
   .openapi('User')
 
@@ -30,12 +32,16 @@ const Permissions = z
     description: 'The complete list of grants, each once. Omit for the role\u2019s defaults; `download` and `export` are never defaults.',
   })
 
+/** An account's own mail language, or null to follow the tenant's. */
+export const AccountLanguage = LanguageSchema.nullable().openapi({ description: 'The account\u2019s mail language (`ja` or `en`); null follows the tenant\u2019s.' })
+
 export const UserCreateSchema = z
   .strictObject({
     email: EmailSchema,
     name: textSchema(200),
     role: z.enum(['admin', 'member']),
     permissions: Permissions.optional(),
+    language: AccountLanguage.optional(),
   })
   .openapi('UserCreate')
 
@@ -45,6 +51,7 @@ export const UserPatchSchema = z
     role: z.enum(['admin', 'member']).optional(),
     status: z.enum(['active', 'disabled']).optional(),
     permissions: Permissions.optional(),
+    language: AccountLanguage.optional(),
   })
   .refine(changesSomething, NOTHING_TO_CHANGE)
   .openapi('UserPatch', { minProperties: 1 })

@@ -1,5 +1,5 @@
 import { database } from '../../db/client'
-import { me as whoAmI } from '../../services/identity/me'
+import { me as whoAmI, updateMe } from '../../services/identity/me'
 import { changePassword as change } from '../../services/passwords/password-change'
 import { signOut } from '../../services/identity/sign-out'
 import { completeTenantMfa, tenantSignIn } from '../../services/identity/tenant-auth'
@@ -7,7 +7,7 @@ import { defer, requestMeta, requestSource } from '../context'
 import type { AppRouteHandler } from '../router'
 import { LEAKED_CREDENTIAL_HEADER, leakedPasswordSignal } from '../../services/abuse/leaked-credential'
 import { confirmPasswordReset, requestPasswordReset } from '../../services/passwords/password-reset-self'
-import type { ChangePasswordRoute, ConfirmResetRoute, LoginRoute, LogoutRoute, MeRoute, MfaRoute, RequestResetRoute } from './auth.routes'
+import type { ChangePasswordRoute, ConfirmResetRoute, LoginRoute, LogoutRoute, MeRoute, MfaRoute, PatchMeRoute, RequestResetRoute } from './auth.routes'
 
 export const login: AppRouteHandler<LoginRoute> = async (c) => {
   c.header('Cache-Control', 'no-store')
@@ -43,3 +43,6 @@ export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
 }
 
 export const me: AppRouteHandler<MeRoute> = async (c) => c.json(await whoAmI(database(c.env), c.var.principal), 200)
+
+export const patchMe: AppRouteHandler<PatchMeRoute> = async (c) =>
+  c.json(await updateMe(c.env, database(c.env), c.var.principal, c.req.valid('json'), requestMeta(c)), 200)

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { jsonBody, jsonResponse, problemResponses } from '../../lib/openapi'
 import {
+  MePatchSchema,
   MeSchema,
   MfaAnswerSchema,
   PasswordChangeSchema,
@@ -139,6 +140,19 @@ export const me = defineRoute(
   },
 )
 
+export const patchMe = defineRoute(
+  { audience: 'tenant' },
+  {
+    method: 'patch',
+    path: '/api/v1/me',
+    tags,
+    summary: 'Change your own settings: the language of your mail',
+    description: '`language`: `ja` or `en`, or null to follow your tenant\u2019s language. Audited as `user.update`.',
+    request: { body: jsonBody(MePatchSchema) },
+    responses: { 200: jsonResponse(MeSchema, 'You, as changed'), ...problemResponses(401, 403, 409) },
+  },
+)
+
 export type LoginRoute = typeof login
 export type MfaRoute = typeof mfa
 export type RequestResetRoute = typeof requestReset
@@ -146,3 +160,4 @@ export type ConfirmResetRoute = typeof confirmReset
 export type ChangePasswordRoute = typeof changePassword
 export type LogoutRoute = typeof logout
 export type MeRoute = typeof me
+export type PatchMeRoute = typeof patchMe

@@ -6,6 +6,8 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { audit } from '../audit/audit'
 import { securityAlert } from '../alerts/security-alerts'
 import { deliverMail, queueMail } from '../mail/mail'
+import { accountLocale } from '../mail/recipients'
+import { messages, type Locale, type MailText } from '../../i18n'
 import { LIMITS, type Scope } from './limits'
 
 /** Who a tripped counter is about, as far as the caller knows. */
@@ -23,26 +25,18 @@ export type TripSubject = {
 
 const LOCKS = new Set<Scope>(['account', 'mfa'])
 
-function mailFor(scope: Scope, meta: RequestMeta, state: CounterState): { subject: string; body: string } | null {
-  const from = meta.ip ? ` from ${meta.ip}` : ''
+/** The owner's mail for a block or lock (a first pair block, a lock), in the owner's language. */
+function mailFor(scope: Scope, meta: RequestMeta, state: CounterState, locale: Locale): MailText | null {
+  const mail = messages(locale).mail
   switch (scope) {
     case 'pair':
       // Once per run of failures: the first block only, not every longer one after it.
       if (state.priorBlocks > 0) return null
-      return {
-        subject: 'Mamori: failed sign-ins to your account',
-        body: `There were ${state.count} failed sign-ins in a row to your Mamori account${from}. Sign-ins from that network are paused for a while; elsewhere you can sign in as usual.\n\nIf this was not you, someone may be guessing your password: choose a new one (POST /api/v1/auth/password-reset sends you a code) and tell your administrator.\n`,
-      }
+      return mail.failedSignIns({ count: state.count, ip: meta.ip })
     case 'account':
-      return {
-        subject: 'Mamori: your account is locked',
-        body: `After ${state.count} failed sign-ins in a row, your Mamori account is locked. Nobody can sign in to it until you reset the password with a code mailed to this address (POST /api/v1/auth/password-reset) or an administrator unlocks it.\n\nIf the failures were not yours, tell your administrator.\n`,
-      }
+      return mail.accountLocked({ count: state.count })
     case 'mfa':
-      return {
-        subject: 'Mamori: your second step is locked',
-        body: `Someone entered ${state.count} wrong second-factor codes in a row for your Mamori account${from}. That needs your password, so it may be known to someone else: sign-in is locked until you reset the password (POST /api/v1/auth/password-reset) or an administrator unlocks it.\n`,
-      }
+      return mail.secondStepLocked({ count: state.count, ip: meta.ip })
     default:
       return null
   }
@@ -69,8 +63,9 @@ export async function announceTrip(
   const scope = state.scope as Scope
   const rule = LIMITS[scope]
   const window = state.locked ? null : rule.kind === 'window' ? rule.windowMs / 1000 : Math.round((state.blockedUntil - Date.now()) / 1000)
-  const mail = subject.account ? mailFor(scope, meta, state) : null
-  const queued = mail && subject.account ? queueMail(db, { tenantId: subject.tenantId, to: subject.account.email, ...mail }) : null
+  const owner = subject.account
+  const mail = owner ? mailFor(scope, meta, state, await accountLocale(db, { ...owner, tenantId: subject.tenantId })) : null
+  const queued = mail && owner ? queueMail(db, { tenantId: subject.tenantId, to: owner.email, subject: mail.subject, body: mail.text }) : null
   await audit(
     env,
     meta,

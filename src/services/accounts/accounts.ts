@@ -12,6 +12,7 @@ import { isoNow } from '../../lib/time'
 import { ROLE_DEFAULT_PERMISSIONS, type Permission, type Role } from '../../schemas/permissions'
 import { audit, type AuditActor } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
+import { messages, pickLocale, type Locale } from '../../i18n'
 import { temporaryPassword } from '../passwords/passwords'
 import { endPendingChallenges } from '../identity/mfa'
 import { endActorSessions, refreshActorSessions } from '../identity/sessions'
@@ -94,15 +95,17 @@ export async function createAccount(
   env: Env,
   db: Database,
   tenantId: string,
-  input: { email: string; name: string; role: Role; permissions?: Permission[] | undefined },
+  input: { email: string; name: string; role: Role; permissions?: Permission[] | undefined; language?: Locale | null | undefined },
   actor: AuditActor,
   meta: RequestMeta,
   defer: Defer,
 ) {
   const email = normaliseEmail(input.email)
-  if (await db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.email, email))).get()) {
-    throw emailTaken(email)
-  }
+  const [existing, tenant] = await Promise.all([
+    db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.email, email))).get(),
+    db.select({ language: tenants.language }).from(tenants).where(eq(tenants.id, tenantId)).get(),
+  ])
+  if (existing) throw emailTaken(email)
   const password = temporaryPassword()
   const row = await newAccount({
     tenantId,
@@ -112,29 +115,26 @@ export async function createAccount(
     permissions: permissionsFor(input.role, input.permissions),
     password,
     createdBy: `${actor.type}:${actor.id}`,
+    language: input.language ?? null,
   })
   const insert: SqlWrite = {
     sql: `INSERT INTO users (id, tenant_id, email, name, role, status, permissions, password_hash, password_changed_at,
-            must_change_password, created_at, created_by, updated_at)
-          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${SEAT_FREE}`,
+            must_change_password, created_at, created_by, updated_at, language)
+          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${SEAT_FREE}`,
     params: [
       row.id, tenantId, email, row.name, row.role, row.status, JSON.stringify(row.permissions), row.passwordHash,
-      row.passwordChangedAt, 1, row.createdAt, row.createdBy, row.updatedAt, tenantId, tenantId,
+      row.passwordChangedAt, 1, row.createdAt, row.createdBy, row.updatedAt, row.language, tenantId, tenantId,
     ],
   }
-  const mail = queueMail(db, {
-    tenantId,
-    to: email,
-    subject: 'Mamori: an account was created for you',
-    body: `An administrator created a Mamori account for you (${email}, role ${row.role}).\n\nThey will give you a temporary password; you choose your own at your first sign-in.\n`,
-  })
+  const text = messages(pickLocale(row.language, tenant?.language)).mail.accountCreated({ email, role: row.role })
+  const mail = queueMail(db, { tenantId, to: email, subject: text.subject, body: text.text })
   const entry = {
     tenantId,
     actor,
     action: 'user.create' as const,
     target: { type: 'user', id: row.id },
     outcome: 'success' as const,
-    details: { email, role: row.role, permissions: row.permissions },
+    details: { email, role: row.role, permissions: row.permissions, ...(row.language ? { language: row.language } : {}) },
   }
   const result = await audit(env, meta, entry, [insert, mail.write], { guard: 0 }).catch((error) => {
     // Lost a race for the e-mail between the check and the commit.
@@ -146,10 +146,17 @@ export async function createAccount(
   return { ...toUser(row), temporary_password: password }
 }
 
-export type AccountPatch = { name?: string | undefined; role?: Role | undefined; status?: 'active' | 'disabled' | undefined; permissions?: Permission[] | undefined }
+export type AccountPatch = {
+  name?: string | undefined
+  role?: Role | undefined
+  status?: 'active' | 'disabled' | undefined
+  permissions?: Permission[] | undefined
+  /** The account's mail language; null follows the tenant's. */
+  language?: Locale | null | undefined
+}
 
 /**
- * Changes an account's name, role, status or permissions. The tenant never
+ * Changes an account's name, role, status, permissions or mail language. The tenant never
  * loses its last active admin; re-enabling an account needs a free seat.
  * Disabling ends the account's sessions and pending sign-in challenges at
  * once; a role or permission change reaches its live sessions at once.
@@ -174,12 +181,13 @@ export async function updateAccount(
       patch.permissions !== undefined || role !== current.role
         ? permissionsFor(role, patch.permissions, current.permissions)
         : [...current.permissions].sort(),
+    language: patch.language !== undefined ? patch.language : current.language,
   }
   // Permission lists compare as sets: the same grants in another order are no change.
-  const same = (k: 'name' | 'role' | 'status' | 'permissions') =>
+  const same = (k: 'name' | 'role' | 'status' | 'permissions' | 'language') =>
     k === 'permissions' ? JSON.stringify(next.permissions) === JSON.stringify([...current.permissions].sort()) : next[k] === current[k]
   const changes = Object.fromEntries(
-    (['name', 'role', 'status', 'permissions'] as const)
+    (['name', 'role', 'status', 'permissions', 'language'] as const)
       .filter((k) => !same(k))
       .map((k) => [k, { from: current[k], to: next[k] }]),
   )
@@ -197,10 +205,10 @@ export async function updateAccount(
   const guards = [losesAdmin ? OTHER_ADMIN : null, takesSeat ? SEAT_FREE : null].filter(Boolean)
   const update: SqlWrite = {
     // updated_at: the row must still be the one the change was computed from (no lost updates).
-    sql: `UPDATE users SET name = ?, role = ?, status = ?, permissions = ?, updated_at = ?
+    sql: `UPDATE users SET name = ?, role = ?, status = ?, permissions = ?, language = ?, updated_at = ?
           WHERE tenant_id = ? AND id = ? AND updated_at = ?${guards.map((g) => ` AND ${g}`).join('')}`,
     params: [
-      next.name, next.role, next.status, JSON.stringify(next.permissions), next.updatedAt, tenantId, id, current.updatedAt,
+      next.name, next.role, next.status, JSON.stringify(next.permissions), next.language, next.updatedAt, tenantId, id, current.updatedAt,
       ...(losesAdmin ? [tenantId, id] : []),
       ...(takesSeat ? [tenantId, tenantId] : []),
     ],

@@ -5,6 +5,7 @@ import { isoNow } from '../../lib/time'
 import { hashPassword } from '../passwords/passwords'
 import type { Permission, Role } from '../../schemas/permissions'
 import type { User } from '../../schemas/users'
+import type { Locale } from '../../i18n'
 
 export type UserRow = typeof users.$inferSelect
 
@@ -23,6 +24,7 @@ export function toUser(row: UserRow): User {
     created_at: row.createdAt,
     created_by: row.createdBy,
     last_login_at: row.lastLoginAt,
+    language: row.language,
   }
 }
 
@@ -39,6 +41,8 @@ export async function newAccount(fields: {
   password: string
   createdBy: string
   mustChangePassword?: boolean
+  /** The account's mail language; null (the default) follows the tenant's. */
+  language?: Locale | null
 }): Promise<UserRow> {
   const now = isoNow()
   return {
@@ -57,5 +61,6 @@ export async function newAccount(fields: {
     createdBy: fields.createdBy,
     updatedAt: now,
     lastLoginAt: null,
+    language: fields.language ?? null,
   }
 }

@@ -8,6 +8,7 @@ import { describeError } from '../../lib/error-log'
 import { newId } from '../../lib/ids'
 import { isoNow } from '../../lib/time'
 import { deliverMail, queueMail } from '../mail/mail'
+import { pickLocale, type Locale, type MailText } from '../../i18n'
 import { deliverAlertWebhooks, queueWebhook, webhookConfigured } from './webhook'
 
 /**
@@ -26,16 +27,16 @@ export const ADMIN_RECIPIENTS_MAX = 50
 
 /** Who hears of alerts about one tenant (or, for null, the platform: the webhook only). */
 export type AlertAudience = {
-  tenant: { id: string; slug: string; name: string } | null
-  /** Active admins' addresses, oldest accounts first, at most ADMIN_RECIPIENTS_MAX. */
-  admins: string[]
+  tenant: { id: string; slug: string; name: string; language: Locale } | null
+  /** Active admins' addresses and the language each reads, oldest accounts first, at most ADMIN_RECIPIENTS_MAX. */
+  admins: { email: string; locale: Locale }[]
 }
 
-/** The tenant and its active admins, in one query. */
+/** The tenant and its active admins with their languages, in one query. */
 export async function alertAudience(db: Database, tenantId: string | null): Promise<AlertAudience> {
   if (!tenantId) return { tenant: null, admins: [] }
   const rows = await db
-    .select({ id: tenants.id, slug: tenants.slug, name: tenants.name, email: users.email })
+    .select({ id: tenants.id, slug: tenants.slug, name: tenants.name, language: tenants.language, email: users.email, own: users.language })
     .from(tenants)
     .leftJoin(users, and(eq(users.tenantId, tenants.id), eq(users.role, 'admin'), eq(users.status, 'active')))
     .where(eq(tenants.id, tenantId))
@@ -43,7 +44,10 @@ export async function alertAudience(db: Database, tenantId: string | null): Prom
     .limit(ADMIN_RECIPIENTS_MAX)
   const first = rows[0]
   if (!first) return { tenant: null, admins: [] }
-  return { tenant: { id: first.id, slug: first.slug, name: first.name }, admins: rows.flatMap((r) => (r.email ? [r.email] : [])) }
+  return {
+    tenant: { id: first.id, slug: first.slug, name: first.name, language: first.language },
+    admins: rows.flatMap((r) => (r.email ? [{ email: r.email, locale: pickLocale(r.own, r.language) }] : [])),
+  }
 }
 
 export type AlertNotice = {
@@ -53,10 +57,10 @@ export type AlertNotice = {
   kind: string
   /** The audit action of the event that records the alert. */
   action: string
-  /** The admins' mail. Plain text; never a secret (no passwords, tokens, codes or keys). */
-  mail: { subject: string; text: string }
-  /** Also mail the account the alert is about (it is left out of the admins' copy). */
-  user?: { email: string; subject: string; text: string }
+  /** The admins' mail in one language. Plain text; never a secret (no passwords, tokens, codes or keys). */
+  mail: (locale: Locale) => MailText
+  /** Also mail the account the alert is about (it is left out of the admins' copy), in its own language. */
+  user?: { email: string; mail: MailText }
   /**
    * The facts the webhook receiver gets besides id, category, kind, action,
    * time and tenant. Operators read it: ids, counts, windows and networks,
@@ -83,10 +87,12 @@ export type QueuedAlert = {
 export function alertWrites(env: Pick<Env, 'ALERT_WEBHOOK_URL'>, db: Database, audience: AlertAudience, notice: AlertNotice, now = Date.now()): QueuedAlert {
   const id = newId('alr', now)
   const tenantId = audience.tenant?.id ?? null
-  const admins = audience.admins.filter((a) => a !== notice.user?.email)
+  const admins = audience.admins.filter((a) => a.email !== notice.user?.email)
+  const texts = new Map<Locale, MailText>()
+  const mailIn = (locale: Locale) => texts.get(locale) ?? texts.set(locale, notice.mail(locale)).get(locale)!
   const mails = [
-    ...admins.map((to) => queueMail(db, { tenantId, to, subject: notice.mail.subject, body: notice.mail.text })),
-    ...(notice.user ? [queueMail(db, { tenantId, to: notice.user.email, subject: notice.user.subject, body: notice.user.text })] : []),
+    ...admins.map(({ email, locale }) => queueMail(db, { tenantId, to: email, subject: mailIn(locale).subject, body: mailIn(locale).text })),
+    ...(notice.user ? [queueMail(db, { tenantId, to: notice.user.email, subject: notice.user.mail.subject, body: notice.user.mail.text })] : []),
   ]
   const webhook = webhookConfigured(env)
   const payload = JSON.stringify({

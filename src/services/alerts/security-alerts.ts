@@ -6,6 +6,8 @@ import type { AuditAction } from '../../schemas/audit'
 import { audit } from '../audit/audit'
 import { afterResponse, alertAudience, alertWrites, deliverAlertSoon, type AlertAudience } from './alerts'
 import { firedWrite, windowAt, type AlertWindow } from './counters'
+import { accountLocale } from '../mail/recipients'
+import { messages, pickLocale, type Locale, type SecurityAlertKind, type SecurityFacts } from '../../i18n'
 
 /**
  * Security alerts (SE-28): an event of category `security` on the tenant's
@@ -13,13 +15,7 @@ import { firedWrite, windowAt, type AlertWindow } from './counters'
  * and sent to the operators' webhook, all in one transaction.
  */
 
-export type SecurityAlertKind =
-  | 'new_network_sign_in'
-  | 'source_refusal_burst'
-  | 'download_burst'
-  | 'permission_failures'
-  | 'brute_force'
-  | 'account_locked'
+export type { SecurityAlertKind }
 
 /** The event that records each kind; kinds without an action of their own are `security.alert` with `details.kind`. */
 const ACTION_OF: Record<SecurityAlertKind, AuditAction> = {
@@ -29,40 +25,6 @@ const ACTION_OF: Record<SecurityAlertKind, AuditAction> = {
   permission_failures: 'security.permission_failures',
   brute_force: 'security.alert',
   account_locked: 'security.alert',
-}
-
-/** What the admins' mail says happened, and what to do about it. */
-const WORDING: Record<SecurityAlertKind, { title: string; happened: string; advice: string }> = {
-  new_network_sign_in: {
-    title: 'sign-in from a new network',
-    happened: 'An account signed in from a network it has never signed in from before.',
-    advice: 'If the account holder did not expect this, revoke its sessions and reset its password.',
-  },
-  source_refusal_burst: {
-    title: 'many requests refused by source restrictions',
-    happened: 'Many requests were refused because they came from addresses or devices the tenant policy does not allow.',
-    advice: 'Check whether the allowlist is out of date, or whether someone is trying credentials or stolen sessions from outside it.',
-  },
-  download_burst: {
-    title: 'burst of downloads and exports',
-    happened: 'One account downloaded or exported data more often than usual in a short time.',
-    advice: 'If this was not expected, disable the account or remove its download and export permissions.',
-  },
-  permission_failures: {
-    title: 'many permission failures from one session',
-    happened: 'One session made many requests its account is not allowed to make.',
-    advice: 'This may be a stolen session probing for access: if it was not expected, revoke the session.',
-  },
-  brute_force: {
-    title: 'repeated failed sign-ins',
-    happened: 'Many sign-ins to one account failed.',
-    advice: 'Someone may be guessing the password. Ask the account holder to use a long, unique password and a second factor.',
-  },
-  account_locked: {
-    title: 'account locked',
-    happened: 'An account was locked after too many failed sign-ins.',
-    advice: 'Once you know the account holder asked for it, unlock the account (POST /api/v1/users/{id}/unlock) or have them reset the password.',
-  },
 }
 
 export type SecurityAlert = {
@@ -100,6 +62,16 @@ export type SecurityAlertOptions = {
   now?: number
 }
 
+/** The language of the account an alert is about: an admin's is known already; anyone else's is read. */
+async function subjectLocale(db: Database, audience: AlertAudience, alert: SecurityAlert): Promise<Locale> {
+  const admin = audience.admins.find((a) => a.email === alert.subject.email)
+  if (admin) return admin.locale
+  if ((alert.subject.type === 'user' || alert.subject.type === 'operator') && alert.subject.id) {
+    return accountLocale(db, { type: alert.subject.type, id: alert.subject.id, tenantId: alert.tenantId })
+  }
+  return pickLocale(null, audience.tenant?.language)
+}
+
 /**
  * Raises one security alert: the `security.*` audit event, the mails to the
  * tenant's active admins (and to the account, with `notifyUser`) and the
@@ -117,6 +89,7 @@ export async function securityAlert(
   { defer = afterResponse, guards = [], writes = [], now = Date.now() }: SecurityAlertOptions = {},
 ): Promise<{ fired: boolean; alertId: string | null }> {
   const audience = await alertAudience(db, alert.tenantId)
+  const user = alert.notifyUser && alert.subject.email ? { email: alert.subject.email, mail: userMail(audience, alert, await subjectLocale(db, audience, alert), now) } : null
   const tenantId = audience.tenant?.id ?? null
   const action = ACTION_OF[alert.kind]
   const queued = alertWrites(
@@ -128,7 +101,7 @@ export async function securityAlert(
       kind: alert.kind,
       action,
       mail: adminMail(audience, alert, meta, now),
-      ...(alert.notifyUser && alert.subject.email ? { user: { email: alert.subject.email, ...userMail(audience, alert, now) } } : {}),
+      ...(user ? { user } : {}),
       facts: {
         subject: { type: alert.subject.type, id: alert.subject.id },
         ...(alert.count !== undefined ? { count: alert.count } : {}),
@@ -169,56 +142,30 @@ export async function securityAlert(
   return { fired: true, alertId: queued.id }
 }
 
-function tenantLine(audience: AlertAudience) {
-  return audience.tenant ? `tenant "${audience.tenant.name}" (${audience.tenant.slug})` : 'the platform'
-}
-
-function factLines(alert: SecurityAlert, now: number) {
-  const lines = [`When: ${new Date(now).toISOString()}`]
-  if (alert.subject.type === 'user') lines.push(`Account: ${alert.subject.email ? `${alert.subject.email} (${alert.subject.id})` : alert.subject.id}`)
-  else if (alert.subject.id) lines.push(`${alert.subject.type[0]!.toUpperCase()}${alert.subject.type.slice(1)}: ${alert.subject.id}`)
-  if (alert.count !== undefined) {
-    const within = alert.window ? ` within ${alert.window.minutes} minutes (${alert.window.start} to ${alert.window.end})` : ''
-    lines.push(`Count: ${alert.count}${within}${alert.threshold !== undefined ? `; the alert threshold is ${alert.threshold}` : ''}`)
+/** What the mails list: when, whom it is about, how many, and the detector's details. */
+function factsOf(alert: SecurityAlert, now: number, { withAccount }: { withAccount: boolean }): SecurityFacts {
+  const s = alert.subject
+  return {
+    at: new Date(now).toISOString(),
+    ...(withAccount && s.type === 'user' ? { account: { email: s.email, id: s.id } } : {}),
+    ...(withAccount && s.type !== 'user' && s.id ? { target: { type: s.type, id: s.id } } : {}),
+    ...(alert.count !== undefined ? { count: { value: alert.count, threshold: alert.threshold, window: alert.window } } : {}),
+    details: alert.details ?? {},
   }
-  for (const [name, value] of Object.entries(alert.details ?? {})) lines.push(`${name.replace(/_/g, ' ')}: ${value}`)
-  return lines
 }
 
 function adminMail(audience: AlertAudience, alert: SecurityAlert, meta: RequestMeta, now: number) {
-  const wording = WORDING[alert.kind]
-  const text = [
-    `Mamori raised a security alert for ${tenantLine(audience)}: ${wording.title}.`,
-    '',
-    wording.happened,
-    '',
-    ...factLines(alert, now),
-    `Request: ${meta.requestId}`,
-    '',
-    wording.advice,
-    `The audit trail holds the event (category "security", action "${ACTION_OF[alert.kind]}").`,
-    '',
-    'You get this mail because you are an administrator of this tenant.',
-  ].join('\n')
-  return { subject: `[Mamori] Security alert: ${wording.title}`, text }
+  const tenant = audience.tenant ? { name: audience.tenant.name, slug: audience.tenant.slug } : null
+  const facts = factsOf(alert, now, { withAccount: true })
+  return (locale: Locale) => messages(locale).mail.securityAlertAdmin({ kind: alert.kind, tenant, facts, requestId: meta.requestId, action: ACTION_OF[alert.kind] })
 }
 
-/** The mail to the account itself: what happened to it, and what to do if it was not them. */
-function userMail(audience: AlertAudience, alert: SecurityAlert, now: number) {
-  const where = audience.tenant ? ` at ${audience.tenant.name}` : ''
-  const what =
-    alert.kind === 'new_network_sign_in'
-      ? `Your account ${alert.subject.email}${where} was just signed in to from a network it has not used before.`
-      : `${WORDING[alert.kind].happened} It is your account, ${alert.subject.email}${where}.`
-  const subject = alert.kind === 'new_network_sign_in' ? '[Mamori] New sign-in to your account' : `[Mamori] Security notice: ${WORDING[alert.kind].title}`
-  const text = [
-    what,
-    '',
-    ...factLines({ ...alert, subject: { type: 'account', id: null } }, now),
-    '',
-    ...(alert.kind === 'new_network_sign_in'
-      ? ['If this was you, there is nothing to do.', 'If it was not, change your password now and tell your administrator.']
-      : ['If this was not you, someone may know or be guessing your password: change it (or ask your administrator to reset it) and tell your administrator.']),
-  ].join('\n')
-  return { subject, text }
+/** The mail to the account itself, in its language: what happened to it, and what to do if it was not them. */
+function userMail(audience: AlertAudience, alert: SecurityAlert, locale: Locale, now: number) {
+  return messages(locale).mail.securityAlertUser({
+    kind: alert.kind,
+    email: alert.subject.email!,
+    tenantName: audience.tenant?.name ?? null,
+    facts: factsOf(alert, now, { withAccount: false }),
+  })
 }

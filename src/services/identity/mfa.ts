@@ -10,6 +10,7 @@ import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import { addMinutes, isoNow } from '../../lib/time'
+import { messages, type Locale } from '../../i18n'
 import { audit, auditChange } from '../audit/audit'
 import { codeMac, codeMacCandidates, codeMacMatches, openForOwner, sealForOwner } from '../keys/field-crypto'
 import { legacyFactorSecretKey } from '../keys/platform-keys'
@@ -22,8 +23,10 @@ import { checkChallengeNetwork, countDeadChallenge, countMailedCode, openFactorG
  * An account that can hold second factors: a tenant user or an operator.
  * `realm` (a tenant's slug realm, or the platform's) names its throttle:
  * code guessing is counted per account across all its challenges.
+ * `locale` is the language of its mail (the account's, else its tenant's),
+ * known to every caller from the rows it read anyway.
  */
-export type MfaAccount = { type: 'user' | 'operator'; id: string; tenantId: string | null; email: string; realm?: string }
+export type MfaAccount = { type: 'user' | 'operator'; id: string; tenantId: string | null; email: string; realm?: string; locale: Locale }
 
 /** An account whose wrong codes and mailed codes are counted. */
 export type KeyedAccount = MfaAccount & { realm: string }
@@ -152,13 +155,8 @@ export async function startChallenge(
   if (methods.includes('email')) {
     const code = numericCode(MFA_LIMITS.codeDigits)
     mailedMac = await codeMac(env, account.tenantId, `${id}:${code}`)
-    const mail = queueMail(db, {
-      tenantId: account.tenantId,
-      to: account.email,
-      subject: `Mamori sign-in code: ${code}`,
-      body: `Your Mamori sign-in code is ${code}.\n\nIt is valid for ${MFA_LIMITS.challengeMinutes} minutes and can be used once. If you did not try to sign in, change your password and tell your administrator.\n`,
-      sensitive: true,
-    })
+    const text = messages(account.locale).mail.signInCode({ code, minutes: MFA_LIMITS.challengeMinutes })
+    const mail = queueMail(db, { tenantId: account.tenantId, to: account.email, subject: text.subject, body: text.text, sensitive: true })
     mailId = mail.id
     writes.push(mail.write)
   }
@@ -509,13 +507,8 @@ export async function sendStepUpCode(env: Env, db: Database, account: KeyedAccou
   const code = numericCode(MFA_LIMITS.codeDigits)
   const now = isoNow()
   const expiresAt = addMinutes(now, MFA_LIMITS.challengeMinutes)
-  const mail = queueMail(db, {
-    tenantId: account.tenantId,
-    to: account.email,
-    subject: `Mamori confirmation code: ${code}`,
-    body: `Your Mamori confirmation code is ${code}.\n\nSomeone signed in as you asked to change your second factors. The code is valid for ${MFA_LIMITS.challengeMinutes} minutes and can be used once. If this was not you, change your password and tell your administrator.\n`,
-    sensitive: true,
-  })
+  const text = messages(account.locale).mail.stepUpCode({ code, minutes: MFA_LIMITS.challengeMinutes })
+  const mail = queueMail(db, { tenantId: account.tenantId, to: account.email, subject: text.subject, body: text.text, sensitive: true })
   await audit(
     env,
     meta,

@@ -14,6 +14,7 @@ import {
 } from './mfa'
 import { assertCurrentFactor } from './factor-proof'
 import { tenantRealm } from '../abuse/keys'
+import { pickLocale } from '../../i18n'
 import { assertCurrentPasswordThrottled } from '../passwords/current-password'
 import { getPolicy } from '../policy/policy'
 import { currentUser, reauthenticatingUser } from './me'
@@ -29,7 +30,7 @@ import { currentUser, reauthenticatingUser } from './me'
  */
 async function me(db: Database, principal: Principal) {
   const user = await currentUser(db, principal)
-  const account: KeyedAccount = { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(user.tenantSlug) }
+  const account: KeyedAccount = { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(user.tenantSlug), locale: pickLocale(user.language, user.tenantLanguage) }
   return { user, account }
 }
 

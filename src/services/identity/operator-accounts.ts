@@ -13,6 +13,7 @@ import type { OperatorInvite } from '../../schemas/operators'
 import type { Principal } from '../../schemas/principal'
 import { audit, auditChange } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
+import { messages, pickLocale } from '../../i18n'
 import { hashPassword, temporaryPassword } from '../passwords/passwords'
 import { toOperator } from './operators'
 import { endPendingChallenges } from './mfa'
@@ -77,13 +78,10 @@ export async function inviteOperator(env: Env, db: Database, caller: Principal, 
     status: 'active',
     mustChangePassword: true,
     createdBy: `operator:${caller.actorId}`,
+    language: input.language ?? null,
   }
-  const mail = queueMail(db, {
-    tenantId: null,
-    to: email,
-    subject: 'Mamori: an operator account was created for you',
-    body: `An operator created a Mamori operator account for you (${email}).\n\nThey will give you a temporary password; your first sign-in also needs a code mailed to this address, and you then choose your own password.\n`,
-  })
+  const text = messages(pickLocale(row.language)).mail.operatorAccountCreated({ email })
+  const mail = queueMail(db, { tenantId: null, to: email, subject: text.subject, body: text.text })
   await audit(
     env,
     meta,
@@ -93,7 +91,7 @@ export async function inviteOperator(env: Env, db: Database, caller: Principal, 
       action: 'operator.create',
       target: { type: 'operator', id: row.id },
       outcome: 'success',
-      details: { email, name: row.name },
+      details: { email, name: row.name, ...(row.language ? { language: row.language } : {}) },
     },
     [db.insert(operators).values(row).toSQL(), mail.write],
   ).catch((error) => {

@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
+import { pickLocale } from '../../i18n'
 import { operators } from '../../db/schema'
 import type { Defer } from '../../lib/defer'
 import { Problem } from '../../lib/problem'
@@ -35,7 +36,7 @@ async function currentOperator(db: Database, principal: Principal): Promise<Oper
 }
 
 function accountOf(row: OperatorRow): KeyedAccount {
-  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM }
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM, locale: pickLocale(row.language) }
 }
 
 /** Re-authentication for sensitive changes: the shared check (422, audited), behind the operator's `reauth` throttle. */

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import type { Database } from '../../db/client'
+import { pickLocale } from '../../i18n'
 import { operators } from '../../db/schema'
 import { secretsEqual } from '../../lib/digest'
 import { normaliseEmail } from '../../lib/email'
@@ -27,7 +28,7 @@ import { operatorSourceVerdict, refuseSource } from '../policy/source-restrictio
 type OperatorRow = typeof operators.$inferSelect
 
 export function toOperator(row: OperatorRow) {
-  return { id: row.id, email: row.email, name: row.name, status: row.status, created_at: row.createdAt, last_login_at: row.lastLoginAt }
+  return { id: row.id, email: row.email, name: row.name, status: row.status, created_at: row.createdAt, last_login_at: row.lastLoginAt, language: row.language }
 }
 
 /** Whether an operator's password is older than the platform's admin maximum (SE-13: 30 days). */
@@ -92,6 +93,7 @@ export async function bootstrapOperator(
     status: 'active',
     mustChangePassword: false,
     createdBy: null,
+    language: null,
   }
   const insert = {
     sql: `INSERT INTO operators (id, email, name, password_hash, password_changed_at, created_at)
@@ -109,7 +111,7 @@ export async function bootstrapOperator(
 }
 
 function operatorAccount(row: OperatorRow): KeyedAccount {
-  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM }
+  return { type: 'operator', id: row.id, tenantId: null, email: row.email, realm: PLATFORM_REALM, locale: pickLocale(row.language) }
 }
 
 /**

@@ -28,6 +28,7 @@ import { tenantPlan } from '../tenancy/tenants'
 import { toUser, type UserRow } from '../accounts/users'
 import { noteSignInNetwork } from '../alerts/networks'
 import { flagOfRow } from '../operations/tenant-flag-row'
+import { pickLocale } from '../../i18n'
 
 type TenantRow = typeof tenants.$inferSelect
 
@@ -206,8 +207,8 @@ async function upgradeHash(env: Env, db: Database, user: UserRow, password: stri
   return rehashedOnly ? { ...user, passwordHash: now.passwordHash } : user
 }
 
-function accountOf(user: UserRow, tenant: Pick<TenantRow, 'slug'>): KeyedAccount {
-  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(tenant.slug) }
+function accountOf(user: UserRow, tenant: Pick<TenantRow, 'slug' | 'language'>): KeyedAccount {
+  return { type: 'user', id: user.id, tenantId: user.tenantId, email: user.email, realm: tenantRealm(tenant.slug), locale: pickLocale(user.language, tenant.language) }
 }
 
 // Past the password, the caller has proven it, so saying why is no leak.
@@ -238,7 +239,7 @@ export async function completeTenantMfa(
 ): Promise<TenantLoginResult> {
   const done = await completeChallenge(env, db, { type: 'user' }, input.challenge, input.code, meta, defer, async (id) => {
     const row = await db
-      .select({ user: users, slug: tenants.slug, maintenance: tenantMaintenance })
+      .select({ user: users, slug: tenants.slug, language: tenants.language, maintenance: tenantMaintenance })
       .from(users)
       .innerJoin(tenants, eq(tenants.id, users.tenantId))
       .leftJoin(tenantMaintenance, eq(tenantMaintenance.tenantId, users.tenantId))
@@ -247,7 +248,7 @@ export async function completeTenantMfa(
     // Before the challenge spends a try: it stays good for when maintenance is over.
     const flag = flagOfRow(row?.maintenance)
     if (flagInForce(flag)) throw maintenanceProblem(flag)
-    return row ? accountOf(row.user, { slug: row.slug }) : null
+    return row ? accountOf(row.user, row) : null
   })
   const row = await db
     .select({ tenant: tenants, user: users })

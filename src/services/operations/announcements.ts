@@ -9,7 +9,6 @@ import type { RequestMeta } from '../../lib/request-meta'
 import type { Announcement, AnnouncementCreate } from '../../schemas/operations'
 import { audit, type AuditActor } from '../audit/audit'
 import { END_OF_SERVICE_LEAD_MS, endOfServiceLeadMet } from './calendar'
-import { announcementNotice } from './notice-texts'
 import { noticeJobWrite, sendNoticesSoon } from './notices'
 
 /**
@@ -59,7 +58,7 @@ export async function createAnnouncement(env: Env, db: Database, input: Announce
     scope: 'all',
     scopeId: row.id,
     purpose: 'announcement',
-    text: announcementNotice({ kind: row.kind, effective_at: row.effectiveAt, subject: row.subject, body: row.body }),
+    message: { kind: 'announcement', announcement: { kind: row.kind, effective_at: row.effectiveAt, subject: row.subject, body: row.body } },
     now: at,
   })
   await audit(

@@ -10,7 +10,7 @@ import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import type { Incident, IncidentCreate, IncidentPatch, TenantIncident } from '../../schemas/operations'
 import { audit, type AuditActor } from '../audit/audit'
-import { incidentNotice, type IncidentEvent } from './notice-texts'
+import type { IncidentEvent } from '../../i18n'
 import { noticeJobWrite, sendNoticesSoon } from './notices'
 import { notifyOperators } from './operator-alerts'
 import { requireTenants } from './windows'
@@ -114,13 +114,11 @@ function incidentNoticeWrite(row: IncidentRow, event: IncidentEvent, dedupeKey: 
     scope: row.allTenants ? 'all' : 'incident',
     scopeId: row.id,
     purpose: event.kind === 'opened' ? 'incident.opened' : event.kind === 'update' ? 'incident.update' : 'incident.resolved',
-    text: incidentNotice(event, {
-      title: row.title,
-      description: row.description,
-      severity: row.severity,
-      opened_at: row.openedAt,
-      resolved_at: row.resolvedAt,
-    }),
+    message: {
+      kind: 'incident',
+      event,
+      incident: { title: row.title, description: row.description, severity: row.severity, opened_at: row.openedAt, resolved_at: row.resolvedAt },
+    },
     now,
   })
 }

@@ -10,7 +10,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
 import { audit } from '../audit/audit'
 import { deliverMail } from '../mail/mail'
-import type { NoticeText } from './notice-texts'
+import { LOCALES, noticeMail, pickLocale, type Locale, type NoticeMessage } from '../../i18n'
 
 /**
  * Notices to many tenants (RE-4..7, AV-2, AV-3, GE-4): the contact address
@@ -24,6 +24,11 @@ import type { NoticeText } from './notice-texts'
  * a chunk costs two D1 queries and at most `chunksPerRun` chunks run per
  * invocation, far inside D1's 1,000 queries. At 10,000 tenants with the
  * defaults a notice reaches everyone in five runs (25 minutes).
+ *
+ * Each recipient reads it in their own language: the job keeps the notice's
+ * parameters (`message`), the chunk's query reads each tenant's language
+ * and each admin's own with the addresses, and the chunk writes the text of
+ * every language once and lets each mail pick its own.
  *
  * Exactly once: the job's `dedupe_key` names the event (`mw:<id>:started`),
  * each mail's dedupe key names the job, tenant and address, and the cursor
@@ -53,7 +58,7 @@ export type NoticeJobInput = {
   /** The cause: a window, incident or announcement id. */
   scopeId: string
   purpose: NoticePurpose
-  text: NoticeText
+  message: NoticeMessage
   now?: string
 }
 
@@ -67,18 +72,23 @@ export function noticeJobWrite(input: NoticeJobInput): { id: string; write: SqlW
   return {
     id,
     write: {
-      sql: `INSERT INTO notice_jobs (id, dedupe_key, scope, scope_id, purpose, subject, body, status, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-      params: [id, input.dedupeKey, input.scope, input.scopeId, input.purpose, input.text.subject, input.text.body, input.now ?? isoNow()],
+      sql: `INSERT INTO notice_jobs (id, dedupe_key, scope, scope_id, purpose, message, status, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      params: [id, input.dedupeKey, input.scope, input.scopeId, input.purpose, JSON.stringify(input.message), input.now ?? isoNow()],
     },
   }
 }
 
 type Job = typeof noticeJobs.$inferSelect
 
-type Recipient = { tenant_id: string; contact: string; admin: string | null }
+type Recipient = { tenant_id: string; contact: string; tenant_language: string; admin: string | null; admin_language: string | null }
 
-/** The next tenants after the cursor in the job's scope, each with its contact and active admins. */
+/**
+ * The next tenants after the cursor in the job's scope, each with its
+ * contact and active admins and the language each address is written to:
+ * the tenant's for the contact, the admin's own (else the tenant's) for an
+ * admin, and the admin's when the contact address is an admin's too.
+ */
 async function nextRecipients(db: Database, job: Job, limit: number) {
   const after = job.cursor ?? ''
   const scopeJoin =
@@ -89,18 +99,18 @@ async function nextRecipients(db: Database, job: Job, limit: number) {
         : sql``
   const rows = (await db.all(sql`
     WITH chunk AS (
-      SELECT t.id, t.contact_email FROM tenants t ${scopeJoin}
+      SELECT t.id, t.contact_email, t.language FROM tenants t ${scopeJoin}
       WHERE t.id > ${after} ORDER BY t.id LIMIT ${limit}
     )
-    SELECT c.id AS tenant_id, c.contact_email AS contact, u.email AS admin
+    SELECT c.id AS tenant_id, c.contact_email AS contact, c.language AS tenant_language, u.email AS admin, u.language AS admin_language
     FROM chunk c LEFT JOIN users u ON u.tenant_id = c.id AND u.role = 'admin' AND u.status = 'active'
     ORDER BY c.id, u.email
   `)) as Recipient[]
-  const byTenant = new Map<string, Set<string>>()
+  const byTenant = new Map<string, Map<string, Locale>>()
   for (const row of rows) {
-    const set = byTenant.get(row.tenant_id) ?? new Set([normaliseEmail(row.contact)])
-    if (row.admin) set.add(normaliseEmail(row.admin))
-    byTenant.set(row.tenant_id, set)
+    const addresses = byTenant.get(row.tenant_id) ?? new Map([[normaliseEmail(row.contact), pickLocale(null, row.tenant_language)]])
+    if (row.admin) addresses.set(normaliseEmail(row.admin), pickLocale(row.admin_language, row.tenant_language))
+    byTenant.set(row.tenant_id, addresses)
   }
   return byTenant
 }
@@ -114,6 +124,11 @@ async function superseded(db: Database, job: Job) {
     .where(eq(maintenanceWindows.id, job.scopeId))
     .get()
   return !window || window.state !== 'scheduled' || window.notifiedAt > job.createdAt
+}
+
+/** The notice in every language, as one JSON object keyed by language (`{"ja": {subject, text}, …}`). */
+function textsOf(message: NoticeMessage): string {
+  return JSON.stringify(Object.fromEntries(LOCALES.map((locale) => [locale, noticeMail(locale, message)])))
 }
 
 const GUARD = 'INSERT INTO write_guards (must_stay_empty) SELECT 1 WHERE changes() = 0'
@@ -143,11 +158,11 @@ export async function runNoticeJobs(
     while (run.chunks < maxChunks && job.status === 'pending') {
       run.chunks++
       const drop = await superseded(db, job)
-      const recipients = drop ? new Map<string, Set<string>>() : await nextRecipients(db, job, tenantsPerChunk)
+      const recipients = drop ? new Map<string, Map<string, Locale>>() : await nextRecipients(db, job, tenantsPerChunk)
       const last = drop || recipients.size < tenantsPerChunk
       const now = isoNow()
       const mails = [...recipients].flatMap(([tenant, addresses]) =>
-        [...addresses].map((to) => ({ id: newId('ml'), tenant, to, key: `notice:${job.id}:${tenant}:${to}` })),
+        [...addresses].map(([to, lang]) => ({ id: newId('ml'), tenant, to, lang, key: `notice:${job.id}:${tenant}:${to}` })),
       )
       const cursor = recipients.size ? [...recipients.keys()].at(-1)! : job.cursor
       const advance: SqlWrite = {
@@ -157,10 +172,12 @@ export async function runNoticeJobs(
       }
       const queue: SqlWrite = {
         sql: `INSERT INTO mail_outbox (id, tenant_id, to_address, subject, body, dedupe_key, sensitive, status, attempts, created_at)
-              SELECT json_extract(value, '$.id'), json_extract(value, '$.tenant'), json_extract(value, '$.to'), ?, ?, json_extract(value, '$.key'), 0, 'queued', 0, ?
-              FROM json_each(?) WHERE true
+              SELECT json_extract(value, '$.id'), json_extract(value, '$.tenant'), json_extract(value, '$.to'),
+                json_extract(?1, '$.' || json_extract(value, '$.lang') || '.subject'), json_extract(?1, '$.' || json_extract(value, '$.lang') || '.text'),
+                json_extract(value, '$.key'), 0, 'queued', 0, ?2
+              FROM json_each(?3) WHERE true
               ON CONFLICT (dedupe_key) DO NOTHING`,
-        params: [job.subject, job.body, now, JSON.stringify(mails)],
+        params: [textsOf(job.message), now, JSON.stringify(mails)],
       }
       let won: boolean
       if (last) {

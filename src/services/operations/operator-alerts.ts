@@ -29,7 +29,7 @@ export async function notifyOperators(env: Env, meta: RequestMeta, alert: Operat
       category: 'operations',
       kind: alert.event,
       action: 'incident.operators_notified',
-      mail: { subject: '', text: '' },
+      mail: () => ({ subject: '', text: '' }),
       facts: { severity: alert.severity, summary: alert.summary, incident_id: alert.incident_id ?? null, failed_check: alert.failed_check ?? null },
     })
     await audit(env, meta, {

@@ -11,7 +11,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import type { MaintenanceWindow, WindowCreate, WindowPatch } from '../../schemas/operations'
 import { audit, type AuditActor } from '../audit/audit'
 import { LEAD_TIME_MS, formatJst, leadTimeMet, upcomingStandingWindows, withinStandingWindow, type StandingRule, type WindowKind } from './calendar'
-import { windowNotice, type WindowEvent } from './notice-texts'
+import type { WindowEvent } from '../../i18n'
 import { noticeJobWrite, sendNoticesSoon, type NoticePurpose } from './notices'
 import { standingRule } from './standing-rule'
 import { followGlobalWindow, pushWindowFlags, windowFlagsOff } from './window-flags'
@@ -168,7 +168,11 @@ function notice(row: Pick<WindowRow, 'id' | 'kind' | 'startsAt' | 'endsAt' | 'em
     scope: row.allTenants ? 'all' : 'window',
     scopeId: row.id,
     purpose: PURPOSE[event],
-    text: windowNotice(event, { kind: row.kind, starts_at: row.startsAt, ends_at: row.endsAt, emergency: row.emergency, reason: row.reason, message: row.message }),
+    message: {
+      kind: 'window',
+      event,
+      window: { kind: row.kind, starts_at: row.startsAt, ends_at: row.endsAt, emergency: row.emergency, reason: row.reason, message: row.message },
+    },
     now,
   })
 }

@@ -5,6 +5,7 @@ import { DAY_MS } from '../../lib/time'
 import { DEFAULT_POLICY } from '../../schemas/policy'
 import { audit } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
+import { messages, pickLocale } from '../../i18n'
 
 /** Reminders go out when this many days or fewer are left, each once per password. */
 export const REMINDER_DAYS = [7, 1] as const
@@ -21,6 +22,8 @@ type Candidate = {
   id: string
   tenant_id: string
   email: string
+  /** The account's language, else its tenant's. */
+  language: string | null
   password_changed_at: string
   max_age: number
   threshold: (typeof REMINDER_DAYS)[number]
@@ -44,7 +47,7 @@ export async function queueExpiryReminders(env: Env, db: Database, now = Date.no
   // the platform default.
   const candidates = (await db.all(sql`
     WITH due AS (
-      SELECT u.id, u.tenant_id, u.email, u.password_changed_at,
+      SELECT u.id, u.tenant_id, u.email, COALESCE(u.language, t.language) AS language, u.password_changed_at,
         COALESCE(json_extract(p.policy, '$.password_max_age_days.' || u.role),
                  CASE u.role WHEN 'admin' THEN ${DEFAULT_POLICY.password_max_age_days.admin} ELSE ${DEFAULT_POLICY.password_max_age_days.member} END) AS max_age
       FROM users u
@@ -54,7 +57,7 @@ export async function queueExpiryReminders(env: Env, db: Database, now = Date.no
     ), left_days AS (
       SELECT due.*, julianday(password_changed_at) + max_age - julianday(${at}) AS days_left FROM due
     ), pending AS (
-      SELECT id, tenant_id, email, password_changed_at, max_age,
+      SELECT id, tenant_id, email, language, password_changed_at, max_age,
         -- D1 binds numbers as REAL: cast, so the key reads '7d', not '7.0d'.
         CAST(CASE WHEN days_left <= ${REMINDER_DAYS[1]} THEN ${REMINDER_DAYS[1]} ELSE ${REMINDER_DAYS[0]} END AS INTEGER) AS threshold
       FROM left_days WHERE days_left > 0 AND days_left <= ${REMINDER_DAYS[0]}
@@ -71,13 +74,8 @@ export async function queueExpiryReminders(env: Env, db: Database, now = Date.no
   for (const user of candidates) {
     const { max_age: maxAge, threshold } = user
     const expiresAt = Date.parse(user.password_changed_at) + maxAge * DAY_MS
-    const mail = queueMail(db, {
-      tenantId: user.tenant_id,
-      to: user.email,
-      subject: `Mamori: your password expires in ${threshold === 1 ? '1 day' : `${threshold} days`}`,
-      body: `Your Mamori password expires on ${new Date(expiresAt).toISOString()} (your organisation's rule: change it every ${maxAge} days).\n\nChange it before then under your account settings; after that date you will be asked to change it when you sign in.\n`,
-      dedupeKey: dedupeKey(user),
-    })
+    const text = messages(pickLocale(user.language)).mail.passwordExpiry({ daysLeft: threshold, expiresAt: new Date(expiresAt).toISOString(), maxAgeDays: maxAge })
+    const mail = queueMail(db, { tenantId: user.tenant_id, to: user.email, subject: text.subject, body: text.text, dedupeKey: dedupeKey(user) })
     const writes: SqlWrite[] = [mail.write]
     const result = await audit(
       env,

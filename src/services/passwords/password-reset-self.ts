@@ -24,6 +24,7 @@ import { audit, auditChange } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
 import { codeMac, codeMacMatches } from '../keys/field-crypto'
 import { legacyOtpMacKey } from '../keys/platform-keys'
+import { messages, pickLocale } from '../../i18n'
 import { loadPolicy } from '../policy/policy'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
@@ -83,7 +84,7 @@ export async function requestPasswordReset(env: Env, db: Database, input: Passwo
 
 async function mailResetCode(env: Env, db: Database, target: Target, meta: RequestMeta) {
   const row = await db
-    .select({ user: users, tenantName: tenants.name })
+    .select({ user: users, tenantName: tenants.name, tenantLanguage: tenants.language })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(tenants.slug, target.slug), eq(users.email, target.email), eq(tenants.status, 'active'), eq(users.status, 'active')))
@@ -93,13 +94,8 @@ async function mailResetCode(env: Env, db: Database, target: Target, meta: Reque
   const id = newId('mfa')
   const code = numericCode(RESET_CODE_DIGITS)
   const now = isoNow()
-  const mail = queueMail(db, {
-    tenantId: user.tenantId,
-    to: user.email,
-    subject: `Mamori password reset code: ${code}`,
-    body: `Your Mamori password reset code for ${row.tenantName} is ${code}.\n\nIt is valid for ${MFA_LIMITS.challengeMinutes} minutes and can be used once, with POST /api/v1/auth/password-reset/confirm. If you did not ask for it, ignore this mail: your password stays as it is.\n`,
-    sensitive: true,
-  })
+  const text = messages(pickLocale(user.language, row.tenantLanguage)).mail.passwordResetCode({ tenantName: row.tenantName, code, minutes: MFA_LIMITS.challengeMinutes })
+  const mail = queueMail(db, { tenantId: user.tenantId, to: user.email, subject: text.subject, body: text.text, sensitive: true })
   await audit(
     env,
     meta,
@@ -208,7 +204,7 @@ export async function confirmPasswordReset(env: Env, db: Database, input: Passwo
   // The code was right: a weak new password below is no wrong guess.
   await Promise.all([apply(env, object, [pass(id, 'reset_code')]), apply(env, net.object, [pass(id, 'reset_ip')])])
   const row = await db
-    .select({ user: users, tenantName: tenants.name })
+    .select({ user: users, tenantName: tenants.name, tenantLanguage: tenants.language })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(users.id, tried.accountId), eq(users.tenantId, tried.tenantId!)))
@@ -222,12 +218,8 @@ export async function confirmPasswordReset(env: Env, db: Database, input: Passwo
 
   const released = await releaseAccount(env, target.key)
   const changedAt = isoNow()
-  const notice = queueMail(db, {
-    tenantId: user.tenantId,
-    to: user.email,
-    subject: 'Mamori: your password was changed',
-    body: `The password of your Mamori account for ${row.tenantName} was changed on ${changedAt} with a reset code mailed to this address. You have been signed out everywhere.\n\nIf this was not you, tell your administrator at once.\n`,
-  })
+  const text = messages(pickLocale(user.language, row.tenantLanguage)).mail.passwordChangedByReset({ tenantName: row.tenantName, at: changedAt })
+  const notice = queueMail(db, { tenantId: user.tenantId, to: user.email, subject: text.subject, body: text.text })
   const held = wasHeld(released)
   await auditChange(
     env,

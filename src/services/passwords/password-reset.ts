@@ -8,6 +8,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow } from '../../lib/time'
 import { audit, auditChange, type AuditActor } from '../audit/audit'
 import { deliverMail, queueMail } from '../mail/mail'
+import { messages, pickLocale } from '../../i18n'
 import { rememberPassword } from './password-policy'
 import { hashPassword, temporaryPassword } from './passwords'
 import { endPendingChallenges } from '../identity/mfa'
@@ -53,7 +54,7 @@ export async function forceReset(
     )
   }
   const row = await db
-    .select({ user: users, tenantName: tenants.name, slug: tenants.slug })
+    .select({ user: users, tenantName: tenants.name, slug: tenants.slug, tenantLanguage: tenants.language })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(users.id, target.userId), eq(users.tenantId, target.tenantId)))
@@ -63,12 +64,12 @@ export async function forceReset(
   const user = row.user
   const password = temporaryPassword()
   const now = isoNow()
-  const mail = queueMail(db, {
-    tenantId: target.tenantId,
-    to: user.email,
-    subject: 'Mamori: your password was reset',
-    body: `Your Mamori password for ${row.tenantName} was reset by ${actor.type === 'operator' ? 'the service operator' : 'an administrator'} on ${now}.\n\nYour old password no longer works and you have been signed out everywhere. Ask the person who reset it for your temporary password; you will choose a new one at your next sign-in.\n\nIf you did not expect this, contact your administrator at once.\n`,
+  const text = messages(pickLocale(user.language, row.tenantLanguage)).mail.passwordResetByAdmin({
+    tenantName: row.tenantName,
+    by: actor.type === 'operator' ? 'operator' : 'admin',
+    at: now,
   })
+  const mail = queueMail(db, { tenantId: target.tenantId, to: user.email, subject: text.subject, body: text.text })
   await auditChange(
     env,
     meta,

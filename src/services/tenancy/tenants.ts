@@ -28,6 +28,7 @@ export function toTenant(row: TenantRow): Tenant {
     contact_email: row.contactEmail,
     storage_used_bytes: row.storageUsedBytes,
     limits: overridesOf(row),
+    language: row.language,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   }
@@ -94,6 +95,7 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
     limitStorageBytes: null,
     limitRequestsPerMinute: null,
     limitRequestsPerMonth: null,
+    language: input.language ?? 'ja',
     createdAt: now,
     updatedAt: now,
   }
@@ -120,7 +122,7 @@ export async function createTenant(env: Env, db: Database, input: TenantCreate, 
         action: 'tenant.create',
         target: { type: 'tenant', id: tenant.id },
         outcome: 'success',
-        details: { slug: tenant.slug, plan: tenant.planId, admin_user_id: admin.id, data_key_id: dataKey.keyId },
+        details: { slug: tenant.slug, plan: tenant.planId, language: tenant.language, admin_user_id: admin.id, data_key_id: dataKey.keyId },
       },
       [db.insert(tenants).values(tenant).toSQL(), db.insert(users).values(admin).toSQL(), usageRows(db, tenant.id, now), dataKey.write],
     )
@@ -189,12 +191,13 @@ export async function updateTenant(
     planId: patch.plan ?? current.planId,
     status: patch.status ?? current.status,
     contactEmail: patch.contact_email ? normaliseEmail(patch.contact_email) : current.contactEmail,
+    language: patch.language ?? current.language,
     ...overrideColumns(patch.limits ?? {}),
   }
   const before = overridesOf(current)
   const after = overridesOf(next)
   const changes = Object.fromEntries([
-    ...(['name', 'planId', 'status', 'contactEmail'] as const)
+    ...(['name', 'planId', 'status', 'contactEmail', 'language'] as const)
       .filter((k) => next[k] !== current[k])
       .map((k) => [k === 'planId' ? 'plan' : k === 'contactEmail' ? 'contact_email' : k, { from: current[k], to: next[k] }]),
     ...LIMIT_KEYS.filter((k) => after[k] !== before[k]).map((k) => [`limits.${k}`, { from: before[k], to: after[k] }]),
@@ -224,6 +227,7 @@ export async function updateTenant(
           planId: next.planId,
           status: next.status,
           contactEmail: next.contactEmail,
+          language: next.language,
           ...overrideColumns(after),
           updatedAt: next.updatedAt,
         })

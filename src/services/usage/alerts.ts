@@ -6,6 +6,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { audit } from '../audit/audit'
 import { confirmUsageAlert, tenantSessionUsage } from '../identity/sessions'
 import { deliverMail, queueMail } from '../mail/mail'
+import { messages, pickLocale, type Locale } from '../../i18n'
 import { tenantLimits } from '../tenancy/limits'
 
 /**
@@ -19,11 +20,11 @@ import { tenantLimits } from '../tenancy/limits'
 export async function sendUsageAlert(env: Env, tenantId: string, alert: UsageAlert, meta: RequestMeta): Promise<void> {
   const db = database(env)
   const [tenant, limits, usage, admins] = await Promise.all([
-    db.select({ name: tenants.name, contact: tenants.contactEmail }).from(tenants).where(eq(tenants.id, tenantId)).get(),
+    db.select({ name: tenants.name, contact: tenants.contactEmail, language: tenants.language }).from(tenants).where(eq(tenants.id, tenantId)).get(),
     tenantLimits(db, tenantId),
     tenantSessionUsage(env, tenantId),
     db
-      .select({ email: users.email })
+      .select({ email: users.email, language: users.language })
       .from(users)
       .where(and(eq(users.tenantId, tenantId), eq(users.role, 'admin'), eq(users.status, 'active')))
       .orderBy(users.id),
@@ -31,19 +32,23 @@ export async function sendUsageAlert(env: Env, tenantId: string, alert: UsageAle
   if (!tenant || !limits) return
   const quota = limits.inForce.requests_per_month
   const used = Math.max(usage.monthUsed, alert.used)
-  const subject =
-    alert.level >= 100
-      ? `Mamori: ${tenant.name} has used its monthly request quota (${alert.month})`
-      : `Mamori: ${tenant.name} has used ${alert.level} % of its monthly request quota (${alert.month})`
-  const body =
-    `Your organisation ${tenant.name} has made ${used} of the ${quota} requests its ${limits.overrides.requests_per_month === null ? `${limits.plan} plan` : 'contract'} allows in ${alert.month} (Japan time).\n\n` +
-    (alert.level >= 100
-      ? 'Further requests are refused (HTTP 429) until the month ends, unless an operator raises the quota.\n'
-      : 'Once the quota is used up, further requests are refused (HTTP 429) until the month ends.\n') +
-    '\nThe usage so far: GET /api/v1/usage (tenant admins).\n'
+  const facts = {
+    tenantName: tenant.name,
+    level: alert.level,
+    used,
+    quota,
+    month: alert.month,
+    plan: limits.overrides.requests_per_month === null ? limits.plan : null,
+  }
   const key = `usage-alert:${tenantId}:${alert.month}:${alert.level}:${alert.limit}`
+  // The contact reads the tenant's language; an admin their own (also when the contact is their address).
+  const languageOf = new Map<string, Locale>([[tenant.contact, pickLocale(null, tenant.language)]])
+  for (const a of admins) languageOf.set(a.email, pickLocale(a.language, tenant.language))
   const recipients = [tenant.contact, ...admins.map((a) => a.email).filter((e) => e !== tenant.contact)]
-  const mails = recipients.map((to, i) => queueMail(db, { tenantId, to, subject, body, dedupeKey: i === 0 ? key : `${key}:${to}` }))
+  const mails = recipients.map((to, i) => {
+    const text = messages(languageOf.get(to)!).mail.usageAlert(facts)
+    return queueMail(db, { tenantId, to, subject: text.subject, body: text.text, dedupeKey: i === 0 ? key : `${key}:${to}` })
+  })
   const result = await audit(
     env,
     meta,
