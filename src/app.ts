@@ -9,6 +9,7 @@ import { requestLog } from './middleware/request-log'
 import { securityHeaders } from './middleware/security-headers'
 import { audit } from './routes/audit/audit.index'
 import { auth } from './routes/auth/auth.index'
+import { backups } from './routes/backups/backups.index'
 import { dev } from './routes/dev/dev.index'
 import { files } from './routes/files/files.index'
 import { mountDocs } from './routes/docs/docs.index'
@@ -19,6 +20,7 @@ import { myMfa } from './routes/my-mfa/my-mfa.index'
 import { opsAnnouncements } from './routes/ops-announcements/ops-announcements.index'
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
+import { opsBackups } from './routes/ops-backups/ops-backups.index'
 import { opsIncidents } from './routes/ops-incidents/ops-incidents.index'
 import { opsMaintenanceWindows } from './routes/ops-maintenance-windows/ops-maintenance-windows.index'
 import { opsSupport } from './routes/ops-support/ops-support.index'
@@ -59,6 +61,8 @@ export function createApp() {
   routers.push(opsMaintenanceWindows, opsAnnouncements, opsIncidents, incidents, status)
   // Usage against the limits in force (issue 8).
   routers.push(usage)
+  // Encrypted snapshots, verification and restore (issue 10).
+  routers.push(opsBackups, backups)
   for (const router of routers) app.route('/', router)
   mountDocs(app)
 

@@ -4,6 +4,7 @@ import { scheduled } from './cron'
 export { AuditChain } from './durable/audit-chain'
 export { SessionStore } from './durable/session-store'
 export { Throttle } from './durable/throttle'
+export { SnapshotWorkflow } from './workflows/snapshot'
 
 const app = createApp()
 
