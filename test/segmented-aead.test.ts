@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { SegmentedAeadError, openBytes, openStream, readSealedHeader, sealBytes, sealStream } from '../src/lib/segmented-aead'
 
-async function aesKey() {
-  return crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+async function aesKey(): Promise<CryptoKey> {
+  return (await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])) as CryptoKey
 }
 
 function bytes(n: number, seed = 1) {
