@@ -11,6 +11,7 @@ import { tenantDataKey, tenantKeyById } from './snapshot-key'
  * computed on the way.
  */
 export const PART_BYTES = 5 * 1024 * 1024
+const PARTS_IN_FLIGHT = 2
 
 /** Where a tenant's backup objects live: everything under one prefix, so erasure is one prefix. */
 export const backupKeys = {
@@ -36,7 +37,7 @@ export class SealedObjectWriter {
   private parts: Uint8Array[] = []
   private partLength = 0
   private upload: R2MultipartUpload | null = null
-  private uploaded: R2UploadedPart[] = []
+  private uploaded: Promise<R2UploadedPart>[] = []
   private readonly plainHash: Hash = createHash('sha256')
   private readonly cipherHash: Hash = createHash('sha256')
   private plaintextBytes = 0
@@ -92,9 +93,17 @@ export class SealedObjectWriter {
     return out
   }
 
+  /**
+   * Sends a part without waiting for it, so reading and sealing go on while
+   * it uploads; at most PARTS_IN_FLIGHT are outstanding, which bounds memory.
+   */
   private async sendPart(n: number) {
     this.upload ??= await this.env.BACKUPS.createMultipartUpload(this.key, { customMetadata: { 'key-id': this.keyId, format: 'MSA1' } })
-    this.uploaded.push(await this.upload.uploadPart(this.uploaded.length + 1, this.takeBytes(n)))
+    if (this.uploaded.length >= PARTS_IN_FLIGHT) await this.uploaded[this.uploaded.length - PARTS_IN_FLIGHT]
+    const sending = this.upload.uploadPart(this.uploaded.length + 1, this.takeBytes(n))
+    // Awaited in close(); a failure there aborts the whole object.
+    sending.catch(() => undefined)
+    this.uploaded.push(sending)
   }
 
   /** Seals the last segment and completes the object. */
@@ -103,7 +112,7 @@ export class SealedObjectWriter {
     await this.emit(await this.sealer!.finish())
     if (this.upload) {
       if (this.partLength > 0) await this.sendPart(this.partLength)
-      await this.upload.complete(this.uploaded)
+      await this.upload.complete(await Promise.all(this.uploaded))
     } else {
       await this.env.BACKUPS.put(this.key, this.takeBytes(this.partLength), { customMetadata: { 'key-id': this.keyId, format: 'MSA1' } })
     }

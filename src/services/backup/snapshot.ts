@@ -14,11 +14,10 @@ import { tenantTables, type TenantTable } from './tenant-tables'
  * once each by content, then the manifest, last.
  *
  * Consistency. D1 has no read transaction that spans several round trips,
- * but one batch() is one transaction. Every table is read in keyset pages,
- * READ_PAGES pages per batch (the same lower bound, consecutive offsets, so
- * each batch is one consistent slice). Across batches other writes can
- * commit, so the snapshot also reads the tenant's audit-chain head in the
- * first batch and again after the last: every change to a tenant's data
+ * and one statement is atomic. Every table is read in keyset pages of
+ * PAGE_ROWS (each page one consistent slice). Between pages other writes can
+ * commit, so the snapshot also reads the tenant's audit-chain head before
+ * the first page and again after the last: every change to a tenant's data
  * commits in the same transaction as its audit event (services/audit), so an
  * unchanged head proves no audited change landed in between, and the whole
  * read equals one consistent state, the one at that head (recorded as
@@ -29,8 +28,7 @@ import { tenantTables, type TenantTable } from './tenant-tables'
  */
 
 export const SNAPSHOT_FORMAT_VERSION = 1
-const PAGE_ROWS = 1000
-const READ_PAGES = 10
+const PAGE_ROWS = 5000
 const READ_ATTEMPTS = 3
 /** Plaintext is handed to the sealer in pieces of about this size. */
 const FLUSH_CHARS = 256 * 1024
@@ -78,47 +76,39 @@ function auditHead(env: Env, tenantId: string) {
   return env.DB.prepare('SELECT coalesce(max(seq), 0) AS seq FROM audit_events WHERE chain = ?').bind(tenantId)
 }
 
-function pageQuery(env: Env, table: TenantTable, tenantId: string, after: unknown, offset: number) {
+function pageQuery(env: Env, table: TenantTable, tenantId: string, after: unknown) {
   const key = table.pageKey === 'rowid' ? 'rowid' : `"${table.pageKey}"`
   const cols = table.columns.map((c) => `"${c}"`).join(', ')
   const scope = table.scope === 'id' ? '"id" = ?' : '"tenant_id" = ?'
-  const sql = `SELECT ${key} AS __k, ${cols} FROM "${table.name}" WHERE ${scope}${after === null ? '' : ` AND ${key} > ?`} ORDER BY ${key} LIMIT ? OFFSET ?`
-  const params = after === null ? [tenantId, PAGE_ROWS, offset] : [tenantId, after, PAGE_ROWS, offset]
-  return env.DB.prepare(sql).bind(...params)
+  const sql = `SELECT ${key}, ${cols} FROM "${table.name}" WHERE ${scope}${after === null ? '' : ` AND ${key} > ?`} ORDER BY ${key} LIMIT ?`
+  return env.DB.prepare(sql).bind(...(after === null ? [tenantId, PAGE_ROWS] : [tenantId, after, PAGE_ROWS]))
 }
 
-type Row = Record<string, unknown>
-
 /**
- * Reads every tenant row, table by table, calling `onTable`/`onRow`, and
- * returns the audit head it is consistent with; throws SnapshotChangedError
- * when the head moved during the read.
+ * Reads every tenant row, table by table, a page at a time (each page's
+ * rows as arrays in `columns` order), and returns the audit head the read is
+ * consistent with; throws SnapshotChangedError when the head moved meanwhile.
  */
-async function readTenant(env: Env, tenantId: string, sink: { onTable(t: TenantTable): Promise<void>; onRow(t: TenantTable, row: Row): Promise<void>; onEnd(t: TenantTable, rows: number): Promise<void> }) {
-  let headBefore: number | null = null
+async function readTenant(
+  env: Env,
+  tenantId: string,
+  sink: { onTable(t: TenantTable): Promise<void>; onPage(t: TenantTable, rows: unknown[][]): Promise<void>; onEnd(t: TenantTable, rows: number): Promise<void> },
+) {
+  const headBefore = (await auditHead(env, tenantId).first<{ seq: number }>())!.seq
   for (const table of tenantTables()) {
     await sink.onTable(table)
     let after: unknown = null
     let count = 0
     for (;;) {
-      const statements = Array.from({ length: READ_PAGES }, (_, i) => pageQuery(env, table, tenantId, after, i * PAGE_ROWS))
-      const first: boolean = headBefore === null
-      const results: D1Result<Row>[] = await env.DB.batch<Row>(first ? [auditHead(env, tenantId), ...statements] : statements)
-      if (first) headBefore = (results.shift()!.results[0] as { seq: number }).seq
-      let full = true
-      for (const result of results) {
-        for (const row of result.results) {
-          const { __k, ...values } = row
-          after = __k
-          count += 1
-          await sink.onRow(table, values)
-        }
-        if (result.results.length < PAGE_ROWS) {
-          full = false
-          break
-        }
-      }
-      if (!full) break
+      const page = await pageQuery(env, table, tenantId, after).raw()
+      if (!page.length) break
+      after = page.at(-1)![0]
+      count += page.length
+      await sink.onPage(
+        table,
+        page.map((row) => row.slice(1)),
+      )
+      if (page.length < PAGE_ROWS) break
     }
     await sink.onEnd(table, count)
   }
@@ -230,9 +220,17 @@ export async function takeSnapshot(env: Env, request: SnapshotRequest, meta: Req
       await put({ format: 'mamori-snapshot', format_version: SNAPSHOT_FORMAT_VERSION, backup_id: backupId, tenant_id: tenantId, schema_version: version })
       const seq = await readTenant(env, tenantId, {
         onTable: (t) => put({ table: t.name, columns: t.columns }),
-        onRow: async (t, row) => {
-          if (t.name === 'files') files.push({ id: String(row.id), sha256: String(row.sha256) })
-          await put(t.columns.map((c) => row[c] ?? null))
+        onPage: async (t, rows) => {
+          if (t.name === 'files') {
+            const id = t.columns.indexOf('id')
+            const sha = t.columns.indexOf('sha256')
+            for (const row of rows) files.push({ id: String(row[id]), sha256: String(row[sha]) })
+          }
+          for (const row of rows) text += `${JSON.stringify(row)}\n`
+          if (text.length >= FLUSH_CHARS) {
+            await writer.write(encoder.encode(text))
+            text = ''
+          }
         },
         onEnd: async (t, rows) => {
           counts[t.name] = rows
