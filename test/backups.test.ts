@@ -103,7 +103,8 @@ describe('what a snapshot holds', () => {
     await addRecord(t, { title: 'first' })
     const row = await backupNow(t)
     expect(row).toMatchObject({ status: 'complete', kind: 'daily', key_id: 'derived-v1', format_version: 1, verify_result: 'ok', jst_date: jstDate() })
-    expect(row.schema_version).toMatch(/^\d{4}_backups$/)
+    const latest = await env.DB.prepare('SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1').first<{ name: string }>()
+    expect(row.schema_version).toBe(latest!.name.replace(/\.sql$/, ''))
     const counts = JSON.parse(row.row_counts)
     expect(Object.keys(counts)).toEqual(tenantTables().map((t) => t.name))
     expect(counts).toMatchObject({ tenants: 1, users: 1, records: 1 })
@@ -164,11 +165,13 @@ describe('the nightly fan-out', () => {
     const failing = await tenantWithAdmin()
     const fine = await tenantWithAdmin()
     const ops = await operator()
+    // A file whose object was lost: every attempt of this tenant's snapshot fails for real.
+    const lost = await addFile(failing, 'lost.txt', 'gone')
+    await env.FILES.delete(`tenants/${failing.id}/files/${lost.id}`)
     const failingId = snapshotInstanceId(failing.id, jstDate())
     await using instance = await introspectWorkflowInstance(env.SNAPSHOTS, failingId)
     await instance.modify(async (m) => {
       await m.disableRetryDelays()
-      await m.mockStepError({ name: 'snapshot' }, new Error('R2 unavailable'))
     })
     const started = await call('POST', '/ops/v1/backups', { token: ops, body: { tenant_id: failing.id } })
     expect(started.status).toBe(202)
@@ -182,7 +185,16 @@ describe('the nightly fan-out', () => {
     expect(alert).toEqual({ kind: 'incident.opened' })
     const failed = await env.DB.prepare("SELECT outcome, details FROM audit_events WHERE chain = ? AND action = 'backup.failed'").bind(failing.id).first<any>()
     expect(failed.outcome).toBe('failure')
-    expect(JSON.parse(failed.details)).toMatchObject({ reason: 'R2 unavailable' })
+    expect(JSON.parse(failed.details).reason).toMatch(/file object missing/)
+    const listed = await call('GET', `/ops/v1/backups?tenant_id=${failing.id}`, { token: ops })
+    expect(listed.body.items).toMatchObject([{ status: 'failed', error: expect.stringMatching(/file object missing/) }])
+    const generation = listed.body.items[0]
+    expect(generation).not.toHaveProperty('attempts')
+    // Five attempts (one and four retries), all of the same generation; nothing that looks complete.
+    expect(await env.DB.prepare('SELECT attempts FROM backups WHERE id = ?').bind(generation.id).first()).toEqual({ attempts: 5 })
+    expect(await env.BACKUPS.head(backupKeys.manifest(failing.id, generation.id))).toBeNull()
+    expectProblem(await call('POST', `/ops/v1/backups/${generation.id}/verify`, { token: ops }), 409, 'backup-not-complete')
+    expectProblem(await call('POST', `/ops/v1/backups/${generation.id}/restore`, { token: ops, body: {} }), 409, 'backup-not-complete')
   })
 })
 

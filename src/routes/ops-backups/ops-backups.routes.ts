@@ -41,7 +41,8 @@ export const verify = defineRoute(access, {
   tags,
   summary: 'Decrypt the whole generation and every file copy, check every digest, and record the result',
   request: { params },
-  responses: { 200: jsonResponse(BackupVerificationSchema, 'The result (ok: false says why in verify_result)'), ...problemResponses(404) },
+  description: '409 `backup-not-complete` for a generation still running or failed.',
+  responses: { 200: jsonResponse(BackupVerificationSchema, 'The result (ok: false says why in verify_result)'), ...problemResponses(404, 409) },
 })
 
 export const restore = defineRoute(access, {

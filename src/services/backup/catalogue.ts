@@ -55,6 +55,11 @@ export async function findBackup(db: Database, id: string) {
   return row
 }
 
+/** Only a finished generation has something to verify or restore. */
+export function notComplete(backup: BackupRow) {
+  return Problem.conflict(`Backup ${backup.id} is ${backup.status}; only a complete generation can be verified or restored.`, 'backup-not-complete')
+}
+
 export function backupCorrupt(backupId: string, reason: string) {
   return new Problem({
     status: 422,
@@ -86,6 +91,7 @@ export async function checkBackup(env: Env, backup: BackupRow, handlers: ReadHan
 export async function verifyBackup(env: Env, backupId: string, actor: AuditActor, meta: RequestMeta) {
   const db = database(env)
   const backup = await findBackup(db, backupId)
+  if (backup.status !== 'complete') throw notComplete(backup)
   const failure = await checkBackup(env, backup)
   const verifiedAt = isoNow()
   const result = failure ?? 'ok'

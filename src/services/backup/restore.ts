@@ -9,7 +9,7 @@ import type { RequestMeta } from '../../lib/request-meta'
 import { isoNow, jstDate } from '../../lib/time'
 import { audit, type AuditActor } from '../audit/audit'
 import { usageRows } from '../tenancy/tenants'
-import { backupCorrupt, checkBackup, findBackup, type BackupRow } from './catalogue'
+import { backupCorrupt, checkBackup, findBackup, notComplete, type BackupRow } from './catalogue'
 import { schemaVersion, takeSnapshot } from './snapshot'
 import { CorruptBackupError, readBlob, readSnapshot, type TableSection } from './snapshot-reader'
 import { CLONE_FILTERS, tenantTables } from './tenant-tables'
@@ -80,6 +80,7 @@ class Stager {
 
   async begin(section: TableSection) {
     await this.flushRows()
+    await this.send()
     this.section = section
     const name = stagingName(this.restoreId, section.table)
     await this.env.DB.prepare(`CREATE TABLE "${name}" AS SELECT ${section.columns.map((c) => `"${c}"`).join(', ')} FROM "${section.table}" WHERE 0`).run()
@@ -105,15 +106,23 @@ class Stager {
     if (this.pending.length >= STAGE_BATCH) await this.send()
   }
 
+  /** One batch in flight while the next is decrypted and built: D1's work overlaps the reading. */
+  private inFlight: Promise<unknown> = Promise.resolve()
+
   private async send() {
     if (!this.pending.length) return
-    await this.env.DB.batch(this.pending.map((w) => this.env.DB.prepare(w.sql).bind(...w.params)))
+    const statements = this.pending.map((w) => this.env.DB.prepare(w.sql).bind(...w.params))
     this.pending = []
+    await this.inFlight
+    this.inFlight = this.env.DB.batch(statements)
+    // Observed by the next send() or end(); never left unhandled meanwhile.
+    this.inFlight.catch(() => undefined)
   }
 
   async end() {
     await this.flushRows()
     await this.send()
+    await this.inFlight
   }
 }
 
@@ -147,7 +156,7 @@ async function restoreFileObject(env: Env, sourceTenant: string, target: { tenan
 export async function restoreBackup(env: Env, backupId: string, input: RestoreInput, actor: AuditActor, meta: RequestMeta) {
   const db = database(env)
   const backup = await findBackup(db, backupId)
-  if (backup.status !== 'complete') throw Problem.conflict(`Backup ${backup.id} is ${backup.status}; only a complete generation can be restored.`, 'backup-not-complete')
+  if (backup.status !== 'complete') throw notComplete(backup)
   const source = await db.select().from(tenants).where(eq(tenants.id, backup.tenantId)).get()
   if (!input.target_slug && !source) throw Problem.conflict('The tenant no longer exists; restore into a new slug (target_slug).', 'tenant-gone')
   if (input.target_slug && (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.target_slug)).get())) {
@@ -157,11 +166,11 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
     throw Problem.conflict(`Backup ${backup.id} was taken at schema ${backup.schemaVersion}; this service runs another schema.`, 'backup-schema-mismatch')
   }
 
-  // 1. Verify everything, collecting the ID kinds a new tenant's copy must re-key.
+  // 1. Verify everything, collecting the ID kinds a new tenant's copy must re-key (all IDs of a table share one).
   const prefixes = new Set<string>()
   const restored = new Map(tenantTables().map((t) => [t.name, t]))
   const failure = await checkBackup(env, backup, {
-    onRow: (section, row) => {
+    onFirstRow: (section, row) => {
       const at = section.columns.indexOf('id')
       const value = at >= 0 ? row[at] : null
       if (typeof value === 'string' && restored.get(section.table)?.restored) {
