@@ -288,16 +288,25 @@ describe('verify and restore', () => {
     const record = await addRecord(t, { title: 'keep me' })
     const file = await addFile(t, 'contract.txt', 'the signed contract')
     const row = await backupNow(t)
+    const storage = await env.DB.prepare('SELECT storage_used_bytes AS n FROM tenants WHERE id = ?').bind(t.id).first<{ n: number }>()
     expect((await call('DELETE', `/api/v1/records/${record.id}`, { token: t.adminToken })).status).toBe(204)
     expect((await call('DELETE', `/api/v1/files/${file.id}`, { token: t.adminToken })).status).toBe(204)
     const later = await addRecord(t, { title: 'after the backup' })
     expect(await env.FILES.head(`tenants/${t.id}/files/${file.id}`)).toBeNull()
-
     const ops = await operator()
+    // The contract changed after the backup: a restore of the tenant's data does not undo it.
+    expect((await call('PATCH', `/ops/v1/tenants/${t.id}`, { token: ops, body: { plan: 'enterprise' } })).status).toBe(200)
+
     const restored = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: {} })
     expect(restored.status).toBe(200)
     expect(restored.body).toMatchObject({ backup_id: row.id, mode: 'in_place', tenant_id: t.id, slug: t.slug, files: 1, safety_backup_id: expect.stringMatching(/^bk_/) })
 
+    expect(await env.DB.prepare('SELECT plan_id, slug, status, storage_used_bytes FROM tenants WHERE id = ?').bind(t.id).first()).toEqual({
+      plan_id: 'enterprise',
+      slug: t.slug,
+      status: 'active',
+      storage_used_bytes: storage!.n,
+    })
     const back = await call('GET', `/api/v1/records/${record.id}`, { token: t.adminToken })
     expect(back.status).toBe(200)
     expect(back.body.data).toEqual({ title: 'keep me' })

@@ -24,6 +24,8 @@ export class SnapshotWorkflow extends WorkflowEntrypoint<Env, SnapshotParams> {
     try {
       const taken = await step.do('snapshot', RETRIED, () => takeSnapshot(this.env, { ...params, kind: 'daily' }, meta))
       backupId = taken.backupId
+      // The day's generation exists already (the engine forgot an earlier instance): nothing new is written.
+      if (taken.skipped) return { backup_id: backupId, skipped: true }
       const verified = await step.do('verify', RETRIED, async () => {
         const result = await verifyBackup(this.env, taken.backupId, { type: 'system', id: 'backups' }, meta)
         return { ok: result.ok, result: result.verify_result }

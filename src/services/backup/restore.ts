@@ -12,7 +12,7 @@ import { usageRows } from '../tenancy/tenants'
 import { backupCorrupt, checkBackup, findBackup, notComplete, type BackupRow } from './catalogue'
 import { schemaVersion, takeSnapshot } from './snapshot'
 import { CorruptBackupError, readBlob, readSnapshot, type TableSection } from './snapshot-reader'
-import { CLONE_FILTERS, tenantTables } from './tenant-tables'
+import { CLONE_FILTERS, TENANT_ROW_KEPT, tenantTables } from './tenant-tables'
 
 /**
  * Restores a generation, in place or into a new tenant (the disaster-recovery
@@ -31,6 +31,11 @@ import { CLONE_FILTERS, tenantTables } from './tenant-tables'
  * are removed). File objects the restored state no longer refers to are
  * deleted after the switch. The switch is one transaction, so its size is
  * bounded by what D1 commits in one batch (docs/backups.md).
+ *
+ * Into a new tenant there is nothing to switch from: the rows go straight
+ * into the real tables under a new tenant row that stays `suspended` (no one
+ * can sign in) until the same kind of final transaction makes it active;
+ * a failure before that deletes the new tenant again (its rows cascade).
  *
  * In place, a safety snapshot of the current state is taken and verified
  * first, so a restore can itself be undone. Tables in KEPT_ON_RESTORE keep
@@ -76,12 +81,22 @@ class Stager {
   private rows: unknown[][] = []
   private chars = 0
   private section: TableSection | null = null
-  constructor(private readonly env: Env, private readonly restoreId: string) {}
+  /** `direct`: rows go straight into the real tables (a new tenant, suspended until the switch); else into staging tables. */
+  constructor(
+    private readonly env: Env,
+    private readonly restoreId: string,
+    private readonly direct: boolean,
+  ) {}
+
+  private target(table: string) {
+    return this.direct ? table : stagingName(this.restoreId, table)
+  }
 
   async begin(section: TableSection) {
     await this.flushRows()
     await this.send()
     this.section = section
+    if (this.direct) return
     const name = stagingName(this.restoreId, section.table)
     await this.env.DB.prepare(`CREATE TABLE "${name}" AS SELECT ${section.columns.map((c) => `"${c}"`).join(', ')} FROM "${section.table}" WHERE 0`).run()
   }
@@ -97,7 +112,7 @@ class Stager {
     if (this.rows.length && this.section) {
       const cols = this.section.columns
       this.pending.push({
-        sql: `INSERT INTO "${stagingName(this.restoreId, this.section.table)}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${cols.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?)`,
+        sql: `INSERT INTO "${this.target(this.section.table)}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${cols.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?)`,
         params: [JSON.stringify(this.rows)],
       })
       this.rows = []
@@ -201,7 +216,7 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
 
   // 3. Stage (checking everything a second time as it is read).
   const restoreId = crypto.randomUUID().replace(/-/g, '').slice(0, 12)
-  const stager = new Stager(env, restoreId)
+  const stager = new Stager(env, restoreId, plan.mode === 'new_tenant')
   const remap = plan.mode === 'new_tenant' ? remapper(backup.tenantId, plan.tenantId, restoreId, prefixes) : (v: unknown) => v
   const now = isoNow()
   const staged: TableSection[] = []
@@ -229,7 +244,8 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
               if (at >= 0) row[at] = value
             }
             set('slug', plan.slug)
-            set('status', 'active')
+            // Nobody can sign in to it until the switch makes it active.
+            set('status', 'suspended')
             set('created_at', now)
             set('updated_at', now)
           }
@@ -260,19 +276,23 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
         if (table !== 'tenants') writes.push({ sql: `DELETE FROM "${table}" WHERE tenant_id = ?`, params: [plan.tenantId] })
       }
       const tenantSection = staged.find((s) => s.table === 'tenants')!
-      const others = tenantSection.columns.filter((c) => c !== 'id')
+      const others = tenantSection.columns.filter((c) => c !== 'id' && !TENANT_ROW_KEPT.has(c))
       guard = writes.length
       writes.push({
         sql: `UPDATE tenants SET (${others.map((c) => `"${c}"`).join(', ')}) = (SELECT ${others.map((c) => `"${c}"`).join(', ')} FROM "${stagingName(restoreId, 'tenants')}") WHERE id = ?`,
         params: [plan.tenantId],
       })
     }
-    for (const section of staged) {
-      if (plan.mode === 'in_place' && section.table === 'tenants') continue
-      if (section.table === 'tenants') guard = writes.length
-      writes.push({ sql: `INSERT INTO "${section.table}" (${cols(section)}) SELECT ${cols(section)} FROM "${stagingName(restoreId, section.table)}"`, params: [] })
+    if (plan.mode === 'in_place') {
+      for (const section of staged) {
+        if (section.table === 'tenants') continue
+        writes.push({ sql: `INSERT INTO "${section.table}" (${cols(section)}) SELECT ${cols(section)} FROM "${stagingName(restoreId, section.table)}"`, params: [] })
+      }
+    } else {
+      guard = writes.length
+      writes.push({ sql: "UPDATE tenants SET status = 'active', updated_at = ? WHERE id = ? AND status = 'suspended'", params: [now, plan.tenantId] })
+      writes.push(usageRows(db, plan.tenantId, now))
     }
-    if (plan.mode === 'new_tenant') writes.push(usageRows(db, plan.tenantId, now))
 
     const restoredRows = Object.fromEntries(staged.map((s) => [s.table, (backup.rowCounts ?? {})[s.table] ?? 0]))
     try {
@@ -318,11 +338,15 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
       files: fileRows.length,
     }
   } catch (error) {
-    // Before the switch nothing the tenant sees has changed; the file objects put back for a new tenant are orphans.
+    // Before the switch nothing the tenant sees has changed. A new tenant that never became active is removed
+    // again (its rows go with it: every tenant table cascades from tenants), and so are the files put back for it.
     if (plan.mode === 'new_tenant') {
-      const orphans = fileRows.map((f) => `tenants/${plan.tenantId}/files/${f.fileId}`)
-      const stillNew = !(await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, plan.tenantId)).get())
-      if (stillNew && orphans.length) await env.FILES.delete(orphans)
+      const row = await db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, plan.tenantId)).get()
+      if (!row || row.status === 'suspended') {
+        await env.DB.prepare("DELETE FROM tenants WHERE id = ? AND status = 'suspended'").bind(plan.tenantId).run()
+        const orphans = fileRows.map((f) => `tenants/${plan.tenantId}/files/${f.fileId}`)
+        if (orphans.length) await env.FILES.delete(orphans)
+      }
     }
     if (error instanceof CorruptBackupError) {
       await recordRefusal(env, backup, error.message, actor, meta)

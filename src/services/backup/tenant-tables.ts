@@ -45,6 +45,14 @@ export const CLONE_FILTERS: Record<string, { skipAll?: true; keep?: (row: Record
   support_grants: { skipAll: true, why: 'a support grant is for the source tenant' },
 }
 
+/**
+ * Columns of the tenant row an in-place restore keeps: the operator's and the
+ * contract's decisions (its slug, plan, status and per-contract limits), not
+ * the tenant's data. Rewinding them could reopen a suspended tenant, change
+ * what it is billed for, or take back a slug another tenant now holds.
+ */
+export const TENANT_ROW_KEPT = new Set(['slug', 'plan_id', 'status', 'limit_seats', 'limit_concurrent_sessions', 'limit_storage_bytes', 'limit_requests_per_minute', 'limit_requests_per_month'])
+
 export type TenantTable = {
   name: string
   /** Column names in the table's own order. */
