@@ -159,6 +159,14 @@ describe('the nightly fan-out', () => {
     expect(again.body).toMatchObject({ started: 0, already_started: 1 })
     expect(await latestBackup(t.id)).toEqual(first)
     expect(await listAll(env.BACKUPS, backupKeys.prefix(t.id))).toEqual(objects)
+
+    // After the engine has forgotten the instance, a new one for the same day finds the generation and stops.
+    const events = await env.DB.prepare('SELECT count(*) AS n FROM audit_events WHERE chain = ?').bind(t.id).first()
+    await env.SNAPSHOTS.create({ id: `${snapshotInstanceId(t.id, jstDate())}-again`, params: { tenantId: t.id, jstDate: jstDate() } })
+    expect(await settled(`${snapshotInstanceId(t.id, jstDate())}-again`)).toMatchObject({ status: 'complete', output: { backup_id: first.id, skipped: true } })
+    expect(await latestBackup(t.id)).toEqual(first)
+    expect(await listAll(env.BACKUPS, backupKeys.prefix(t.id))).toEqual(objects)
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM audit_events WHERE chain = ?').bind(t.id).first()).toEqual(events)
   })
 
   it('a tenant that fails after its retries does not stop another, and raises an incident and an operator alert', async () => {
