@@ -27,7 +27,7 @@ export async function startDevServer({ port, state }) {
   const base = `http://127.0.0.1:${port}`
   for (let i = 0; i < 240; i++) {
     try {
-      if ((await fetch(`${base}/health/live`)).ok) return { base, state, stop }
+      if ((await fetch(`${base}/health/live`)).ok) return { base, state, stop, pid: server.pid }
     } catch {}
     await new Promise((r) => setTimeout(r, 500))
   }

@@ -13,6 +13,7 @@ import { securityHeaders } from './middleware/security-headers'
 import { REQUEST_BODY_LIMIT_BYTES } from './schemas/limits'
 import { audit } from './routes/audit/audit.index'
 import { auth } from './routes/auth/auth.index'
+import { backups } from './routes/backups/backups.index'
 import { dev } from './routes/dev/dev.index'
 import { files } from './routes/files/files.index'
 import { mountDocs } from './routes/docs/docs.index'
@@ -23,6 +24,7 @@ import { myMfa } from './routes/my-mfa/my-mfa.index'
 import { opsAnnouncements } from './routes/ops-announcements/ops-announcements.index'
 import { opsAudit } from './routes/ops-audit/ops-audit.index'
 import { opsAuth } from './routes/ops-auth/ops-auth.index'
+import { opsBackups } from './routes/ops-backups/ops-backups.index'
 import { opsIncidents } from './routes/ops-incidents/ops-incidents.index'
 import { opsKeys } from './routes/ops-keys/ops-keys.index'
 import { opsMaintenance } from './routes/ops-maintenance/ops-maintenance.index'
@@ -80,6 +82,8 @@ export function createApp() {
   routers.push(exportRoutes, wellKnown)
   // The tenant's own settings (the language of its mail).
   routers.push(tenant)
+  // Encrypted snapshots, verification and restore (issue 10).
+  routers.push(opsBackups, backups)
   for (const router of routers) app.route('/', router)
   // The web console and help (issue 11): pages, with their own error pages; only these read the session cookie.
   app.route('/', tenantConsole)

@@ -5,6 +5,7 @@ export { AuditChain } from './durable/audit-chain'
 export { MaintenanceFlagStore } from './durable/maintenance-flag'
 export { SessionStore } from './durable/session-store'
 export { Throttle } from './durable/throttle'
+export { SnapshotWorkflow } from './workflows/snapshot'
 
 const app = createApp()
 

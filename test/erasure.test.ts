@@ -45,7 +45,7 @@ async function objectsUnder(bucket: R2Bucket, prefix: string) {
 }
 
 async function backupObjects(tenantId: string) {
-  return [...(await objectsUnder(env.BACKUPS, `snapshots/${tenantId}/`)), ...(await objectsUnder(env.BACKUPS, `blobs/${tenantId}/`))]
+  return objectsUnder(env.BACKUPS, `tenants/${tenantId}/`)
 }
 
 /** What a Durable Object holds: its key-value entries, its own SQL tables and its alarm. */
@@ -97,7 +97,7 @@ async function populated(): Promise<Fixture> {
   expect(incident.status).toBe(201)
   // A wrong password leaves a failure count in the member's throttle object.
   expect((await call('POST', '/api/v1/auth/login', { body: { tenant: t.slug, email: member.email, password: 'wrong-password-1234' } })).status).toBe(401)
-  for (const key of [`snapshots/${t.id}/2026-11-30/manifest.json`, `snapshots/${t.id}/2026-11-30/data.bin`, `blobs/${t.id}/ab/abcdef`]) {
+  for (const key of [`tenants/${t.id}/snapshots/bk_fixture/manifest.json`, `tenants/${t.id}/snapshots/bk_fixture/data`, `tenants/${t.id}/blobs/abcdef`]) {
     await env.BACKUPS.put(key, 'ciphertext')
   }
   return { ...t, member, fileIds }

@@ -139,12 +139,12 @@ describe('GET /api/v1/export', () => {
       'SELECT token_hash AS s FROM mfa_challenges WHERE tenant_id = ?',
       'SELECT code_mac AS s FROM mfa_challenges WHERE tenant_id = ? AND code_mac IS NOT NULL',
       'SELECT body AS s FROM mail_outbox WHERE tenant_id = ?',
-      "SELECT subject AS s FROM mail_outbox WHERE tenant_id = ? AND subject LIKE '%code:%'",
+      "SELECT subject AS s FROM mail_outbox WHERE tenant_id = ? AND (subject LIKE '%code:%' OR subject LIKE '%コード:%')",
     ]) {
       results.push(...(await env.DB.prepare(query).bind(t.id).all<{ s: string }>()).results)
     }
     expect(results.length).toBeGreaterThan(4)
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE tenant_id = ? AND subject LIKE '%code:%'").bind(t.id).first('n')).toBeGreaterThan(0)
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE tenant_id = ? AND (subject LIKE '%code:%' OR subject LIKE '%コード:%')").bind(t.id).first('n')).toBeGreaterThan(0)
     for (const { s } of results) expect(text.includes(JSON.stringify(s).slice(1, -1))).toBe(false)
   })
 

@@ -67,16 +67,14 @@ describe('GET /api/v1/sla', () => {
     expect(body.period).toEqual({ from: expect.stringMatching(/T15:00:00\.000Z$/), until: expect.stringMatching(/T15:00:00\.000Z$/) })
   })
 
-  it('says not_yet_measured for the backup rows, with a note and no made-up value', async () => {
+  it('reads live evidence for every row but PF-1 (benchmark) and, before any snapshot, PF-3; a tenant with no backup yet is not_met', async () => {
     const body = await report(a.adminToken)
-    for (const id of ['DM-1', 'DM-3', 'SE-11', 'DM-10', 'PF-3', 'AV-6']) {
-      expect(rowOf(body, id), id).toMatchObject({ status: 'not_yet_measured', value: null, evidence: {}, note: { en: expect.stringMatching(/not part of this build/) } })
-    }
-    // Every row whose feature this build has reads live evidence; what is left is the work of later issues
-    // (backups) and PF-1 (measured by the benchmark).
-    expect(body.rows.filter((r) => r.status === 'not_yet_measured').map((r) => r.id)).toEqual([
-      'AV-6', 'PF-1', 'PF-3', 'DM-1', 'DM-3', 'DM-10', 'SE-11',
-    ])
+    // No snapshot has run in this file's storage: the backup rows say so instead of claiming anything.
+    for (const id of ['DM-1', 'DM-3', 'AV-6']) expect(rowOf(body, id).status, id).toBe('not_met')
+    expect(rowOf(body, 'DM-1').value).toMatchObject({ last_complete_at: null, generations: 0 })
+    expect(rowOf(body, 'PF-3')).toMatchObject({ status: 'not_yet_measured', value: null, evidence: {} })
+    expect(body.rows.filter((r) => r.status === 'not_yet_measured').map((r) => r.id)).toEqual(['PF-1', 'PF-3'])
+    for (const id of ['DM-10', 'SE-11']) expect(rowOf(body, id).status, id).toBe('met')
     for (const id of ['AV-1', 'AV-2', 'AV-3', 'AV-5', 'AV-9', 'AV-10', 'AV-11', 'RE-2', 'RE-3', 'SE-28', 'SE-30', 'SE-31/45/46', 'SE-32', 'DM-2', 'DM-7', 'SE-35/37', 'GE-1/2', 'RE-4/5/6', 'RE-7', 'PF-2', 'SE-40', 'GE-4/6']) {
       expect(rowOf(body, id).status, id).toBe('met')
       expect(rowOf(body, id).value, id).not.toBeNull()
@@ -306,9 +304,11 @@ describe('GET /api/v1/sla/checklist', () => {
     expect(answer('DM-6')).toBe(SEED_CHECKLIST.find((s) => s.single === 'DM-6')!.answer)
     // ... with a note where the software stops short of the promise.
     expect(answer('SE-10')).toMatch(/^アンチウィルスサービスを利用し、1 日 1 回スキャンを実施（注: 自前のサーバーを持たないため/)
+    // Not met (no snapshot has run in this file's storage): the stated answer and what the evidence shows.
+    expect(answer('DM-1').startsWith(`${SEED_CHECKLIST.find((s) => s.single === 'DM-1')!.answer}（未達: 毎日 04:00`)).toBe(true)
+    expect(answer('DM-3')).toMatch(/^14世代（未達: 保持世代 0件/)
     // Not measured: the stated answer and why there is no value.
-    expect(answer('DM-1')).toBe(`${SEED_CHECKLIST.find((s) => s.single === 'DM-1')!.answer}（未計測: バックアップはこのバージョンに未搭載）`)
-    expect(answer('DM-3')).toBe('14世代（未計測: バックアップとその世代管理はこのバージョンに未搭載）')
+    expect(answer('PF-1')).toMatch(/（未計測: 応答時間はプロジェクトのベンチマーク/)
     // Both upgrade-policy rows carry AV-9's evidence.
     expect(answer('AV-9', 1)).toMatch(/^メールにて事前通知（現在: 稼働中のバージョン /)
     // The seed's AWS answers are not this service's: corrected, never copied.
@@ -383,7 +383,7 @@ describe('GET /ops/v1/sla', () => {
     expect(se13.evidence.tenants_with_shorter_age).toBeGreaterThanOrEqual(1)
     expect(se13.evidence.shortest_age_days).toBeLessThanOrEqual(20)
     expect(rowOf(reply.body, 'SE-16')).toMatchObject({ status: 'met', value: { operators_mfa_required: true } })
-    expect(rowOf(reply.body, 'DM-1')).toMatchObject({ status: 'not_yet_measured', value: null })
+    expect(rowOf(reply.body, 'DM-1')).toMatchObject({ status: 'not_met', value: { last_complete_at: null, generations: 0 } })
     // Aggregates only: no tenant is named.
     expect(JSON.stringify(reply.body)).not.toContain(a.id)
   })

@@ -1,4 +1,5 @@
 import { alertDelivery } from './alert-delivery'
+import { nightlyBackups } from './backups'
 import { challengeSweep } from './challenge-sweep'
 import { mailAndReminders } from './mail-and-reminders'
 import { operations } from './operations'
@@ -7,12 +8,9 @@ import { tenantErasures } from './tenant-erasures'
 
 type Job = (env: Env, scheduledTime: number) => Promise<unknown>
 
-/**
- * Jobs by cron expression (wrangler.toml [triggers]). `0 19 * * *` (04:00
- * JST) is reserved for the nightly backup, which arrives with the backup
- * feature; until then that trigger only logs that it has no job.
- */
+/** Jobs by cron expression (wrangler.toml [triggers]). `0 19 * * *` is 04:00 JST. */
 export const JOBS: Record<string, Job[]> = {
+  '0 19 * * *': [nightlyBackups],
   '*/5 * * * *': [selfCheck, operations, mailAndReminders, challengeSweep, alertDelivery, tenantErasures],
 }
 

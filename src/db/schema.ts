@@ -660,3 +660,64 @@ export const tenantErasures = sqliteTable(
   },
   (t) => [index('tenant_erasures_unfinished').on(t.finishedAt, t.startedAt)],
 )
+
+/**
+ * Encrypted snapshots of one tenant (DM-1, DM-3, DM-8): one row per
+ * generation. The objects live in the BACKUPS bucket under
+ * `tenants/<tenant id>/snapshots/<id>/`; the manifest is written last, so a
+ * row that is not `complete` never has one. At most one `daily` generation
+ * per tenant and JST date: the nightly run and an operator's run of the same
+ * day are the same generation. `safety` snapshots precede an in-place restore.
+ */
+export const backups = sqliteTable(
+  'backups',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    /** `YYYY-MM-DD` in Japan time. */
+    jstDate: text('jst_date').notNull(),
+    kind: text('kind', { enum: ['daily', 'safety'] }).notNull(),
+    status: text('status', { enum: ['running', 'complete', 'failed'] }).notNull(),
+    keyId: text('key_id'),
+    formatVersion: integer('format_version').notNull(),
+    schemaVersion: text('schema_version'),
+    /** JSON object: rows per table. */
+    rowCounts: text('row_counts', { mode: 'json' }).$type<Record<string, number>>(),
+    plaintextBytes: integer('plaintext_bytes'),
+    ciphertextBytes: integer('ciphertext_bytes'),
+    plaintextSha256: text('plaintext_sha256'),
+    ciphertextSha256: text('ciphertext_sha256'),
+    blobCount: integer('blob_count'),
+    /** The tenant's audit chain head the snapshot is consistent with. */
+    auditSeq: integer('audit_seq'),
+    verifiedAt: text('verified_at'),
+    /** `ok`, or why the last verification failed. */
+    verifyResult: text('verify_result'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: text('created_at').notNull(),
+    completedAt: text('completed_at'),
+  },
+  (t) => [
+    uniqueIndex('backups_daily').on(t.tenantId, t.jstDate).where(sql`kind = 'daily'`),
+    index('backups_tenant').on(t.tenantId, t.id),
+  ],
+)
+
+/**
+ * Which file copies (`tenants/<tenant id>/blobs/<sha256>` in BACKUPS) each
+ * generation refers to, so retention can remove the copies no kept
+ * generation needs without decrypting anything. D1 already holds every
+ * file's SHA-256 in `files`, so this adds nothing D1 did not know.
+ */
+export const backupBlobs = sqliteTable(
+  'backup_blobs',
+  {
+    backupId: text('backup_id')
+      .notNull()
+      .references(() => backups.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id').notNull(),
+    sha256: text('sha256').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.backupId, t.sha256] }), index('backup_blobs_tenant_sha').on(t.tenantId, t.sha256)],
+)

@@ -67,7 +67,9 @@ function childrenFirst(tables: TenantTable[]): TenantTable[] {
   const referrers = new Map<string, string[]>(tables.map((t) => [t.name, []]))
   for (const t of tables) for (const parent of referenced(t.table, names)) referrers.get(parent)!.push(t.name)
   while (order.length < tables.length) {
-    const next = tables.find((t) => !placed.has(t.name) && referrers.get(t.name)!.every((r) => placed.has(r)))
+    const ready = (t: TenantTable) => !placed.has(t.name) && referrers.get(t.name)!.every((r) => placed.has(r))
+    // The tenant row goes last even where no foreign key says so (the backups catalogue has none).
+    const next = tables.find((t) => t.name !== 'tenants' && ready(t)) ?? tables.find(ready)
     if (!next) throw new Error('tenant tables: foreign keys form a cycle')
     placed.add(next.name)
     order.push(byName.get(next.name)!)

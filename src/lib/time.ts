@@ -23,3 +23,8 @@ export function nextJstMonthStart(now = Date.now()): number {
   const local = new Date(now + JST_OFFSET_MS)
   return Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + 1, 1) - JST_OFFSET_MS
 }
+
+/** The calendar day in Japan time, `YYYY-MM-DD`: a nightly backup's generation. */
+export function jstDate(now = Date.now()): string {
+  return new Date(now + JST_OFFSET_MS).toISOString().slice(0, 10)
+}

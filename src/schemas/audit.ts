@@ -81,6 +81,12 @@ export const AUDIT_ACTIONS = {
   'notice.completed': 'administration',
   // A tenant reached 80 % or 100 % of its monthly request quota, and its admins were mailed.
   'tenant.usage_alert': 'administration',
+  // Backups (DM-1, DM-3, DM-8): a generation written, verified (or refused), expired by retention, failed after retries, started by an operator.
+  'backup.created': 'administration',
+  'backup.verified': 'administration',
+  'backup.expired': 'administration',
+  'backup.failed': 'administration',
+  'backup.requested': 'administration',
 
   'record.create': 'data_change',
   'record.update': 'data_change',
@@ -88,6 +94,8 @@ export const AUDIT_ACTIONS = {
   'file.upload': 'data_change',
   'file.replace': 'data_change',
   'file.delete': 'data_change',
+  // A generation restored over the tenant's data, or into a new tenant (the drill).
+  'backup.restored': 'data_change',
 
   'file.download': 'data_extraction',
   'ledger.export': 'data_extraction',

@@ -3,6 +3,7 @@
  * the tenant key), each bounded by the invocation's budget so a large tenant
  * is erased over several invocations and resumed where it stopped.
  */
+import { backupKeys } from '../backup/sealed-object'
 import { destroyTenantKeys as destroyKeys } from '../keys/tenant-keys'
 
 /**
@@ -46,11 +47,11 @@ export async function deletePrefix(bucket: R2Bucket, prefix: string, budget: Bud
 }
 
 /**
- * Where a tenant's objects live in BACKUPS: encrypted snapshots and the
- * content-addressed file copies they refer to.
+ * Where a tenant's objects live in BACKUPS: one prefix holds its encrypted
+ * snapshots and the content-addressed file copies they refer to.
  */
 export function backupPrefixes(tenantId: string): string[] {
-  return [`snapshots/${tenantId}/`, `blobs/${tenantId}/`]
+  return [backupKeys.prefix(tenantId)]
 }
 
 /** Every file object of the tenant in FILES (and anything else under its prefix). */

@@ -72,7 +72,6 @@ export const auditTrail = defineProvider({
           ja: `変更とその操作ログは1つのトランザクションで確定し、条件を満たさなければ全体をロールバック。ファイルは SHA-256 を保持。${chainLine.ja}`,
         },
         evidence: { transactions: 'D1 batch per change with its audit event; write guards roll back failed conditions', chain: chain.chain, head_seq: chain.headSeq, verified_through_seq: chain.verifiedThroughSeq },
-        note: { en: 'Backup snapshots and their checksums are not part of this build.', ja: 'バックアップのスナップショットとそのチェックサムはこのバージョンに未搭載' },
       },
       'GE-5': {
         status: 'met',

@@ -78,8 +78,8 @@ export const byConstruction = defineProvider({
         },
         evidence: { record_deletes: events.count('record.delete'), file_deletes: events.count('file.delete') },
         note: {
-          en: 'Backups, which will age out after 14 days, are not part of this build.',
-          ja: 'バックアップ（14日で消える予定）はこのバージョンに未搭載',
+          en: 'A deleted row or file survives only inside encrypted snapshots, which age out after 14 generations.',
+          ja: '削除したデータは暗号化されたスナップショット内にのみ残り、14世代で消えます',
         },
       },
     }

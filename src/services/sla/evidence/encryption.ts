@@ -51,7 +51,6 @@ export const encryption = defineProvider({
           ja: `機密項目は AES-256-GCM で暗号化: 保存中の TOTP シークレット ${sealed}/${secrets}件が暗号化済み。D1・R2・Durable Object のストレージは Cloudflare が保存時に暗号化（AES-256）`,
         },
         evidence: { field_encryption: 'AES-256-GCM, 96-bit random IV, additional data binds each value to its owner', totp_secrets: secrets, totp_secrets_sealed: sealed, at_rest: AT_REST },
-        note: { en: 'Backup snapshots (also to be AES-256-GCM) are not part of this build.', ja: 'バックアップのスナップショット（AES-256-GCM で暗号化予定）はこのバージョンに未搭載' },
       },
       'DM-5': {
         status: masterKey ? 'met' : 'not_met',

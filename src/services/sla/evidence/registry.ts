@@ -1,5 +1,6 @@
 import { announcements } from './announcements'
 import { availability } from './availability'
+import { backupEvidence } from './backups'
 import { accounts } from './accounts'
 import { auditTrail } from './audit-trail'
 import { authentication } from './authentication'
@@ -48,4 +49,5 @@ export const EVIDENCE_PROVIDERS: readonly EvidenceProvider[] = [
   incidentNotices,
   lifecycle,
   helpPage,
+  backupEvidence,
 ]

@@ -1,0 +1,158 @@
+// npm run bench:backup: snapshot and restore time and the local runtime's peak memory
+// for a tenant of 10,000 and one of 100,000 records of about 500 bytes (PF-3).
+// Starts its own local dev server (separate state directory), creates the two tenants
+// through the operator API, seeds their records straight into the local D1 (one
+// INSERT … SELECT over a recursive CTE: seeding through the API would take longer than
+// the measurement), then per tenant:
+//   1. POST /ops/v1/backups {tenant_id}: the snapshot workflow runs (snapshot, verify,
+//      retention); snapshot time = the generation's completed_at − created_at, and the
+//      wall time until the catalogue says verified;
+//   2. POST /ops/v1/backups/{id}/restore {target_slug}: the disaster-recovery drill into
+//      a new tenant (full verification, staging, one switch transaction), timed end to end;
+// while sampling the resident memory (RSS) of every workerd process under the dev server.
+// Goals: snapshot of 100k ≤ 5 s; peak RSS at 100k within 1.2× of 10k; restore ≤ 2× snapshot.
+// Prints a Markdown table and writes bench/results/backup.json.
+// Options (env): BACKUP_SIZES (default "10000,100000"), BENCH_PORT (8797).
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { benchEnv, startDevServer } from './dev-server.mjs'
+
+const sizes = (process.env.BACKUP_SIZES ?? '10000,100000').split(',').map(Number)
+const port = Number(process.env.BENCH_PORT ?? 8797)
+const state = '.wrangler/bench-backup-state'
+
+const { base, stop, pid: serverPid } = await startDevServer({ port, state })
+
+let ip = 0
+async function api(method, path, { token, body } = {}) {
+  const headers = { 'CF-Connecting-IP': `192.0.2.${(ip++ % 200) + 1}` }
+  if (token) headers.authorization = `Bearer ${token}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`)
+  return text ? JSON.parse(text) : null
+}
+
+async function mailedCode(to) {
+  const mailbox = await api('GET', '/dev/mailbox')
+  return mailbox.items.find((m) => m.to === to && /sign-in code is \d{6}/.test(m.text)).text.match(/sign-in code is (\d{6})/)[1]
+}
+
+async function operatorToken() {
+  const email = 'ops@example.com'
+  const first = await api('POST', '/ops/v1/auth/login', { body: { email, password: 'mamori-ops-demo-2026' } })
+  return (await api('POST', '/ops/v1/auth/mfa', { body: { challenge: first.challenge, code: await mailedCode(email) } })).token
+}
+
+/** RSS (bytes) of the workerd processes under this bench's own dev server (other checkouts' are not counted). */
+function workerdRss() {
+  const parents = new Map()
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      parents.set(Number(pid), Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]))
+    } catch {}
+  }
+  const underServer = (pid) => {
+    for (let p = pid; p > 1; p = parents.get(p) ?? 0) if (p === serverPid) return true
+    return false
+  }
+  let total = 0
+  for (const pid of parents.keys()) {
+    if (!underServer(pid)) continue
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workerd')) continue
+      const rss = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)
+      if (rss) total += Number(rss[1]) * 1024
+    } catch {}
+  }
+  return total
+}
+
+/** Runs `work` while sampling workerd's RSS every 50 ms; returns its result and the peak. */
+async function sampled(work) {
+  let peak = workerdRss()
+  const timer = setInterval(() => (peak = Math.max(peak, workerdRss())), 50)
+  try {
+    const result = await work()
+    return { result, peak: Math.max(peak, workerdRss()) }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+let seeded = 0
+function seed(tenantId, n) {
+  // ~500 bytes per record: a 480-character body plus the JSON around it. IDs are unique across the bench's tenants.
+  const from = seeded
+  seeded += n
+  const sql =
+    `WITH RECURSIVE n(i) AS (SELECT ${from + 1} UNION ALL SELECT i + 1 FROM n WHERE i < ${from + n}) ` +
+    `INSERT INTO records (id, tenant_id, collection, data, created_at, updated_at, created_by, updated_by) ` +
+    `SELECT printf('rec_%026d', i), '${tenantId}', 'bench', json_object('i', i, 'body', hex(randomblob(240))), ` +
+    `'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'system:bench', 'system:bench' FROM n`
+  const run = spawnSync('wrangler', ['d1', 'execute', 'DB', '--local', '--persist-to', state, '--json', '--command', sql], { env: benchEnv, encoding: 'utf8' })
+  if (run.status !== 0) throw new Error(`seeding failed: ${run.stdout} ${run.stderr}`)
+}
+
+const ops = await operatorToken()
+const rows = []
+for (const n of sizes) {
+  const slug = `bench-${n}-${Date.now().toString(36)}`
+  const created = await api('POST', '/ops/v1/tenants', {
+    token: ops,
+    body: { slug, name: `Bench ${n}`, plan: 'enterprise', contact_email: `contact@${slug}.example`, admin: { email: `admin@${slug}.example`, name: 'Admin' } },
+  })
+  const tenantId = created.tenant.id
+  seed(tenantId, n)
+
+  const snap = await sampled(async () => {
+    const started = performance.now()
+    await api('POST', '/ops/v1/backups', { token: ops, body: { tenant_id: tenantId } })
+    for (;;) {
+      const page = await api('GET', `/ops/v1/backups?tenant_id=${tenantId}&limit=1`, { token: ops })
+      const b = page.items[0]
+      if (b?.status === 'failed') throw new Error(`snapshot failed: ${b.error}`)
+      if (b?.status === 'complete' && b.verify_result) return { backup: b, wall: performance.now() - started }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })
+  const { backup } = snap.result
+  if (backup.verify_result !== 'ok') throw new Error(`verification failed: ${backup.verify_result}`)
+  const snapshotMs = Date.parse(backup.completed_at) - Date.parse(backup.created_at)
+
+  const restore = await sampled(async () => {
+    const started = performance.now()
+    await api('POST', `/ops/v1/backups/${backup.id}/restore`, { token: ops, body: { target_slug: `${slug}-dr` } })
+    return performance.now() - started
+  })
+
+  rows.push({
+    records: n,
+    rows_in_snapshot: Object.values(backup.row_counts).reduce((a, b) => a + b, 0),
+    ciphertext_mb: +(backup.ciphertext_bytes / 1048576).toFixed(1),
+    snapshot_s: +(snapshotMs / 1000).toFixed(2),
+    snapshot_and_verify_wall_s: +(snap.result.wall / 1000).toFixed(2),
+    restore_s: +(restore.result / 1000).toFixed(2),
+    peak_rss_snapshot_mb: Math.round(snap.peak / 1048576),
+    peak_rss_restore_mb: Math.round(restore.peak / 1048576),
+  })
+}
+stop()
+
+const [small, large] = [rows[0], rows.at(-1)]
+const goals = {
+  snapshot_100k_le_5s: large.snapshot_s <= 5,
+  memory_flat_1_2x: Math.max(large.peak_rss_snapshot_mb, large.peak_rss_restore_mb) <= 1.2 * Math.max(small.peak_rss_snapshot_mb, small.peak_rss_restore_mb),
+  restore_le_2x_snapshot: large.restore_s <= 2 * large.snapshot_s,
+}
+const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim()
+console.log(`\n| records | rows | ciphertext MB | snapshot s | snapshot+verify wall s | restore s | peak RSS snapshot MB | peak RSS restore MB |`)
+console.log(`|---|---|---|---|---|---|---|---|`)
+for (const r of rows) {
+  console.log(`| ${r.records} | ${r.rows_in_snapshot} | ${r.ciphertext_mb} | ${r.snapshot_s} | ${r.snapshot_and_verify_wall_s} | ${r.restore_s} | ${r.peak_rss_snapshot_mb} | ${r.peak_rss_restore_mb} |`)
+}
+console.log(`\ngoals: ${JSON.stringify(goals)} (${cpu} cores)`)
+mkdirSync('bench/results', { recursive: true })
+writeFileSync('bench/results/backup.json', JSON.stringify({ at: new Date().toISOString(), cores: cpu, rows, goals }, null, 2))
+process.exit(0)

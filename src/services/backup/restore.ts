@@ -1,0 +1,377 @@
+import { eq } from 'drizzle-orm'
+import { createHash } from 'node:crypto'
+import { database } from '../../db/client'
+import { backups, tenants } from '../../db/schema'
+import type { SqlWrite } from '../../durable/audit-chain'
+import { newId } from '../../lib/ids'
+import { Problem } from '../../lib/problem'
+import type { RequestMeta } from '../../lib/request-meta'
+import { isoNow, jstDate } from '../../lib/time'
+import { audit, type AuditActor } from '../audit/audit'
+import { usageRows } from '../tenancy/tenants'
+import { backupCorrupt, checkBackup, findBackup, notComplete, type BackupRow } from './catalogue'
+import { schemaVersion, takeSnapshot } from './snapshot'
+import { CorruptBackupError, readBlob, readSnapshot, type TableSection } from './snapshot-reader'
+import { CLONE_FILTERS, TENANT_ROW_KEPT, tenantTables } from './tenant-tables'
+
+/**
+ * Restores a generation, in place or into a new tenant (the disaster-recovery
+ * drill, AV-6).
+ *
+ * Nothing is written before the whole generation and every file copy it
+ * refers to have been decrypted and checked (a tampered or wrong-key one is
+ * refused with 422 `backup-corrupt`). Then the rows are written into staging
+ * tables (`_restore_<id>_<table>`, invisible to the app) while being checked
+ * a second time, the files the generation holds are put back into FILES under
+ * their own IDs (objects no row refers to yet), and one D1 batch (one
+ * transaction) switches the tenant over: delete its current rows, copy the
+ * staged ones in, record `backup.restored`. The tenant sees the state before
+ * or the state after, never a mix; a failure before the switch leaves its
+ * data exactly as it was (only orphan file objects and staging tables, which
+ * are removed). File objects the restored state no longer refers to are
+ * deleted after the switch. The switch is one transaction, so its size is
+ * bounded by what D1 commits in one batch (docs/backups.md).
+ *
+ * Into a new tenant there is nothing to switch from: the rows go straight
+ * into the real tables under a new tenant row that stays `suspended` (no one
+ * can sign in) until the same kind of final transaction makes it active;
+ * a failure before that deletes the new tenant again (its rows cascade).
+ *
+ * In place, a safety snapshot of the current state is taken and verified
+ * first, so a restore can itself be undone. Tables in KEPT_ON_RESTORE keep
+ * their current rows (the audit trail above all).
+ */
+
+const STAGE_CHUNK_CHARS = 512 * 1024
+const STAGE_BATCH = 8
+const ID_SHAPE = /^((?:user|operator|system):)?([a-z]{2,4})_([0-9a-hjkmnp-tv-z]{10})([0-9a-hjkmnp-tv-z]{16})$/
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
+
+export type RestoreInput = { target_slug?: string | undefined }
+
+function stagingName(restoreId: string, table: string) {
+  return `_restore_${restoreId}_${table}`
+}
+
+/**
+ * Re-keys a row for the new tenant without a table of every ID: an ID of a
+ * kind the tenant's own rows have (its prefix) gets a new random part derived
+ * from the old one, the same wherever it appears, so references between
+ * rows (`account_id`, `created_by: user:<id>`) still meet. IDs of other
+ * kinds (operators, plans, incidents) stay as they are.
+ */
+function remapper(source: string, target: string, salt: string, prefixes: Set<string>) {
+  return (value: unknown) => {
+    if (typeof value !== 'string') return value
+    if (value === source) return target
+    const m = ID_SHAPE.exec(value)
+    if (!m || !prefixes.has(m[2]!)) return value
+    const digest = createHash('sha256').update(`${salt}|${m[2]}_${m[3]}${m[4]}`).digest()
+    let rand = ''
+    for (let i = 0; i < 16; i++) rand += ALPHABET[digest[i]! % 32]
+    return `${m[1] ?? ''}${m[2]}_${m[3]}${rand}`
+  }
+}
+
+type Plan = { mode: 'in_place' | 'new_tenant'; tenantId: string; slug: string | null }
+
+/** Writes staged rows in chunks of json_each inserts, a few statements per batch. */
+class Stager {
+  private pending: SqlWrite[] = []
+  private rows: unknown[][] = []
+  private chars = 0
+  private section: TableSection | null = null
+  /** `direct`: rows go straight into the real tables (a new tenant, suspended until the switch); else into staging tables. */
+  constructor(
+    private readonly env: Env,
+    private readonly restoreId: string,
+    private readonly direct: boolean,
+  ) {}
+
+  private target(table: string) {
+    return this.direct ? table : stagingName(this.restoreId, table)
+  }
+
+  async begin(section: TableSection) {
+    await this.flushRows()
+    await this.send()
+    this.section = section
+    if (this.direct) return
+    const name = stagingName(this.restoreId, section.table)
+    await this.env.DB.prepare(`CREATE TABLE "${name}" AS SELECT ${section.columns.map((c) => `"${c}"`).join(', ')} FROM "${section.table}" WHERE 0`).run()
+  }
+
+  async add(row: unknown[]) {
+    this.rows.push(row)
+    this.chars += 64
+    for (const v of row) this.chars += typeof v === 'string' ? v.length : 8
+    if (this.chars >= STAGE_CHUNK_CHARS) await this.flushRows()
+  }
+
+  private async flushRows() {
+    if (this.rows.length && this.section) {
+      const cols = this.section.columns
+      this.pending.push({
+        sql: `INSERT INTO "${this.target(this.section.table)}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${cols.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?)`,
+        params: [JSON.stringify(this.rows)],
+      })
+      this.rows = []
+      this.chars = 0
+    }
+    if (this.pending.length >= STAGE_BATCH) await this.send()
+  }
+
+  /** One batch in flight while the next is decrypted and built: D1's work overlaps the reading. */
+  private inFlight: Promise<unknown> = Promise.resolve()
+
+  private async send() {
+    if (!this.pending.length) return
+    const statements = this.pending.map((w) => this.env.DB.prepare(w.sql).bind(...w.params))
+    this.pending = []
+    await this.inFlight
+    this.inFlight = this.env.DB.batch(statements)
+    // Observed by the next send() or end(); never left unhandled meanwhile.
+    this.inFlight.catch(() => undefined)
+  }
+
+  async end() {
+    await this.flushRows()
+    await this.send()
+    await this.inFlight
+  }
+}
+
+async function dropStaging(env: Env, restoreId: string) {
+  const { results } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?").bind(`\\_restore\\_${restoreId}\\_%`).all<{ name: string }>()
+  // LIKE without ESCAPE treats `_` as a wildcard; the exact prefix check keeps other restores' tables.
+  const mine = results.filter((r) => r.name.startsWith(`_restore_${restoreId}_`))
+  if (mine.length) await env.DB.batch(mine.map((r) => env.DB.prepare(`DROP TABLE IF EXISTS "${r.name}"`)))
+}
+
+/** Puts a generation's file back into FILES (under the restored row's ID) unless it is there already. */
+async function restoreFileObject(env: Env, sourceTenant: string, target: { tenantId: string; fileId: string; sha256: string; size: number }) {
+  const key = `tenants/${target.tenantId}/files/${target.fileId}`
+  if (await env.FILES.head(key)) return false
+  const { readable, writable } = new FixedLengthStream(target.size)
+  const putting = env.FILES.put(key, readable)
+  const writer = writable.getWriter()
+  try {
+    await readBlob(env, sourceTenant, target.sha256, (piece) => writer.write(piece))
+    await writer.close()
+    await putting
+  } catch (error) {
+    await writer.abort(error).catch(() => undefined)
+    await putting.catch(() => undefined)
+    await env.FILES.delete(key)
+    throw error
+  }
+  return true
+}
+
+export async function restoreBackup(env: Env, backupId: string, input: RestoreInput, actor: AuditActor, meta: RequestMeta) {
+  const db = database(env)
+  const backup = await findBackup(db, backupId)
+  if (backup.status !== 'complete') throw notComplete(backup)
+  const source = await db.select().from(tenants).where(eq(tenants.id, backup.tenantId)).get()
+  if (!input.target_slug && !source) throw Problem.conflict('The tenant no longer exists; restore into a new slug (target_slug).', 'tenant-gone')
+  if (input.target_slug && (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.target_slug)).get())) {
+    throw Problem.conflict(`The slug ${JSON.stringify(input.target_slug)} is already taken.`, 'slug-taken')
+  }
+  if (backup.schemaVersion !== (await schemaVersion(env))) {
+    throw Problem.conflict(`Backup ${backup.id} was taken at schema ${backup.schemaVersion}; this service runs another schema.`, 'backup-schema-mismatch')
+  }
+
+  // 1. Verify everything, collecting the ID kinds a new tenant's copy must re-key (all IDs of a table share one).
+  const prefixes = new Set<string>()
+  const restored = new Map(tenantTables().map((t) => [t.name, t]))
+  const failure = await checkBackup(env, backup, {
+    onFirstRow: (section, row) => {
+      const at = section.columns.indexOf('id')
+      const value = at >= 0 ? row[at] : null
+      if (typeof value === 'string' && restored.get(section.table)?.restored) {
+        const m = ID_SHAPE.exec(value)
+        if (m) prefixes.add(m[2]!)
+      }
+    },
+  })
+  if (failure) {
+    await recordRefusal(env, backup, failure, actor, meta)
+    throw backupCorrupt(backup.id, failure)
+  }
+
+  const plan: Plan = input.target_slug
+    ? { mode: 'new_tenant', tenantId: newId('tn'), slug: input.target_slug }
+    : { mode: 'in_place', tenantId: backup.tenantId, slug: null }
+
+  // 2. In place: a safety snapshot of what is about to be replaced, verified like any other.
+  let safetyId: string | null = null
+  if (plan.mode === 'in_place') {
+    const safety = await takeSnapshot(env, { tenantId: backup.tenantId, jstDate: jstDate(), kind: 'safety' }, meta)
+    safetyId = safety.backupId
+    const safetyRow = (await db.select().from(backups).where(eq(backups.id, safety.backupId)).get())!
+    const safetyFailure = await checkBackup(env, safetyRow)
+    if (safetyFailure) throw new Error(`safety snapshot ${safety.backupId} does not verify: ${safetyFailure}`)
+    await db.update(backups).set({ verifiedAt: isoNow(), verifyResult: 'ok' }).where(eq(backups.id, safety.backupId))
+  }
+
+  // 3. Stage (checking everything a second time as it is read).
+  const restoreId = crypto.randomUUID().replace(/-/g, '').slice(0, 12)
+  const stager = new Stager(env, restoreId, plan.mode === 'new_tenant')
+  const remap = plan.mode === 'new_tenant' ? remapper(backup.tenantId, plan.tenantId, restoreId, prefixes) : (v: unknown) => v
+  const now = isoNow()
+  const staged: TableSection[] = []
+  const fileRows: { fileId: string; sha256: string; size: number }[] = []
+  let current: TableSection | null = null
+  try {
+    await readSnapshot(env, backup, {
+      onTable: async (section) => {
+        const table = restored.get(section.table)
+        const filter = CLONE_FILTERS[section.table]
+        current = table?.restored && !(plan.mode === 'new_tenant' && filter?.skipAll) ? section : null
+        if (!current) return
+        staged.push(section)
+        await stager.begin(section)
+      },
+      onRow: async (section, row) => {
+        if (current !== section) return
+        if (plan.mode === 'new_tenant') {
+          const filter = CLONE_FILTERS[section.table]
+          if (filter?.keep && !filter.keep(Object.fromEntries(section.columns.map((c, i) => [c, row[i]])))) return
+          row = row.map(remap)
+          if (section.table === 'tenants') {
+            const set = (column: string, value: unknown) => {
+              const at = section.columns.indexOf(column)
+              if (at >= 0) row[at] = value
+            }
+            set('slug', plan.slug)
+            // Nobody can sign in to it until the switch makes it active.
+            set('status', 'suspended')
+            set('created_at', now)
+            set('updated_at', now)
+          }
+        }
+        if (section.table === 'files') {
+          const col = (name: string) => row[section.columns.indexOf(name)]
+          fileRows.push({ fileId: String(col('id')), sha256: String(col('sha256')), size: Number(col('size_bytes')) })
+        }
+        await stager.add(row)
+      },
+    })
+    await stager.end()
+
+    // 4. Files back into FILES, before any row refers to them.
+    for (const file of fileRows) await restoreFileObject(env, backup.tenantId, { tenantId: plan.tenantId, ...file })
+
+    // 5. The switch: one transaction.
+    const currentFiles =
+      plan.mode === 'in_place'
+        ? (await env.DB.prepare('SELECT id FROM files WHERE tenant_id = ?').bind(plan.tenantId).all<{ id: string }>()).results.map((r) => r.id)
+        : []
+    const writes: SqlWrite[] = []
+    const order = staged.map((s) => s.table)
+    const cols = (s: TableSection) => s.columns.map((c) => `"${c}"`).join(', ')
+    let guard = 0
+    if (plan.mode === 'in_place') {
+      for (const table of [...order].reverse()) {
+        if (table !== 'tenants') writes.push({ sql: `DELETE FROM "${table}" WHERE tenant_id = ?`, params: [plan.tenantId] })
+      }
+      const tenantSection = staged.find((s) => s.table === 'tenants')!
+      const others = tenantSection.columns.filter((c) => c !== 'id' && !TENANT_ROW_KEPT.has(c))
+      guard = writes.length
+      writes.push({
+        sql: `UPDATE tenants SET (${others.map((c) => `"${c}"`).join(', ')}) = (SELECT ${others.map((c) => `"${c}"`).join(', ')} FROM "${stagingName(restoreId, 'tenants')}") WHERE id = ?`,
+        params: [plan.tenantId],
+      })
+    }
+    if (plan.mode === 'in_place') {
+      for (const section of staged) {
+        if (section.table === 'tenants') continue
+        writes.push({ sql: `INSERT INTO "${section.table}" (${cols(section)}) SELECT ${cols(section)} FROM "${stagingName(restoreId, section.table)}"`, params: [] })
+      }
+    } else {
+      guard = writes.length
+      writes.push({ sql: "UPDATE tenants SET status = 'active', updated_at = ? WHERE id = ? AND status = 'suspended'", params: [now, plan.tenantId] })
+      writes.push(usageRows(db, plan.tenantId, now))
+    }
+
+    const restoredRows = Object.fromEntries(staged.map((s) => [s.table, (backup.rowCounts ?? {})[s.table] ?? 0]))
+    try {
+      const result = await audit(
+        env,
+        meta,
+        {
+          tenantId: plan.tenantId,
+          actor,
+          action: 'backup.restored',
+          target: { type: 'backup', id: backup.id },
+          outcome: 'success',
+          details: {
+            mode: plan.mode,
+            source_tenant_id: backup.tenantId,
+            jst_date: backup.jstDate,
+            safety_backup_id: safetyId,
+            tables: staged.map((s) => s.table),
+            files: fileRows.length,
+          },
+        },
+        writes,
+        { guard },
+      )
+      if (!result.ok) throw Problem.conflict('The tenant changed meanwhile (it was removed); nothing was restored.', 'tenant-gone')
+    } catch (error) {
+      if (String(error).includes('UNIQUE constraint failed: tenants.slug')) throw Problem.conflict(`The slug ${JSON.stringify(plan.slug)} is already taken.`, 'slug-taken')
+      throw error
+    }
+
+    // 6. After the switch: file objects the restored state does not refer to.
+    const kept = new Set(fileRows.map((f) => f.fileId))
+    const stale = currentFiles.filter((id) => !kept.has(id))
+    if (stale.length) await env.FILES.delete(stale.map((id) => `tenants/${plan.tenantId}/files/${id}`))
+
+    return {
+      backup_id: backup.id,
+      mode: plan.mode,
+      tenant_id: plan.tenantId,
+      slug: plan.slug ?? source!.slug,
+      safety_backup_id: safetyId,
+      rows: restoredRows,
+      files: fileRows.length,
+    }
+  } catch (error) {
+    // Before the switch nothing the tenant sees has changed. A new tenant that never became active is removed
+    // again (its rows go with it: every tenant table cascades from tenants), and so are the files put back for it.
+    if (plan.mode === 'new_tenant') {
+      const row = await db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, plan.tenantId)).get()
+      if (!row || row.status === 'suspended') {
+        await env.DB.prepare("DELETE FROM tenants WHERE id = ? AND status = 'suspended'").bind(plan.tenantId).run()
+        const orphans = fileRows.map((f) => `tenants/${plan.tenantId}/files/${f.fileId}`)
+        if (orphans.length) await env.FILES.delete(orphans)
+      }
+    }
+    if (error instanceof CorruptBackupError) {
+      await recordRefusal(env, backup, error.message, actor, meta)
+      throw backupCorrupt(backup.id, error.message)
+    }
+    throw error
+  } finally {
+    await dropStaging(env, restoreId)
+  }
+}
+
+/** A refused restore is evidence too: the generation's verification result and the tenant's trail say why. */
+async function recordRefusal(env: Env, backup: BackupRow, reason: string, actor: AuditActor, meta: RequestMeta) {
+  const db = database(env)
+  await audit(
+    env,
+    meta,
+    {
+      tenantId: backup.tenantId,
+      actor,
+      action: 'backup.verified',
+      target: { type: 'backup', id: backup.id },
+      outcome: 'failure',
+      details: { result: reason, during: 'restore' },
+    },
+    [db.update(backups).set({ verifiedAt: isoNow(), verifyResult: reason }).where(eq(backups.id, backup.id)).toSQL()],
+  )
+}
