@@ -1,38 +1,7 @@
-import { SELF, env } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ORIGIN, call, lastCode, snapshotCounts, tenantWithAdmin, userOf, type TestTenant } from './helpers'
-
-type Page = { status: number; headers: Headers; text: string }
-
-/** One browser-like request: form bodies, the console cookie, no redirect following. */
-async function browse(method: 'GET' | 'POST', path: string, options: { cookie?: string; form?: Record<string, string | string[]>; headers?: Record<string, string> } = {}): Promise<Page> {
-  const headers: Record<string, string> = { Accept: 'text/html', ...options.headers }
-  if (options.cookie) headers.Cookie = options.cookie
-  let body: string | undefined
-  if (options.form) {
-    const params = new URLSearchParams()
-    for (const [name, value] of Object.entries(options.form)) for (const v of [value].flat()) params.append(name, v)
-    body = params.toString()
-    headers['Content-Type'] = 'application/x-www-form-urlencoded'
-    headers.Origin ??= ORIGIN
-  }
-  const res = await SELF.fetch(`${ORIGIN}${path}`, { method, headers, body, redirect: 'manual' })
-  return { status: res.status, headers: res.headers, text: await res.text() }
-}
-
-function hidden(text: string, name: string): string {
-  const value = new RegExp(`name="${name}" value="([^"]+)"`).exec(text)?.[1]
-  expect(value, `no ${name} in the page`).toBeDefined()
-  return value!
-}
-
-/** The cookie pair a Set-Cookie header sets, for the next request. */
-function cookieOf(page: Page): string {
-  const set = page.headers.get('Set-Cookie') ?? ''
-  const pair = /(__Host-mamori_console=[^;]+)/.exec(set)?.[1]
-  expect(pair, `no session cookie in ${set}`).toBeDefined()
-  return pair!
-}
+import { browse, cookieOf, hidden } from './console-browse'
+import { call, lastCode, snapshotCounts, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 /** Signs in through the forms, with the mailed code when the account gets one. */
 async function consoleSignIn(slug: string, email: string, password: string): Promise<{ cookie: string; setCookie: string }> {
