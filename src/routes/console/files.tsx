@@ -83,6 +83,22 @@ async function listPage(c: ConsoleContext, flash: FlashMessage | null = null, st
   )
 }
 
+/**
+ * The parsed form's file as a stream made by the script, holding it in one
+ * chunk. The service pipes the body through a runtime transform
+ * (FixedLengthStream) and a digest stream; workerd refuses that for a
+ * File's own in-memory stream ("Inter-TransformStream pipeTo"), not for this.
+ */
+async function uploadStream(file: File): Promise<ReadableStream<Uint8Array>> {
+  const bytes = new Uint8Array(await file.arrayBuffer())
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes)
+      controller.close()
+    },
+  })
+}
+
 export const filePages = new Hono<ConsoleEnv>({ strict: true })
 
 filePages.get('/console/files', read, (c) => {
@@ -109,7 +125,7 @@ filePages.post('/console/files', bodyLimit({ maxBytes: UPLOAD_FORM_MAX_BYTES }),
       c.env,
       database(c.env),
       tenantCaller(c as never),
-      { name: parsed.data.file, body: file.stream(), length: file.size, contentType: (file.type || 'application/octet-stream').slice(0, 200) },
+      { name: parsed.data.file, body: await uploadStream(file), length: file.size, contentType: (file.type || 'application/octet-stream').slice(0, 200) },
       requestMeta(c),
     )
     return c.redirect(`/console/files?done=${replaced ? 'replaced' : 'uploaded'}`, 303)
