@@ -45,7 +45,7 @@ export function AuditTable({ page, rows, withTenant }: { page: PageContext; rows
       columns={[
         { label: t('audit.time'), cell: (e) => <Time iso={e.at} />, nowrap: true },
         ...(withTenant ? [{ label: t('ops.audit.tenant'), cell: (e: AuditEvent) => <span class="mono">{e.tenant_id ?? t('ops.audit.platform')}</span> }] : []),
-        { label: t('audit.action'), cell: (e) => <code>{e.action}</code> },
+        { label: t('audit.action'), cell: (e) => <code>{e.action}</code>, nowrap: true },
         { label: t('audit.category'), cell: (e) => t(`audit.category.${e.category}`), nowrap: true },
         { label: t('audit.actor'), cell: (e) => <span class="mono">{e.actor_type}{e.actor_id ? `:${e.actor_id}` : ''}</span> },
         { label: t('audit.target'), cell: (e) => <span class="mono">{e.target_type ? `${e.target_type}:${e.target_id ?? ''}` : '–'}</span> },

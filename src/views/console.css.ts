@@ -36,6 +36,12 @@ h2{font-size:1.2rem;margin:1.6rem 0 .6rem}
 .secret{font-family:ui-monospace,Consolas,monospace;font-size:1.2rem;background:#fff;color:var(--fg);padding:.2rem .5rem;border:1px dashed var(--muted);user-select:all}
 form.stack{display:grid;gap:.9rem;max-width:32rem}
 form.inline{display:inline}
+div.stack{display:grid;gap:.9rem}
+form.beside{max-width:52rem}
+.beside .field{grid-template-columns:minmax(10rem,20rem) 1fr;column-gap:1.2rem;align-items:center}
+.beside .field label{grid-column:1/-1}
+.beside .field textarea{grid-column:1}
+@media (max-width:40rem){.beside .field{grid-template-columns:1fr}}
 .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.7rem 1rem;align-items:end;padding:1rem;background:var(--soft);border-radius:6px}
 .field{display:grid;gap:.25rem}
 .field label,.field legend{font-weight:600}
@@ -45,6 +51,7 @@ input[type=text],input[type=email],input[type=password],input[type=number],input
 fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem 1rem}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:400}
 button,.button{font:inherit;padding:.45rem 1rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:var(--accent-fg);cursor:pointer;text-decoration:none;display:inline-block}
+button,.button{white-space:nowrap}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad)}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.8rem 0}

@@ -126,7 +126,7 @@ export const ja = {
   'sessions.revoke': '終了させる',
   'sessions.revoked': 'セッションを終了しました。',
   'policy.title': 'セキュリティポリシー',
-  'policy.intro': '各項目の右側は、プラットフォームが定める下限（または上限）です。これより緩い値は保存できません。',
+  'policy.intro': '各項目の横に、プラットフォームが定める下限（または上限）を示しています。これより緩い値は保存できません。',
   'policy.minLength': 'パスワードの最小文字数',
   'policy.maxAgeAdmin': '管理者のパスワード有効期限（日）',
   'policy.maxAgeMember': 'メンバーのパスワード有効期限（日）',

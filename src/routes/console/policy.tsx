@@ -71,7 +71,7 @@ function PolicyForm({ page, shown }: { page: PageContext; shown: Shown }) {
   )
   const range = (min: number, max: number) => t('policy.platformRange', { min, max })
   return (
-    <PostForm action="/console/policy" csrf={page.viewer!.csrf} class="stack">
+    <PostForm action="/console/policy" csrf={page.viewer!.csrf} class="stack beside">
       <fieldset>
         <legend>{t('policy.passwords')}</legend>
         <div class="stack">

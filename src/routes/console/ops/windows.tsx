@@ -59,7 +59,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
     { label: t('ops.windows.kind'), cell: (w: MaintenanceWindow) => t(`ops.windows.kind.${w.kind}`), nowrap: true },
     { label: t('ops.windows.state'), cell: (w: MaintenanceWindow) => t(`ops.windows.state.${w.state}`), nowrap: true },
     { label: t('ops.windows.emergency'), cell: (w: MaintenanceWindow) => (w.emergency ? `${t('common.yes')}: ${w.reason ?? ''}` : t('common.no')) },
-    { label: t('ops.windows.scope'), cell: (w: MaintenanceWindow) => (w.tenant_ids ? w.tenant_ids.length : t('ops.windows.allTenants')) },
+    { label: t('ops.windows.scope'), cell: (w: MaintenanceWindow) => (w.tenant_ids ? w.tenant_ids.length : t('ops.windows.allTenants')), nowrap: true },
     { label: t('ops.windows.message'), cell: (w: MaintenanceWindow) => w.message ?? '–' },
     ...(withCancel
       ? [
