@@ -263,7 +263,7 @@ export const en: ConsoleMessages = {
   'sla.title': "SLA report",
   'sla.platform': "whole platform",
   'sla.month': "Month",
-  'sla.tenantId': "Tenant ID (empty: the platform)",
+  'sla.tenantId': "Tenant ID, internal (empty: the platform)",
   'sla.show': "Show",
   'sla.generated': "Generated",
   'sla.counts': "Met {met} · not met {notMet} · not yet measured {notYet} · organisational {org}",

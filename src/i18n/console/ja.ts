@@ -265,7 +265,7 @@ export const ja = {
   'sla.title': "SLA レポート",
   'sla.platform': "プラットフォーム全体",
   'sla.month': "対象月",
-  'sla.tenantId': "テナント ID（空欄: 全体）",
+  'sla.tenantId': "テナント内部 ID（空欄: 全体）",
   'sla.show': "表示",
   'sla.generated': "作成日時",
   'sla.counts': "達成 {met} · 未達 {notMet} · 未計測 {notYet} · 運用で対応 {org}",
