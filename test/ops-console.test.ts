@@ -234,6 +234,32 @@ describe('operator console', () => {
     expect(api.headers.get('Content-Type')).toBe('application/problem+json')
   })
 
+  it('walks an invited operator from the temporary password to a new one before any other page', async () => {
+    const email = `invited-${crypto.randomUUID().slice(0, 8)}@mamori.test`
+    const invited = await call('POST', '/ops/v1/operators', { token: await operator(), body: { email, name: 'Invited' } })
+    expect(invited.status).toBe(201)
+    const first = await browse('POST', '/ops/console/sign-in', { form: { email, password: invited.body.temporary_password } })
+    const done = await browse('POST', '/ops/console/sign-in/mfa', { form: { challenge: hidden(first.text, 'challenge'), code: await lastCode(email) } })
+    expect(done.status).toBe(303)
+    expect(done.headers.get('Location')).toBe('/ops/console/password')
+    const limited = cookieOf(done, OPS_COOKIE)
+    // Every other page sends it back to the password form.
+    const tenants = await browse('GET', '/ops/console', { cookie: limited })
+    expect(tenants.status).toBe(303)
+    expect(tenants.headers.get('Location')).toBe('/ops/console/password')
+    const form = await browse('GET', '/ops/console/password', { cookie: limited })
+    expect(form.status).toBe(200)
+    expect(form.text).toContain('パスワードが仮のものか有効期限切れです。')
+    const password = `Quiet-Harbour-${crypto.randomUUID().slice(0, 8)}-Lamp`
+    const changed = await browse('POST', '/ops/console/password', { cookie: limited, form: { _csrf: hidden(form.text, '_csrf'), current_password: invited.body.temporary_password, new_password: password } })
+    expect(changed.status).toBe(303)
+    expect(changed.headers.get('Location')).toBe('/ops/console?done=password')
+    const full = cookieOf(changed, OPS_COOKIE)
+    expect(full).not.toBe(limited)
+    expect((await browse('GET', '/ops/console', { cookie: full })).status).toBe(200)
+    expect((await browse('GET', '/ops/console', { cookie: limited })).status).toBe(303)
+  })
+
   it('signs out: the session ends and the cookie is cleared', async () => {
     const own = await opsSignIn()
     const token = hidden((await browse('GET', '/ops/console', { cookie: own })).text, '_csrf')

@@ -8,12 +8,9 @@ import { Layout } from '../../../views/layout'
 import { auditFilterOf, rawAuditFilter } from '../kit/audit-filter'
 import { consoleSession, html, problemFlash, type ConsoleEnv } from '../kit/page'
 import { invalidFormProblem } from '../kit/validate'
-import { z } from '@hono/zod-openapi'
+import { AuditTenantFilterSchema as TenantFilter } from '../../ops-audit/ops-audit.routes'
 
 const PAGE_SIZE = 50
-
-// As GET /ops/v1/audit takes it.
-const TenantFilter = z.string().max(64).optional()
 
 export const opsAuditPages = new Hono<ConsoleEnv>({ strict: true })
 
