@@ -44,6 +44,7 @@ import { status } from './routes/status/status.index'
 import { support } from './routes/support/support.index'
 import { usage } from './routes/usage/usage.index'
 import { tenantConsole } from './routes/console/console.index'
+import { opsConsole } from './routes/console/ops/ops-console.index'
 import { helpPages } from './routes/help/help.index'
 import { exportRoutes } from './routes/export/export.index'
 import { wellKnown } from './routes/well-known/well-known.index'
@@ -66,7 +67,10 @@ export function createApp() {
   // The global maintenance flag, from the isolate's copy: a refused request costs no D1 or Durable Object call.
   app.use(maintenance())
   // File uploads stream to R2 with their own cap (services/files.ts); every other body is JSON.
-  app.use(bodyLimit({ maxBytes: REQUEST_BODY_LIMIT_BYTES, skip: (c) => c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/') }))
+  // The console's upload form carries a file too, and caps its own body (routes/console/files.tsx).
+  const ownLimit = (c: { req: { method: string; path: string } }) =>
+    (c.req.method === 'PUT' && c.req.path.startsWith('/api/v1/files/')) || (c.req.method === 'POST' && c.req.path === '/console/files')
+  app.use(bodyLimit({ maxBytes: REQUEST_BODY_LIMIT_BYTES, skip: ownLimit }))
   app.use(devSeed())
 
   const routers = [health, dev, opsAuth, opsMfa, operators, opsTenants, opsSupport, opsAudit, auth, myMfa, policy, users, ledger, sessions, support, records, files, audit, opsSla, sla]
@@ -87,6 +91,7 @@ export function createApp() {
   for (const router of routers) app.route('/', router)
   // The web console and help (issue 11): pages, with their own error pages; only these read the session cookie.
   app.route('/', tenantConsole)
+  app.route('/', opsConsole)
   app.route('/', helpPages)
   mountDocs(app)
 

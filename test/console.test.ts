@@ -1,38 +1,8 @@
-import { SELF, env } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ORIGIN, call, lastCode, snapshotCounts, tenantWithAdmin, userOf, type TestTenant } from './helpers'
-
-type Page = { status: number; headers: Headers; text: string }
-
-/** One browser-like request: form bodies, the console cookie, no redirect following. */
-async function browse(method: 'GET' | 'POST', path: string, options: { cookie?: string; form?: Record<string, string | string[]>; headers?: Record<string, string> } = {}): Promise<Page> {
-  const headers: Record<string, string> = { Accept: 'text/html', ...options.headers }
-  if (options.cookie) headers.Cookie = options.cookie
-  let body: string | undefined
-  if (options.form) {
-    const params = new URLSearchParams()
-    for (const [name, value] of Object.entries(options.form)) for (const v of [value].flat()) params.append(name, v)
-    body = params.toString()
-    headers['Content-Type'] = 'application/x-www-form-urlencoded'
-    headers.Origin ??= ORIGIN
-  }
-  const res = await SELF.fetch(`${ORIGIN}${path}`, { method, headers, body, redirect: 'manual' })
-  return { status: res.status, headers: res.headers, text: await res.text() }
-}
-
-function hidden(text: string, name: string): string {
-  const value = new RegExp(`name="${name}" value="([^"]+)"`).exec(text)?.[1]
-  expect(value, `no ${name} in the page`).toBeDefined()
-  return value!
-}
-
-/** The cookie pair a Set-Cookie header sets, for the next request. */
-function cookieOf(page: Page): string {
-  const set = page.headers.get('Set-Cookie') ?? ''
-  const pair = /(__Host-mamori_console=[^;]+)/.exec(set)?.[1]
-  expect(pair, `no session cookie in ${set}`).toBeDefined()
-  return pair!
-}
+import { browse, cookieOf, hidden } from './console-browse'
+import * as OTPAuth from 'otpauth'
+import { call, lastCode, lastMail, snapshotCounts, tenantWithAdmin, userOf, type TestTenant } from './helpers'
 
 /** Signs in through the forms, with the mailed code when the account gets one. */
 async function consoleSignIn(slug: string, email: string, password: string): Promise<{ cookie: string; setCookie: string }> {
@@ -189,7 +159,7 @@ describe('tenant console', () => {
   it('keeps a member out of the admin pages with a 403 page', async () => {
     const member = await userOf(tenant, 'member')
     const { cookie } = await consoleSignIn(tenant.slug, member.email, member.password)
-    for (const path of ['/console/users', '/console/ledger', '/console/ledger.csv', '/console/audit']) {
+    for (const path of ['/console/users', '/console/ledger', '/console/ledger.csv', '/console/audit', '/console/policy', '/console/sla', '/console/support']) {
       const page = await browse('GET', path, { cookie })
       expect(page.status, path).toBe(403)
       expect(page.headers.get('Content-Type')).toMatch(/^text\/html/)
@@ -221,5 +191,174 @@ describe('/help', () => {
     expect(en.text).toContain('at least 8 characters')
     expect(en.text).toContain('TOTP')
     expect((await browse('GET', '/help?lang=en')).text).toContain('<html lang="en">')
+  })
+})
+
+describe('tenant console: policy, second factor, records, files, SLA, support access', () => {
+  let tenant: TestTenant
+  let admin: string
+  let csrf: string
+
+  beforeAll(async () => {
+    tenant = await tenantWithAdmin()
+    admin = (await consoleSignIn(tenant.slug, tenant.adminEmail, tenant.adminPassword)).cookie
+    csrf = hidden((await browse('GET', '/console', { cookie: admin })).text, '_csrf')
+  })
+
+  const post = (path: string, form: Record<string, string | string[]>, cookie = admin, token = csrf) => browse('POST', path, { cookie, form: { _csrf: token, ...form } })
+
+  /** The policy form as the page fills it in, with some fields changed. */
+  async function policyForm(changes: Record<string, string | string[]>) {
+    const page = await browse('GET', '/console/policy', { cookie: admin })
+    expect(page.status).toBe(200)
+    const form: Record<string, string | string[]> = {}
+    for (const m of page.text.matchAll(/<input id="[^"]+" name="([^"]+)" type="number" value="([^"]*)"/g)) form[m[1]!] = m[2]!
+    for (const m of page.text.matchAll(/<input type="checkbox" id="[^"]+" name="([^"]+)" value="true" checked=""/g)) form[m[1]!] = 'true'
+    for (const m of page.text.matchAll(/<textarea id="[^"]+" name="(ip_allowlist\.[a-z]+)"[^>]*>([^<]*)<\/textarea>/g)) form[m[1]!] = m[2]!
+    return { ...form, ...changes }
+  }
+
+  it('shows every policy field with the platform bound beside it; a looser value is refused and nothing changes, a stricter one is saved', async () => {
+    const page = await browse('GET', '/console/policy', { cookie: admin })
+    for (const name of ['password_min_length', 'password_max_age_days.admin', 'password_max_age_days.member', 'password_history', 'mfa_required.admin', 'mfa_required.member', 'ip_allowlist.admin', 'ip_allowlist.member', 'client_cert_required.admin', 'client_cert_required.member', 'session_idle_minutes', 'session_absolute_hours', 'sessions_per_account']) {
+      expect(page.text, name).toContain(`name="${name}"`)
+    }
+    expect(page.text).toContain('プラットフォームの下限: 8')
+    expect(page.text).toContain('プラットフォームの上限: 30')
+    const before = (await call('GET', '/api/v1/policy', { token: tenant.adminToken })).body
+    const audits = await snapshotCounts()
+    const looser = await post('/console/policy', await policyForm({ password_min_length: '6', 'password_max_age_days.admin': '45' }))
+    expect(looser.status).toBe(422)
+    expect(looser.text).toContain('class="flash error"')
+    expect(looser.text).toContain('The platform minimum is 8 characters.')
+    expect(looser.text).toContain('password_max_age_days.admin')
+    // What was typed stays in the form.
+    expect(looser.text).toContain('name="password_min_length" type="number" value="6"')
+    expect((await call('GET', '/api/v1/policy', { token: tenant.adminToken })).body).toEqual(before)
+    expect(await snapshotCounts()).toEqual(audits)
+    const stricter = await post('/console/policy', await policyForm({ password_min_length: '12', 'mfa_required.member': 'true', 'ip_allowlist.member': '203.0.113.0/24\n198.51.100.7' }))
+    expect(stricter.status).toBe(303)
+    expect(stricter.headers.get('Location')).toBe('/console/policy?done=saved')
+    const after = (await call('GET', '/api/v1/policy', { token: tenant.adminToken })).body
+    expect(after).toEqual({ ...before, password_min_length: 12, mfa_required: { ...before.mfa_required, member: true }, ip_allowlist: { ...before.ip_allowlist, member: ['203.0.113.0/24', '198.51.100.7/32'] } })
+    const audit = await call('GET', '/api/v1/audit?action=policy.update', { token: tenant.adminToken })
+    expect(audit.body.items.length).toBe(1)
+    // Back to what the later tests' members need.
+    expect((await call('PUT', '/api/v1/policy', { token: tenant.adminToken, body: { mfa_required: { member: false }, ip_allowlist: { member: [] } } })).status).toBe(200)
+  })
+
+  it('enrols TOTP: a server-rendered SVG QR code of the otpauth URI, then a code from the app, and the recovery codes once', async () => {
+    const overview = await browse('GET', '/console/mfa', { cookie: admin })
+    expect(overview.status).toBe(200)
+    let code: string | undefined
+    if (!/data-testid="mfa-methods">なし|まだありません/.test(overview.text)) {
+      expect((await post('/console/mfa/code', {})).status).toBe(303)
+      code = (await lastMail(tenant.adminEmail))?.body.match(/confirmation code is (\d{6})/)?.[1]
+    }
+    const started = await post('/console/mfa/totp', { current_password: tenant.adminPassword, ...(code ? { code } : {}) })
+    expect(started.status).toBe(200)
+    expect(started.headers.get('Cache-Control')).toBe('no-store')
+    const svg = /<svg [^>]*>.*?<\/svg>/s.exec(started.text)?.[0]
+    expect(svg).toBeDefined()
+    expect(svg).toContain('viewBox="0 0 ')
+    expect(svg).toMatch(/<path d="M\d+,\d+h1v1h-1z/)
+    expect(started.text).not.toMatch(/style=|<style|<script/)
+    const uri = /data-testid="otpauth-uri">([^<]+)</.exec(started.text)![1]!.replaceAll('&amp;', '&')
+    const totp = OTPAuth.URI.parse(uri) as OTPAuth.TOTP
+    const wrong = await post('/console/mfa/totp/confirm', { uri, code: '000000' })
+    expect(wrong.status).toBe(422)
+    expect(wrong.text).toContain('<svg ')
+    if (Date.now() % 30_000 > 26_000) await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 250))
+    const done = await post('/console/mfa/totp/confirm', { uri, code: totp.generate() })
+    expect(done.status).toBe(200)
+    expect(done.headers.get('Cache-Control')).toBe('no-store')
+    const codes = [...done.text.matchAll(/<li class="secret">([^<]+)<\/li>/g)].map((m) => m[1])
+    expect(codes).toHaveLength(10)
+    const factors = await env.DB.prepare("SELECT kind FROM mfa_factors WHERE account_id = ? AND status = 'active' AND kind = 'totp'").bind(tenant.adminId).all()
+    expect(factors.results).toHaveLength(1)
+    expect((await browse('GET', '/console/mfa', { cookie: admin })).text).not.toContain(codes[0]!)
+  })
+
+  it('creates, edits and deletes a record of a collection', async () => {
+    const bad = await post('/console/records', { collection: 'customers', data: '{"a":1,"a":2}' })
+    expect(bad.status).toBe(422)
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM records WHERE tenant_id = ?').bind(tenant.id).first()).toEqual({ n: 0 })
+    const created = await post('/console/records', { collection: 'customers', data: '{"name":"Acme"}' })
+    expect(created.status).toBe(303)
+    const id = /\/console\/records\/(rec_[^?]+)/.exec(created.headers.get('Location')!)![1]!
+    expect((await browse('GET', '/console/records?collection=customers', { cookie: admin })).text).toContain(id)
+    expect((await post(`/console/records/${id}`, { collection: 'customers', data: '{"name":"Acme KK"}' })).status).toBe(303)
+    expect((await call('GET', `/api/v1/records/${id}`, { token: tenant.adminToken })).body.data).toEqual({ name: 'Acme KK' })
+    expect((await post(`/console/records/${id}/delete`, {})).status).toBe(303)
+    expect((await call('GET', `/api/v1/records/${id}`, { token: tenant.adminToken })).status).toBe(404)
+  })
+
+  it('uploads a file through the multipart form, lists it, and offers the download only with the download permission', async () => {
+    const form = new FormData()
+    form.append('_csrf', csrf)
+    form.append('file', new File(['hello, files'], 'hello.txt', { type: 'text/plain' }))
+    const uploaded = await browse('POST', '/console/files', { cookie: admin, multipart: form })
+    expect(uploaded.status, uploaded.text.slice(uploaded.text.indexOf('<main'), uploaded.text.indexOf('</main>'))).toBe(303)
+    const stored = await env.DB.prepare('SELECT id, name, size_bytes AS size FROM files WHERE tenant_id = ?').bind(tenant.id).first<{ id: string; name: string; size: number }>()
+    expect(stored).toMatchObject({ name: 'hello.txt', size: 12 })
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'file.upload' AND target_id = ?").bind(stored!.id).first()).toEqual({ n: 1 })
+    const list = await browse('GET', '/console/files', { cookie: admin })
+    expect(list.text).toContain('hello.txt')
+    // The admin holds no `download` (never a default): no link, and the route refuses.
+    expect(list.text).not.toContain(`/console/files/${stored!.id}/download`)
+    expect((await browse('GET', `/console/files/${stored!.id}/download`, { cookie: admin })).status).toBe(403)
+    const reader = await userOf(tenant, 'member', ['files:read', 'download'])
+    const readerCookie = (await consoleSignIn(tenant.slug, reader.email, reader.password)).cookie
+    const readerList = await browse('GET', '/console/files', { cookie: readerCookie })
+    expect(readerList.text).toContain(`/console/files/${stored!.id}/download`)
+    expect(readerList.text).not.toContain('name="file"')
+    const download = await browse('GET', `/console/files/${stored!.id}/download`, { cookie: readerCookie })
+    expect(download.status).toBe(200)
+    expect(download.text).toBe('hello, files')
+    expect(download.headers.get('Content-Disposition')).toMatch(/^attachment/)
+    expect(download.headers.get('Content-Security-Policy')).toBe('sandbox')
+    // A cross-site multipart post changes nothing.
+    const evil = new FormData()
+    evil.append('_csrf', csrf)
+    evil.append('file', new File(['x'], 'evil.txt'))
+    expect((await browse('POST', '/console/files', { cookie: admin, multipart: evil, headers: { Origin: 'https://evil.example' } })).status).toBe(403)
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM files WHERE tenant_id = ? AND name = 'evil.txt'").bind(tenant.id).first()).toEqual({ n: 0 })
+    expect((await post(`/console/files/${stored!.id}/delete`, {})).status).toBe(303)
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM files WHERE tenant_id = ?').bind(tenant.id).first()).toEqual({ n: 0 })
+  })
+
+  it('shows the tenant’s SLA report with checklist links, and grants and revokes support access', async () => {
+    const sla = await browse('GET', '/console/sla', { cookie: admin, headers: { 'Accept-Language': 'en' } })
+    expect(sla.status).toBe(200)
+    expect(sla.text).toContain('SE-13')
+    expect(sla.text).toContain('/console/sla/checklist?')
+    const month = /name="month" type="month" value="([^"]+)"/.exec(sla.text)![1]!
+    const checklist = await browse('GET', `/console/sla/checklist?month=${month}&format=csv&lang=en`, { cookie: admin })
+    expect(checklist.status).toBe(200)
+    expect(checklist.headers.get('Content-Disposition')).toMatch(/^attachment/)
+    expect((await post('/console/support', { hours: '100' })).status).toBe(422)
+    expect((await call('GET', '/api/v1/support-access', { token: tenant.adminToken })).body.granted).toBe(false)
+    expect((await post('/console/support', { hours: '2' })).status).toBe(303)
+    expect((await call('GET', '/api/v1/support-access', { token: tenant.adminToken })).body.granted).toBe(true)
+    expect((await post('/console/support/revoke', {})).status).toBe(303)
+    expect((await call('GET', '/api/v1/support-access', { token: tenant.adminToken })).body.granted).toBe(false)
+  })
+
+  it('keeps a member out of every admin page and every form it lacks the permission for', async () => {
+    const member = await userOf(tenant, 'member', ['records:read'])
+    const { cookie } = await consoleSignIn(tenant.slug, member.email, member.password)
+    const token = hidden((await browse('GET', '/console', { cookie })).text, '_csrf')
+    for (const path of ['/console/policy', '/console/sla', '/console/support', '/console/files']) {
+      const page = await browse('GET', path, { cookie })
+      expect(page.status, path).toBe(403)
+      expect(page.text).toContain('このページを表示する権限がありません。')
+    }
+    const before = await snapshotCounts()
+    for (const [path, form] of [['/console/policy', { password_min_length: '20' }], ['/console/support', { hours: '5' }], ['/console/records', { collection: 'x', data: '{}' }]] as const) {
+      expect((await post(path, form, cookie, token)).status, path).toBe(403)
+    }
+    expect(await snapshotCounts()).toEqual({ ...before, audit_events: expect.any(Number) })
+    expect((await browse('GET', '/console/records', { cookie })).status).toBe(200)
+    expect((await browse('GET', '/console/mfa', { cookie })).status).toBe(200)
   })
 })

@@ -11,9 +11,9 @@ export function CsrfField({ token }: { token: string }) {
 }
 
 /** A POST form carrying the session's CSRF token. */
-export function PostForm({ action, csrf, class: cls, children }: { action: string; csrf: string; class?: string; children?: Child }) {
+export function PostForm({ action, csrf, class: cls, multipart, children }: { action: string; csrf: string; class?: string; multipart?: boolean; children?: Child }) {
   return (
-    <form method="post" action={action} class={cls}>
+    <form method="post" action={action} class={cls} enctype={multipart ? 'multipart/form-data' : undefined}>
       <CsrfField token={csrf} />
       {children}
     </form>
@@ -51,6 +51,42 @@ export function Field(props: {
         inputmode={props.inputmode}
         aria-describedby={hintId}
       />
+      {props.hint ? (
+        <span class="hint" id={hintId}>
+          {props.hint}
+        </span>
+      ) : null}
+    </div>
+  )
+}
+
+/** A labelled multi-line input (announcement bodies, JSON, address lists). */
+export function TextArea(props: { label: string; name: string; value?: string | undefined; required?: boolean; hint?: string; rows?: number; idPrefix?: string; mono?: boolean }) {
+  const id = `${props.idPrefix ?? 'f'}-${props.name}`
+  const hintId = props.hint ? `${id}-hint` : undefined
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <textarea id={id} name={props.name} rows={props.rows ?? 4} required={props.required} aria-describedby={hintId} class={props.mono ? 'mono' : undefined}>
+        {props.value ?? ''}
+      </textarea>
+      {props.hint ? (
+        <span class="hint" id={hintId}>
+          {props.hint}
+        </span>
+      ) : null}
+    </div>
+  )
+}
+
+/** A labelled file input (multipart forms only). */
+export function FileField(props: { label: string; name: string; required?: boolean; idPrefix?: string; hint?: string }) {
+  const id = `${props.idPrefix ?? 'f'}-${props.name}`
+  const hintId = props.hint ? `${id}-hint` : undefined
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input id={id} name={props.name} type="file" required={props.required} aria-describedby={hintId} />
       {props.hint ? (
         <span class="hint" id={hintId}>
           {props.hint}

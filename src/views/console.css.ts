@@ -4,7 +4,7 @@
  * Colours keep at least 4.5:1 contrast on their backgrounds; focus is a
  * thick outline on everything that can take it.
  */
-export const STYLE_VERSION = '2'
+export const STYLE_VERSION = '3'
 
 export const CONSOLE_CSS = `
 :root{--fg:#1a1a1a;--muted:#4a4a4a;--bg:#fff;--line:#c4c4c4;--accent:#0b4f9c;--accent-fg:#fff;--soft:#eef3fa;--ok:#14532d;--ok-bg:#e7f6ec;--bad:#8b1010;--bad-bg:#fdecec;--warn:#6b4400;--warn-bg:#fff4d6}
@@ -36,6 +36,12 @@ h2{font-size:1.2rem;margin:1.6rem 0 .6rem}
 .secret{font-family:ui-monospace,Consolas,monospace;font-size:1.2rem;background:#fff;color:var(--fg);padding:.2rem .5rem;border:1px dashed var(--muted);user-select:all}
 form.stack{display:grid;gap:.9rem;max-width:32rem}
 form.inline{display:inline}
+div.stack{display:grid;gap:.9rem}
+form.beside{max-width:52rem}
+.beside .field{grid-template-columns:minmax(10rem,20rem) 1fr;column-gap:1.2rem;align-items:center}
+.beside .field label{grid-column:1/-1}
+.beside .field textarea{grid-column:1}
+@media (max-width:40rem){.beside .field{grid-template-columns:1fr}}
 .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.7rem 1rem;align-items:end;padding:1rem;background:var(--soft);border-radius:6px}
 .field{display:grid;gap:.25rem}
 .field label,.field legend{font-weight:600}
@@ -45,6 +51,7 @@ input[type=text],input[type=email],input[type=password],input[type=number],input
 fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem 1rem}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:400}
 button,.button{font:inherit;padding:.45rem 1rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:var(--accent-fg);cursor:pointer;text-decoration:none;display:inline-block}
+button,.button{white-space:nowrap}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad)}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.8rem 0}
@@ -65,5 +72,22 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0}
 .qr svg{width:14rem;height:14rem;background:#fff}
+textarea{font:inherit;resize:vertical}
+textarea.mono{font-family:ui-monospace,Consolas,monospace;font-size:.9rem}
+.pre{white-space:pre-wrap;word-break:break-word}
+.status{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;font-weight:600;border:1px solid;white-space:nowrap}
+.status.met{background:var(--ok-bg);color:var(--ok)}
+.status.not_met{background:var(--bad-bg);color:var(--bad)}
+.status.not_yet_measured{background:var(--warn-bg);color:var(--warn)}
+.status.organisational{background:var(--soft);color:var(--accent)}
+ul.links{display:flex;flex-wrap:wrap;gap:.4rem 1.5rem;list-style:none;padding:0;margin:.4rem 0 1rem}
+ul.codes{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.5rem;list-style:none;padding:0}
+ol.steps{padding-left:1.4rem}
+.card.incident{margin:0 0 1rem}
+.card h3{margin:.2rem 0 .6rem}
+input[type=month],input[type=file]{font:inherit}
+input[type=month]{padding:.45rem .55rem;border:1px solid #767676;border-radius:4px;width:100%}
+details{margin:.6rem 0}
+pre.mono{white-space:pre-wrap;background:var(--soft);padding:.8rem;border-radius:6px}
 footer.bottom{border-top:1px solid var(--line);padding:1rem 1.2rem;color:var(--muted);font-size:.9rem;text-align:center}
 `

@@ -25,7 +25,13 @@ const TENANT_NAV: NavItem[] = [
   { href: '/console/users', key: 'nav.users', adminOnly: true },
   { href: '/console/audit', key: 'nav.audit', permission: 'audit:read' },
   { href: '/console/ledger', key: 'nav.ledger', adminOnly: true },
+  { href: '/console/records', key: 'nav.records', permission: 'records:read' },
+  { href: '/console/files', key: 'nav.files', permission: 'files:read' },
+  { href: '/console/policy', key: 'nav.policy', adminOnly: true },
+  { href: '/console/sla', key: 'nav.sla', adminOnly: true },
+  { href: '/console/support', key: 'nav.support', adminOnly: true },
   { href: '/console/sessions', key: 'nav.sessions' },
+  { href: '/console/mfa', key: 'nav.mfa' },
   { href: '/console/password', key: 'nav.password' },
   { href: '/help', key: 'nav.help' },
 ]
@@ -33,14 +39,17 @@ const TENANT_NAV: NavItem[] = [
 const OPS_NAV: NavItem[] = [
   { href: '/ops/console', key: 'nav.tenants' },
   { href: '/ops/console/windows', key: 'nav.windows' },
+  { href: '/ops/console/announcements', key: 'nav.announcements' },
   { href: '/ops/console/incidents', key: 'nav.incidents' },
+  { href: '/ops/console/sla', key: 'nav.sla' },
   { href: '/ops/console/audit', key: 'nav.audit' },
   { href: '/ops/console/password', key: 'nav.password' },
   { href: '/help', key: 'nav.help' },
 ]
 
 function current(path: string, href: string) {
-  if (href === '/console' || href === '/ops/console') return path === href
+  if (href === '/ops/console') return path === href || path.startsWith('/ops/console/tenants/')
+  if (href === '/console') return path === href
   return path === href || path.startsWith(`${href}/`)
 }
 

@@ -17,6 +17,7 @@ if (!found) {
   if (REQUIRED) throw new Error(`MAMORI_REQUIRE_BROWSER=1 but no Chromium at ${CHROMIUM}`)
 }
 
+const OPS = { email: 'ops@example.com', password: 'mamori-ops-demo-2026' }
 const DEMO = { tenant: 'demo', admin: 'admin@demo.example', adminPassword: 'mamori-admin-demo-2026', member: 'user@demo.example', memberPassword: 'mamori-user-demo-2026' }
 
 describe.skipIf(!found)('console in Chromium', () => {
@@ -40,6 +41,8 @@ describe.skipIf(!found)('console in Chromium', () => {
 
   async function shot(page: Page, name: string) {
     await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true })
+    // A long page also as its first screen, readable at full size.
+    if (((await page.evaluate('document.documentElement.scrollHeight')) as number) > 2400) await page.screenshot({ path: `${ARTIFACTS}/${name}-top.png` })
   }
 
   async function signIn(context: BrowserContext, email: string, password: string, name: string) {
@@ -152,6 +155,130 @@ describe.skipIf(!found)('console in Chromium', () => {
     await shot(help, 'help-ja')
     await help.goto(`${base}/help?lang=en`)
     await shot(help, 'help-en')
+    await context.close()
+  }, 120_000)
+
+  it('an admin opens the policy, second factor, records, files, SLA and support pages', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP' })
+    const page = await signIn(context, DEMO.admin, DEMO.adminPassword, 'admin-pages')
+    await page.getByRole('link', { name: 'ポリシー' }).click()
+    expect(await page.getByLabel('パスワードの最小文字数').inputValue()).toMatch(/^\d+$/)
+    await shot(page, 'policy')
+    // The field's min stops the browser first; without that check the server's 422 still refuses it.
+    await page.getByLabel('パスワードの最小文字数').fill('6')
+    await page.locator('form.stack').evaluate((form) => form.setAttribute('novalidate', ''))
+    await page.getByRole('button', { name: 'ポリシーを保存' }).click()
+    expect(await page.locator('.flash.error').textContent()).toContain('The platform minimum is 8 characters.')
+    await shot(page, 'policy-refused')
+
+    await page.getByRole('link', { name: 'レコード' }).click()
+    await page.getByLabel('コレクション', { exact: true }).last().fill('customers')
+    await page.getByLabel('データ（JSON）').fill('{"name": "Acme", "tier": "gold"}')
+    await page.getByRole('button', { name: 'レコードを追加' }).click()
+    await page.waitForURL(/\/console\/records\/rec_/)
+    await shot(page, 'record-detail')
+    await page.getByRole('link', { name: '戻る' }).click()
+    expect(await page.locator('tbody').textContent()).toContain('Acme')
+    await shot(page, 'records')
+
+    await page.getByRole('link', { name: 'ファイル' }).click()
+    await page.getByLabel('ファイル', { exact: true }).setInputFiles({ name: 'report.txt', mimeType: 'text/plain', buffer: Buffer.from('monthly report') })
+    await page.getByRole('button', { name: 'ファイルをアップロード' }).click()
+    await page.waitForURL(/done=uploaded/)
+    expect(await page.locator('tbody').textContent()).toContain('report.txt')
+    await shot(page, 'files')
+
+    await page.getByRole('link', { name: 'SLA レポート' }).click()
+    expect(await page.locator('tbody tr').count()).toBeGreaterThan(20)
+    await shot(page, 'sla-tenant')
+
+    await page.getByRole('link', { name: 'サポートアクセス' }).click()
+    await page.getByRole('button', { name: 'サポートアクセスを許可' }).click()
+    expect(await page.getByTestId('support-status').textContent()).toContain('許可中')
+    await shot(page, 'support')
+
+    await page.getByRole('link', { name: '2 段階認証' }).click()
+    await shot(page, 'mfa')
+    const started = Date.now()
+    let code = ''
+    if (await page.getByRole('button', { name: '確認コードをメールで送る' }).count()) {
+      await page.getByRole('button', { name: '確認コードをメールで送る' }).click()
+      code = await mailedCode(DEMO.admin, started)
+    }
+    await page.locator('#totp-current_password').fill(DEMO.adminPassword)
+    if (code) await page.locator('#totp-code').fill(code)
+    await page.getByRole('button', { name: '認証アプリを登録する' }).click()
+    expect(await page.locator('.qr svg').count()).toBe(1)
+    const box = await page.locator('.qr svg').boundingBox()
+    expect(box!.width).toBeGreaterThan(150)
+    await shot(page, 'mfa-totp-qr')
+
+    const missing = await page.goto(`${base}/console/no-such-page`)
+    expect(missing!.status()).toBe(404)
+    expect(await page.textContent('main')).toContain('ページが見つかりません。')
+    await shot(page, 'not-found')
+    await context.close()
+  }, 120_000)
+
+  it('an operator signs in with the mailed code and opens the tenants, calendar, announcements, incidents, SLA and audit pages', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP' })
+    const page = await context.newPage()
+    await page.goto(`${base}/ops/console/sign-in`)
+    await shot(page, 'ops-sign-in')
+    await page.getByLabel(/メールアドレス/).fill(OPS.email)
+    await page.getByLabel(/^パスワード$/).fill(OPS.password)
+    const started = Date.now()
+    await page.getByRole('button', { name: 'サインイン' }).click()
+    await page.getByLabel('確認コード').fill(await mailedCode(OPS.email, started))
+    await page.getByRole('button', { name: '確認' }).click()
+    await page.waitForURL(`${base}/ops/console`)
+    const cookie = (await context.cookies()).find((c) => c.name === '__Host-mamori_ops')
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' })
+    expect(await page.locator('tbody').textContent()).toContain('demo')
+    await shot(page, 'ops-tenants')
+    await page.getByRole('link', { name: 'demo', exact: true }).click()
+    await shot(page, 'ops-tenant-detail')
+
+    await page.getByRole('link', { name: 'メンテナンス予定' }).click()
+    await page.getByLabel('開始（JST）').fill(new Date(Date.now() + 2 * 86_400_000 + 9 * 3_600_000).toISOString().slice(0, 16))
+    await page.getByRole('button', { name: 'メンテナンスを予定する' }).click()
+    expect(await page.locator('.flash.error').textContent()).toContain('7 days')
+    await shot(page, 'ops-windows-refused')
+    await page.getByLabel('緊急', { exact: true }).check()
+    await page.getByLabel('緊急の理由').fill('Urgent security patch')
+    await page.getByRole('button', { name: 'メンテナンスを予定する' }).click()
+    await page.waitForURL(/done=scheduled/)
+    expect(await page.locator('main').textContent()).toContain('Urgent security patch')
+    await shot(page, 'ops-windows')
+
+    await page.getByRole('link', { name: 'お知らせ' }).click()
+    await page.getByLabel('実施日時（JST）').fill(new Date(Date.now() + 10 * 86_400_000 + 9 * 3_600_000).toISOString().slice(0, 16))
+    await page.getByLabel('件名').fill('Version 2.1')
+    await page.getByLabel('本文').fill('New export options.\nNo downtime expected.')
+    await page.getByRole('button', { name: 'お知らせを作成' }).click()
+    await page.waitForURL(/done=created/)
+    expect(await page.locator('tbody').textContent()).toContain('Version 2.1')
+    await shot(page, 'ops-announcements')
+
+    await page.getByRole('link', { name: 'インシデント' }).click()
+    await page.getByLabel('件名').fill('Slow uploads')
+    await page.getByLabel('内容').fill('Uploads take long for some tenants.')
+    await page.getByRole('button', { name: 'インシデントを起票' }).click()
+    await page.waitForURL(/done=opened/)
+    await shot(page, 'ops-incidents')
+
+    await page.getByRole('link', { name: 'SLA レポート' }).click()
+    expect(await page.locator('tbody tr').count()).toBeGreaterThan(20)
+    await shot(page, 'ops-sla')
+    const checklist = await context.newPage()
+    await checklist.goto(`${base}/ops/console/sla/checklist?format=html&lang=ja`)
+    await shot(checklist, 'ops-checklist-ja')
+
+    await page.getByRole('link', { name: '監査ログ' }).click()
+    expect(await page.locator('tbody tr').count()).toBeGreaterThan(0)
+    await shot(page, 'ops-audit')
+    const missing = await page.goto(`${base}/ops/console/nothing`)
+    expect(missing!.status()).toBe(404)
     await context.close()
   }, 120_000)
 

@@ -8,6 +8,13 @@ import { userPages } from './users'
 import { auditPages } from './audit'
 import { ledgerPages } from './ledger'
 import { sessionPages } from './sessions'
+import { policyPages } from './policy'
+import { mfaPages } from './mfa'
+import { recordPages } from './records'
+import { filePages } from './files'
+import { slaPages } from './sla'
+import { supportPages } from './support'
+import { Problem } from '../../lib/problem'
 
 /**
  * The tenant console at /console: server-rendered pages over the same
@@ -21,6 +28,12 @@ tenantConsole.get(STYLESHEET_PATH, (c) =>
   c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=31536000, immutable' }),
 )
 
-for (const pages of [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages]) tenantConsole.route('/', pages)
+const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages]
+for (const group of pages) tenantConsole.route('/', group)
+
+// An unknown console path is a page in the viewer's language, not the API's JSON 404.
+tenantConsole.all('/console/*', (c) => {
+  throw Problem.noRoute(c.req.path)
+})
 
 tenantConsole.onError(consoleErrors('tenant'))

@@ -11,20 +11,9 @@ import { Layout, type PageContext } from '../../views/layout'
 import { formatJst } from '../../services/operations/calendar'
 import { consoleSession, html, type ConsoleEnv } from './kit/page'
 import { passwordExpiry } from './kit/password-expiry'
+import { bytes } from './kit/format'
 
 type Status = Awaited<ReturnType<typeof serviceStatus>>
-
-function bytes(n: number) {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let value = n / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(1)} ${units[unit]}`
-}
 
 function Measure({ page, label, m, format = (n: number) => n.toLocaleString('en-US') }: { page: PageContext; label: string; m: { used: number; limit: number }; format?: (n: number) => string }) {
   const { t } = page

@@ -29,7 +29,7 @@ export const list: AppRouteHandler<ListRoute> = async (c) => {
  * stays in the metadata, the browser must not sniff one, and a download
  * opened anyway runs sandboxed in an origin of its own.
  */
-function fileHeaders(file: { name: string; size_bytes: number }) {
+export function fileHeaders(file: { name: string; size_bytes: number }) {
   return {
     'Content-Type': 'application/octet-stream',
     'Content-Length': String(file.size_bytes),

@@ -7,6 +7,9 @@ import { defineRoute } from '../router'
 const operator = { audience: 'operator' } as const
 const tags = ['Operators: audit']
 
+/** `tenant_id` of GET /ops/v1/audit (the operator console's filter too). */
+export const AuditTenantFilterSchema = z.string().max(64).optional().openapi({ description: 'Only this tenant\u2019s events.' })
+
 export const list = defineRoute(operator, {
   method: 'get',
   path: '/ops/v1/audit',
@@ -16,7 +19,7 @@ export const list = defineRoute(operator, {
     'The `details` of events by a tenant\u2019s own people are withheld unless the tenant grants support access at the time (SE-26); actor, action, target, time, source and outcome stay visible, and operators\u2019 own actions stay whole.',
   request: {
     query: ListQuerySchema.extend(AuditFilterSchema.shape).extend({
-      tenant_id: z.string().max(64).optional().openapi({ description: 'Only this tenant\u2019s events.' }),
+      tenant_id: AuditTenantFilterSchema,
     }),
   },
   responses: { 200: jsonResponse(AuditPageSchema, 'A page of events'), ...problemResponses(401, 422) },

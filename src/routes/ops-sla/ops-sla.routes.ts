@@ -6,7 +6,7 @@ import { defineRoute } from '../router'
 const operator = { audience: 'operator' } as const
 const tags = ['Operators: SLA']
 
-const TenantQuery = z
+export const TenantQuery = z
   .string()
   .regex(/^tn_[0-9a-hjkmnp-tv-z]{26}$/, 'A tenant id.')
   .optional()

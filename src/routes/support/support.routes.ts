@@ -15,6 +15,10 @@ export const SupportAccessSchema = z
   })
   .openapi('SupportAccess')
 
+export const SupportGrantSchema = z
+  .strictObject({ hours: z.number().int().min(1).max(SUPPORT_MAX_HOURS, `At most ${SUPPORT_MAX_HOURS} hours.`) })
+  .openapi('SupportGrant')
+
 export const status = defineRoute(admin, {
   method: 'get',
   path: '/api/v1/support-access',
@@ -29,11 +33,7 @@ export const grant = defineRoute(admin, {
   tags,
   summary: 'Let operators read this tenant\u2019s records and files for N hours (at most 72); every read is audited here',
   request: {
-    body: jsonBody(
-      z
-        .strictObject({ hours: z.number().int().min(1).max(SUPPORT_MAX_HOURS, `At most ${SUPPORT_MAX_HOURS} hours.`) })
-        .openapi('SupportGrant'),
-    ),
+    body: jsonBody(SupportGrantSchema),
   },
   responses: { 200: jsonResponse(SupportAccessSchema, 'Granted'), ...problemResponses(400, 401, 403, 415, 422) },
 })

@@ -120,7 +120,8 @@ export function problemFlash(t: Translate, error: unknown): FlashMessage {
   return {
     kind: 'error',
     text: `${t('error.invalid')} ${error.detail}`,
-    details: fields.map((f) => `${f.path.replace(/^body\./, '')}: ${f.message}`),
+    // A field whose message only repeats the detail adds nothing but its name.
+    details: fields.filter((f) => f.message !== error.detail || fields.length > 1).map((f) => `${f.path.replace(/^body\./, '')}: ${f.message}`),
   }
 }
 

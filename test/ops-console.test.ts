@@ -1,0 +1,271 @@
+import { env } from 'cloudflare:test'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { browse, cookieOf, hidden, type Page } from './console-browse'
+import { OPERATOR, call, lastCode, operator, snapshotCounts, tenantWithAdmin, uniqueSlug } from './helpers'
+
+const OPS_COOKIE = '__Host-mamori_ops'
+const DAY_MS = 86_400_000
+
+/** The operator signs in through the forms: password, then the mailed code (always asked of operators). */
+async function opsSignIn(): Promise<string> {
+  const first = await browse('POST', '/ops/console/sign-in', { form: { email: OPERATOR.email, password: OPERATOR.password } })
+  expect(first.status).toBe(200)
+  expect(first.headers.get('Set-Cookie')).toBeNull()
+  const last = await browse('POST', '/ops/console/sign-in/mfa', { form: { challenge: hidden(first.text, 'challenge'), code: await lastCode(OPERATOR.email) } })
+  expect(last.status).toBe(303)
+  expect(last.headers.get('Location')).toBe('/ops/console')
+  return cookieOf(last, OPS_COOKIE)
+}
+
+/** A `datetime-local` value in JST, `ms` from now. */
+function jstLocal(ms: number) {
+  return new Date(Date.now() + ms + 9 * 3_600_000).toISOString().slice(0, 16)
+}
+
+async function count(sql: string, ...params: unknown[]) {
+  return (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n
+}
+
+describe('operator console', () => {
+  let cookie: string
+  let csrf: string
+
+  beforeAll(async () => {
+    await operator()
+    cookie = await opsSignIn()
+    csrf = hidden((await browse('GET', '/ops/console', { cookie })).text, '_csrf')
+  })
+
+  async function post(path: string, form: Record<string, string | string[]>, headers?: Record<string, string>): Promise<Page> {
+    return browse('POST', path, { cookie, form: { _csrf: csrf, ...form }, headers })
+  }
+
+  it('signs in with the mailed second factor into its own __Host- cookie, refusing a wrong password with one message', async () => {
+    const wrong = await browse('POST', '/ops/console/sign-in', { form: { email: OPERATOR.email, password: 'not-the-password-123' } })
+    expect(wrong.status).toBe(401)
+    expect(wrong.headers.get('Set-Cookie')).toBeNull()
+    expect(wrong.text).toContain('メールアドレスまたはパスワードが正しくありません。')
+    const first = await browse('POST', '/ops/console/sign-in', { form: { email: OPERATOR.email, password: OPERATOR.password } })
+    const done = await browse('POST', '/ops/console/sign-in/mfa', { form: { challenge: hidden(first.text, 'challenge'), code: await lastCode(OPERATOR.email) } })
+    const set = done.headers.get('Set-Cookie')!
+    expect(set).toMatch(/^__Host-mamori_ops=[^;]+;/)
+    expect(set.split(';').map((a) => a.trim().toLowerCase())).toEqual(expect.arrayContaining(['path=/', 'httponly', 'secure', 'samesite=strict']))
+    const tenants = await browse('GET', '/ops/console', { cookie: cookieOf(done, OPS_COOKIE) })
+    expect(tenants.status).toBe(200)
+    expect(tenants.headers.get('Cache-Control')).toBe('no-store')
+    expect(tenants.text).toContain(OPERATOR.email)
+    expect(tenants.text).not.toMatch(/<style|style="|<script/)
+    // A wrong code ends at the sign-in form again, with no cookie.
+    const again = await browse('POST', '/ops/console/sign-in', { form: { email: OPERATOR.email, password: OPERATOR.password } })
+    const bad = await browse('POST', '/ops/console/sign-in/mfa', { form: { challenge: hidden(again.text, 'challenge'), code: '000000' } })
+    expect(bad.headers.get('Set-Cookie')).toBeNull()
+    expect(bad.status).not.toBe(303)
+  })
+
+  it('accepts its cookie only on /ops/console: not on /ops/v1, not on /console; and the tenant cookie is no key to it', async () => {
+    const token = cookie.split('=')[1]!
+    const viaCookie = await call('GET', '/ops/v1/tenants', { headers: { Cookie: cookie } })
+    expect(viaCookie.status).toBe(401)
+    expect((await call('GET', '/ops/v1/tenants', { token })).status).toBe(200)
+    // The operator's token under the tenant console's cookie name is no tenant session either.
+    for (const c of [cookie, `__Host-mamori_console=${token}`]) {
+      const page = await browse('GET', '/console', { cookie: c })
+      expect(page.status).toBe(303)
+      expect(page.headers.get('Location')).toBe('/console/sign-in')
+    }
+    const tenant = await tenantWithAdmin()
+    for (const c of [`__Host-mamori_console=${tenant.adminToken}`, `${OPS_COOKIE}=${tenant.adminToken}`]) {
+      const page = await browse('GET', '/ops/console', { cookie: c })
+      expect(page.status).toBe(303)
+      expect(page.headers.get('Location')).toBe('/ops/console/sign-in')
+    }
+  })
+
+  it('refuses forms without the CSRF token, with a wrong one, or from another site, and changes nothing', async () => {
+    const slug = uniqueSlug('csrf')
+    const form = { slug, name: 'CSRF', plan: 'standard', contact_email: `c@${slug}.example`, admin_email: `a@${slug}.example`, admin_name: 'A' }
+    const before = await snapshotCounts()
+    const attempts = [
+      await browse('POST', '/ops/console/tenants', { cookie, form }),
+      await browse('POST', '/ops/console/tenants', { cookie, form: { ...form, _csrf: `${csrf.slice(0, -2)}AA` } }),
+      await post('/ops/console/tenants', form, { Origin: 'https://evil.example' }),
+      await post('/ops/console/tenants', form, { 'Sec-Fetch-Site': 'cross-site' }),
+      await post('/ops/console/incidents', { title: 'x', description: 'y', severity: 'minor' }, { 'Sec-Fetch-Site': 'same-site' }),
+    ]
+    for (const page of attempts) {
+      expect(page.status).toBe(403)
+      expect(page.headers.get('Content-Type')).toMatch(/^text\/html/)
+      expect(page.text).toContain('別のサイトから送信された')
+    }
+    expect(await snapshotCounts()).toEqual(before)
+  })
+
+  it('creates a tenant through the form, showing the admin’s temporary password once, and it is in D1 and audited', async () => {
+    const slug = uniqueSlug('form')
+    const page = await post('/ops/console/tenants', { slug, name: 'Form Tenant', plan: 'free', contact_email: `it@${slug}.example`, admin_email: `boss@${slug}.example`, admin_name: 'Boss' })
+    expect(page.status).toBe(201)
+    const temporary = /data-testid="temporary-password">([^<]+)</.exec(page.text)?.[1]
+    expect(temporary).toBeDefined()
+    const row = await env.DB.prepare('SELECT id, name, plan_id AS plan, status FROM tenants WHERE slug = ?').bind(slug).first<{ id: string; name: string; plan: string; status: string }>()
+    expect(row).toMatchObject({ name: 'Form Tenant', plan: 'free', status: 'active' })
+    expect(await count("SELECT count(*) AS n FROM users WHERE tenant_id = ? AND email = ? AND role = 'admin' AND must_change_password = 1", row!.id, `boss@${slug}.example`)).toBe(1)
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'tenant.create' AND target_id = ?", row!.id)).toBe(1)
+    expect(await count('SELECT count(*) AS n FROM audit_events WHERE details LIKE ?', `%${temporary}%`)).toBe(0)
+    // The list shows it, without the password.
+    const list = await browse('GET', '/ops/console', { cookie })
+    expect(list.text).toContain(slug)
+    expect(list.text).not.toContain(temporary!)
+    // A taken slug is a form error, as the API's 409.
+    const dup = await post('/ops/console/tenants', { slug, name: 'Again', plan: 'free', contact_email: `it@${slug}.example`, admin_email: `x@${slug}.example`, admin_name: 'X' })
+    expect(dup.status).toBe(409)
+    expect(dup.text).toContain('class="flash error"')
+  })
+
+  it('changes a tenant’s plan and per-contract limits, suspends and reactivates it', async () => {
+    const tenant = await tenantWithAdmin('standard')
+    const base = `/ops/console/tenants/${tenant.id}`
+    expect((await browse('GET', base, { cookie })).status).toBe(200)
+    expect((await post(`${base}/plan`, { plan: 'enterprise' })).status).toBe(303)
+    const limits = { seats: '7', concurrent_sessions: '', storage_bytes: '', requests_per_minute: '', requests_per_month: '' }
+    expect((await post(`${base}/limits`, limits)).status).toBe(303)
+    const bad = await post(`${base}/limits`, { ...limits, seats: '-1' })
+    expect(bad.status).toBe(422)
+    expect(bad.text).toContain('limits.seats')
+    let row = await env.DB.prepare('SELECT plan_id AS plan, status FROM tenants WHERE id = ?').bind(tenant.id).first()
+    expect(row).toEqual({ plan: 'enterprise', status: 'active' })
+    expect((await call('GET', `/ops/v1/tenants/${tenant.id}`, { token: await operator() })).body.limits.seats).toBe(7)
+    expect((await post(`${base}/status`, { status: 'suspended' })).status).toBe(303)
+    expect((await call('GET', '/api/v1/me', { token: tenant.adminToken })).status).toBe(401)
+    expect((await post(`${base}/status`, { status: 'active' })).status).toBe(303)
+    row = await env.DB.prepare('SELECT status FROM tenants WHERE id = ?').bind(tenant.id).first()
+    expect(row).toEqual({ status: 'active' })
+  })
+
+  it('refuses a window with too little lead time as a form error and stores nothing; an emergency with a reason is stored and audited', async () => {
+    const before = await count('SELECT count(*) AS n FROM maintenance_windows')
+    const short = await post('/ops/console/windows', { kind: 'maintenance', starts_at: jstLocal(2 * DAY_MS), duration_minutes: '60', reason: '', message: '' })
+    expect(short.status).toBe(422)
+    expect(short.text).toContain('class="flash error"')
+    expect(short.text).toContain('7 days&#39; notice')
+    expect(await count('SELECT count(*) AS n FROM maintenance_windows')).toBe(before)
+    const noReason = await post('/ops/console/windows', { kind: 'maintenance', starts_at: jstLocal(2 * DAY_MS), duration_minutes: '60', emergency: 'true', reason: '' })
+    expect(noReason.status).toBe(422)
+    expect(await count('SELECT count(*) AS n FROM maintenance_windows')).toBe(before)
+    const ok = await post('/ops/console/windows', { kind: 'maintenance', starts_at: jstLocal(2 * DAY_MS), duration_minutes: '45', emergency: 'true', reason: 'Security patch', message: 'Brief pause' })
+    expect(ok.status).toBe(303)
+    const stored = await env.DB.prepare('SELECT id, emergency, reason, duration_minutes AS minutes, state FROM maintenance_windows ORDER BY id DESC LIMIT 1').first<{ id: string; emergency: number; reason: string; minutes: number; state: string }>()
+    expect(stored).toMatchObject({ emergency: 1, reason: 'Security patch', minutes: 45, state: 'scheduled' })
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'maintenance.window_scheduled' AND target_id = ?", stored!.id)).toBe(1)
+    // The calendar lists it next to the standing monthly window, and it can be cancelled there.
+    const calendar = await browse('GET', '/ops/console/windows', { cookie })
+    expect(calendar.text).toContain('Security patch')
+    expect(calendar.text).toContain('毎月第 4 日曜日 00:00')
+    expect((await post(`/ops/console/windows/${stored!.id}/cancel`, {})).status).toBe(303)
+    expect(await env.DB.prepare('SELECT state FROM maintenance_windows WHERE id = ?').bind(stored!.id).first()).toEqual({ state: 'cancelled' })
+  })
+
+  it('opens an incident, adds an update and resolves it', async () => {
+    const opened = await post('/ops/console/incidents', { title: 'Console incident', description: 'Uploads fail', severity: 'major', tenant_ids: '' })
+    expect(opened.status).toBe(303)
+    const row = await env.DB.prepare("SELECT id, status FROM incidents WHERE title = 'Console incident'").first<{ id: string; status: string }>()
+    expect(row!.status).toBe('investigating')
+    expect((await post(`/ops/console/incidents/${row!.id}/update`, { update: 'Cause found' })).status).toBe(303)
+    expect((await post(`/ops/console/incidents/${row!.id}/update`, { update: 'Fixed', status: 'resolved' })).status).toBe(303)
+    expect(await env.DB.prepare('SELECT status FROM incidents WHERE id = ?').bind(row!.id).first()).toEqual({ status: 'resolved' })
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'incident.resolve' AND target_id = ?", row!.id)).toBe(1)
+    const page = await browse('GET', '/ops/console/incidents', { cookie })
+    expect(page.text).toContain('Cause found')
+    expect(page.text).toContain('解決済み')
+    // Resolved stays resolved: the form says so rather than changing it.
+    const reopen = await post(`/ops/console/incidents/${row!.id}/update`, { update: 'Again', status: 'investigating' })
+    expect(reopen.status).toBe(409)
+  })
+
+  it('creates an announcement, refusing an end of service without its lead time', async () => {
+    const before = await count('SELECT count(*) AS n FROM announcements')
+    const early = await post('/ops/console/announcements', { kind: 'end_of_service', effective_at: jstLocal(30 * DAY_MS), subject: 'EOS', body: 'Ends' })
+    expect(early.status).toBe(422)
+    expect(await count('SELECT count(*) AS n FROM announcements')).toBe(before)
+    const ok = await post('/ops/console/announcements', { kind: 'notice', effective_at: jstLocal(DAY_MS), subject: 'Console notice', body: 'Line one\nLine two' })
+    expect(ok.status).toBe(303)
+    expect((await browse('GET', '/ops/console/announcements', { cookie })).text).toContain('Console notice')
+  })
+
+  it('shows the SLA report with statuses, the summary in the viewer’s language and the checklist in both languages', async () => {
+    const ja = await browse('GET', '/ops/console/sla', { cookie })
+    expect(ja.status).toBe(200)
+    expect(ja.text).toContain('AV-1')
+    expect(ja.text).toMatch(/class="status (met|not_met|not_yet_measured|organisational)"/)
+    const en = await browse('GET', '/ops/console/sla', { cookie, headers: { 'Accept-Language': 'en' } })
+    expect(en.text).toContain('<html lang="en">')
+    for (const link of ['format=html&amp;lang=ja', 'format=html&amp;lang=en', 'format=csv&amp;lang=ja', 'format=csv&amp;lang=en']) expect(ja.text).toContain(link)
+    const month = /name="month" type="month" value="([^"]+)"/.exec(ja.text)![1]!
+    const html = await browse('GET', `/ops/console/sla/checklist?month=${month}&format=html&lang=en`, { cookie })
+    expect(html.status).toBe(200)
+    expect(html.headers.get('Content-Type')).toMatch(/^text\/html/)
+    const csv = await browse('GET', `/ops/console/sla/checklist?month=${month}&format=csv&lang=ja`, { cookie })
+    expect(csv.headers.get('Content-Disposition')).toMatch(/^attachment/)
+    expect((await browse('GET', '/ops/console/sla?month=2026-13', { cookie })).status).toBe(422)
+  })
+
+  it('filters the platform audit log by tenant and action', async () => {
+    const tenant = await tenantWithAdmin()
+    const page = await browse('GET', `/ops/console/audit?tenant_id=${tenant.id}&action=auth.password_change`, { cookie })
+    expect(page.status).toBe(200)
+    expect(page.text).toContain('auth.password_change')
+    expect(page.text).toContain(tenant.id)
+    expect(page.text).not.toContain('tenant.create')
+    expect((await browse('GET', '/ops/console/audit?since=2026-02-01&until=2026-01-01', { cookie })).status).toBe(422)
+  })
+
+  it('answers unknown console paths with an HTML 404 in the viewer’s language, not the JSON one', async () => {
+    for (const path of ['/ops/console/nothing-here', '/console/nothing-here', '/console/users/x/y']) {
+      const ja = await browse('GET', path, { cookie })
+      expect(ja.status, path).toBe(404)
+      expect(ja.headers.get('Content-Type')).toMatch(/^text\/html/)
+      expect(ja.text).toContain('ページが見つかりません。')
+      const en = await browse('GET', path, { headers: { 'Accept-Language': 'en-GB,en;q=0.8' } })
+      expect(en.status).toBe(404)
+      expect(en.text).toContain('<html lang="en">')
+      expect(en.text).toContain('Page not found.')
+    }
+    const api = await call('GET', '/api/v1/nothing-here')
+    expect(api.status).toBe(404)
+    expect(api.headers.get('Content-Type')).toBe('application/problem+json')
+  })
+
+  it('walks an invited operator from the temporary password to a new one before any other page', async () => {
+    const email = `invited-${crypto.randomUUID().slice(0, 8)}@mamori.test`
+    const invited = await call('POST', '/ops/v1/operators', { token: await operator(), body: { email, name: 'Invited' } })
+    expect(invited.status).toBe(201)
+    const first = await browse('POST', '/ops/console/sign-in', { form: { email, password: invited.body.temporary_password } })
+    const done = await browse('POST', '/ops/console/sign-in/mfa', { form: { challenge: hidden(first.text, 'challenge'), code: await lastCode(email) } })
+    expect(done.status).toBe(303)
+    expect(done.headers.get('Location')).toBe('/ops/console/password')
+    const limited = cookieOf(done, OPS_COOKIE)
+    // Every other page sends it back to the password form.
+    const tenants = await browse('GET', '/ops/console', { cookie: limited })
+    expect(tenants.status).toBe(303)
+    expect(tenants.headers.get('Location')).toBe('/ops/console/password')
+    const form = await browse('GET', '/ops/console/password', { cookie: limited })
+    expect(form.status).toBe(200)
+    expect(form.text).toContain('パスワードが仮のものか有効期限切れです。')
+    const password = `Quiet-Harbour-${crypto.randomUUID().slice(0, 8)}-Lamp`
+    const changed = await browse('POST', '/ops/console/password', { cookie: limited, form: { _csrf: hidden(form.text, '_csrf'), current_password: invited.body.temporary_password, new_password: password } })
+    expect(changed.status).toBe(303)
+    expect(changed.headers.get('Location')).toBe('/ops/console?done=password')
+    const full = cookieOf(changed, OPS_COOKIE)
+    expect(full).not.toBe(limited)
+    expect((await browse('GET', '/ops/console', { cookie: full })).status).toBe(200)
+    expect((await browse('GET', '/ops/console', { cookie: limited })).status).toBe(303)
+  })
+
+  it('signs out: the session ends and the cookie is cleared', async () => {
+    const own = await opsSignIn()
+    const token = hidden((await browse('GET', '/ops/console', { cookie: own })).text, '_csrf')
+    const out = await browse('POST', '/ops/console/sign-out', { cookie: own, form: { _csrf: token } })
+    expect(out.status).toBe(303)
+    expect(out.headers.get('Set-Cookie')).toMatch(/__Host-mamori_ops=;/)
+    expect((await browse('GET', '/ops/console', { cookie: own })).status).toBe(303)
+  })
+})
