@@ -252,14 +252,16 @@ export async function pushSourceRules(env: Env, tenantId: string, rules: SourceR
 
 /**
  * Turns the caller's session into a full one with fresh lifetimes (after a
- * password change). Returns null if it ended meanwhile.
+ * password change), issued under `passwordVersion` (the new password's
+ * `password_changed_at`). Returns null if it ended meanwhile.
  */
 export async function upgradeSession(
   env: Env,
   principal: Principal,
   limits: { idleMinutes: number; absoluteMinutes: number } = SESSION_LIMITS,
+  passwordVersion: string | null = null,
 ): Promise<Principal | null> {
-  const upgraded = await onEveryShard(env, principal.tenantId, (store) => store.upgrade(principal.sessionId, limits))
+  const upgraded = await onEveryShard(env, principal.tenantId, (store) => store.upgrade(principal.sessionId, limits, passwordVersion))
   return upgraded.find((p) => p !== null) ?? null
 }
 

@@ -291,6 +291,7 @@ export async function issueTenantSession(
     rules: sourceRulesOf(loaded.policy, loaded.version),
     maxSessions: plan?.concurrentSessions ?? null,
     maxPerAccount: loaded.policy.sessions_per_account,
+    passwordVersion: user.passwordChangedAt,
     meta,
   })
 }

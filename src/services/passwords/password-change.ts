@@ -83,8 +83,9 @@ export async function changePassword(
     await endActorSessions(env, principal, replacement.principal.sessionId)
     return { ...result, token: replacement.token, expires_at: replacement.principal.expiresAt }
   }
+  // Under the new password first, so a pull that meets the lost push below spares it.
+  const session = await upgradeSession(env, principal, sessionLimits(policy), now)
   await endActorSessions(env, principal, principal.sessionId)
-  const session = await upgradeSession(env, principal, sessionLimits(policy))
   if (!session) throw Problem.unauthenticated('Your session ended meanwhile: sign in with the new password.')
   return { ...result, expires_at: session.expiresAt }
 }
