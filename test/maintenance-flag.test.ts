@@ -3,7 +3,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { maintenanceFlagFor } from '../src/durable/maintenance-flag'
 import { SYNC_INTERVAL_MS, sessionStoreFor } from '../src/durable/session-store'
 import worker from '../src/index'
-import { call, expectProblem, lastCode, operator, snapshotCounts, tenantWithAdmin, type Reply, type TestTenant } from './helpers'
+import { call, expectProblem, lastCode, operator, snapshotCounts, strongPassword, tenantWithAdmin, uniqueSlug, type Reply, type TestTenant } from './helpers'
+import { freshIp, from, mailsTo } from './throttle-helpers'
 
 /**
  * Maintenance mode (issue 9): the global flag (its Durable Object behind an
@@ -218,6 +219,82 @@ describe('a tenant flag', () => {
     expect(fresh.body.status).toBe('ok')
     expect((await call('GET', '/api/v1/me', { token: fresh.body.token })).status).toBe(200)
     await call('POST', '/api/v1/auth/logout', { token: fresh.body.token })
+  })
+})
+
+describe('a tenant flag and the self-service password reset', () => {
+  const RESET_SUBJECT = /^【Mamori】パスワード再設定コード: (\d{8})$/
+  const resetRequest = (slug: string, email: string) => call('POST', '/api/v1/auth/password-reset', { body: { tenant: slug, email }, headers: from(freshIp()) })
+  const resetConfirm = (slug: string, email: string, code: string, password = strongPassword()) =>
+    call('POST', '/api/v1/auth/password-reset/confirm', { body: { tenant: slug, email, code, new_password: password }, headers: from(freshIp()) })
+
+  async function resetCodes(to: string) {
+    return (await mailsTo(to)).map((m) => RESET_SUBJECT.exec(m.subject)?.[1]).filter((c): c is string => c !== undefined)
+  }
+
+  /** The reset code mailed to `to` after `already` earlier ones (the work runs after the answer). */
+  async function nextCode(to: string, already = 0) {
+    for (let i = 0; i < 100; i++) {
+      const codes = await resetCodes(to)
+      if (codes.length > already) return codes.at(-1)!
+      await sleep(20)
+    }
+    throw new Error(`no reset code mailed to ${to}`)
+  }
+
+  async function requestedEvents(tenantId: string) {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE chain = ? AND action = 'auth.password_reset_requested'").bind(tenantId).first<{ n: number }>()
+    return row!.n
+  }
+
+  async function adminRow(t: TestTenant) {
+    return env.DB.prepare('SELECT password_hash, password_changed_at, must_change_password, updated_at FROM users WHERE id = ?').bind(t.adminId).first()
+  }
+
+  it('answers a reset request 202 exactly as for an unknown tenant, and mails no code while the tenant is in maintenance', async () => {
+    const t = await tenantWithAdmin()
+    await flip({ scope: 'tenant', tenant_id: t.id, enabled: true, message: 'Resets wait' })
+    try {
+      const real = await resetRequest(t.slug, t.adminEmail)
+      const unknown = await resetRequest(uniqueSlug('none'), t.adminEmail)
+      expect([real, unknown].map((r) => ({ status: r.status, type: r.headers.get('Content-Type'), body: r.body }))).toEqual(
+        Array(2).fill({ status: 202, type: 'application/json', body: { status: 'accepted' } }),
+      )
+      // The work runs after the answer: give it time to (not) queue the mail.
+      await sleep(500)
+      expect(await resetCodes(t.adminEmail)).toEqual([])
+      expect(await requestedEvents(t.id)).toBe(0)
+      expect(await env.DB.prepare("SELECT count(*) AS n FROM mfa_challenges WHERE account_id = ? AND purpose = 'password_reset'").bind(t.adminId).first()).toEqual({ n: 0 })
+    } finally {
+      await flip({ scope: 'tenant', tenant_id: t.id, enabled: false })
+    }
+    expect((await resetRequest(t.slug, t.adminEmail)).status).toBe(202)
+    expect(await nextCode(t.adminEmail)).toMatch(/^\d{8}$/)
+    expect(await requestedEvents(t.id)).toBe(1)
+  })
+
+  it('refuses a right reset code with 503 while the tenant is in maintenance, changing nothing; a wrong one answers 422 as before', async () => {
+    const t = await tenantWithAdmin()
+    expect((await resetRequest(t.slug, t.adminEmail)).status).toBe(202)
+    const code = await nextCode(t.adminEmail)
+    const before = await adminRow(t)
+    await flip({ scope: 'tenant', tenant_id: t.id, enabled: true, message: 'Resets wait' })
+    try {
+      const wrong = expectProblem(await resetConfirm(t.slug, t.adminEmail, code === '00000000' ? '11111111' : '00000000'), 422, 'validation')
+      const unknown = expectProblem(await resetConfirm(uniqueSlug('none'), t.adminEmail, code), 422, 'validation')
+      expect(wrong.errors).toEqual(unknown.errors)
+      expect(wrong.errors).toEqual([{ path: 'body.code', message: expect.any(String) }])
+      expectMaintenance(await resetConfirm(t.slug, t.adminEmail, code), 'Resets wait')
+      expect(await adminRow(t)).toEqual(before)
+      expect(await env.DB.prepare("SELECT consumed_at FROM mfa_challenges WHERE account_id = ? AND purpose = 'password_reset'").bind(t.adminId).first()).toEqual({ consumed_at: null })
+      const resets = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE chain = ? AND action = 'auth.password_reset'").bind(t.id).first()
+      expect(resets).toEqual({ n: 0 })
+    } finally {
+      await flip({ scope: 'tenant', tenant_id: t.id, enabled: false })
+    }
+    // The code stays good for when maintenance is over.
+    const done = await resetConfirm(t.slug, t.adminEmail, code)
+    expect({ status: done.status, body: done.body }).toEqual({ status: 200, body: { status: 'ok', sessions_revoked: 1 } })
   })
 })
 
