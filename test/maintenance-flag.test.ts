@@ -407,6 +407,73 @@ describe('maintenance windows through the five-minute job', () => {
     expect((await call('GET', '/status')).body.maintenance.active).toBe(false)
   })
 
+  /** A window starting `lead` ms from now; the job then runs at the slot four minutes before its start. */
+  async function windowArmedAhead(body: Record<string, unknown>, lead = 2500) {
+    const start = Date.now() + lead
+    const created = await call('POST', '/ops/v1/maintenance-windows', {
+      token: ops,
+      body: { starts_at: iso(start), duration_minutes: 30, kind: 'maintenance', emergency: true, reason: 'Switch firmware', ...body },
+    })
+    expect(created.status).toBe(201)
+    await runCron(start - 4 * MIN)
+    return { id: created.body.id as string, start: Date.parse(created.body.starts_at), ends: created.body.ends_at as string }
+  }
+
+  async function armedEvents(windowId: string) {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'maintenance.window_armed' AND target_id = ?").bind(windowId).first<{ n: number }>()
+    return row!.n
+  }
+
+  it('arms a tenant window’s flags one run ahead with its start, so maintenance begins on the minute without another run', async () => {
+    const t = await tenantWithAdmin()
+    const w = await windowArmedAhead({ tenant_ids: [t.id], message: 'On the minute' })
+    const row = await env.DB.prepare('SELECT enabled, starts_at, until, window_id, message FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()
+    expect(row).toEqual({ enabled: 1, starts_at: iso(w.start), until: w.ends, window_id: w.id, message: 'On the minute' })
+    expect(await armedEvents(w.id)).toBe(1)
+    // Stored, not yet in force: the tenant works until the start.
+    expect((await me(t)).status).toBe(200)
+    expect((await login(t)).body.status).toBe('ok')
+    const overview = await call('GET', '/ops/v1/maintenance', { token: ops })
+    expect(overview.body.tenants.filter((f: { tenant_id: string }) => f.tenant_id === t.id)).toEqual([
+      expect.objectContaining({ enabled: true, in_force: false, starts_at: iso(w.start), until: w.ends, window_id: w.id }),
+    ])
+    // A second run of the same slot writes nothing.
+    const version = (await env.DB.prepare('SELECT version FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first<{ version: number }>())!.version
+    await runCron(w.start - 4 * MIN)
+    expect(await env.DB.prepare('SELECT version FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ version })
+    expect(await armedEvents(w.id)).toBe(1)
+    expect((await env.DB.prepare('SELECT state FROM maintenance_windows WHERE id = ?').bind(w.id).first())).toEqual({ state: 'scheduled' })
+
+    await sleep(w.start - Date.now() + 50)
+    expectMaintenance(await me(t), 'On the minute', [29 * 60, 30 * 60])
+    expectMaintenance(await login(t), 'On the minute', [29 * 60, 30 * 60])
+    expect((await me(a)).status).toBe(200)
+    expect((await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })).status).toBe(200)
+    expect((await me(t)).status).toBe(200)
+  })
+
+  it('lifts the armed flags when the window is cancelled before its start', async () => {
+    const t = await tenantWithAdmin()
+    const w = await windowArmedAhead({ tenant_ids: [t.id] })
+    const cancelled = await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })
+    expect(cancelled.body.state).toBe('cancelled')
+    expect(await env.DB.prepare('SELECT enabled, window_id FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ enabled: 0, window_id: w.id })
+    await sleep(w.start - Date.now() + 50)
+    expect((await me(t)).status).toBe(200)
+  })
+
+  it('arms the global flag one run ahead for a window over every tenant', async () => {
+    const w = await windowArmedAhead({ message: 'Everyone, on the minute' })
+    const global = (await call('GET', '/ops/v1/maintenance', { token: ops })).body.global
+    expect(global).toMatchObject({ enabled: true, in_force: false, starts_at: iso(w.start), until: w.ends, window_id: w.id, message: 'Everyone, on the minute' })
+    expect((await me(a)).status).toBe(200)
+    await sleep(w.start - Date.now() + 50)
+    expectMaintenance(await me(a), 'Everyone, on the minute', [29 * 60, 30 * 60])
+    expectMaintenance(await me(b), 'Everyone, on the minute', [29 * 60, 30 * 60])
+    expect((await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })).status).toBe(200)
+    expect((await me(a)).status).toBe(200)
+  })
+
   it('does not turn the global flag back on after an operator turned it off during the window', async () => {
     const now = Date.now()
     const created = await call('POST', '/ops/v1/maintenance-windows', {
