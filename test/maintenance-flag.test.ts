@@ -3,7 +3,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { maintenanceFlagFor } from '../src/durable/maintenance-flag'
 import { SYNC_INTERVAL_MS, sessionStoreFor } from '../src/durable/session-store'
 import worker from '../src/index'
-import { call, expectProblem, lastCode, operator, snapshotCounts, tenantWithAdmin, type Reply, type TestTenant } from './helpers'
+import { call, expectProblem, lastCode, operator, snapshotCounts, strongPassword, tenantWithAdmin, uniqueSlug, type Reply, type TestTenant } from './helpers'
+import { freshIp, from, mailsTo } from './throttle-helpers'
 
 /**
  * Maintenance mode (issue 9): the global flag (its Durable Object behind an
@@ -221,6 +222,82 @@ describe('a tenant flag', () => {
   })
 })
 
+describe('a tenant flag and the self-service password reset', () => {
+  const RESET_SUBJECT = /^【Mamori】パスワード再設定コード: (\d{8})$/
+  const resetRequest = (slug: string, email: string) => call('POST', '/api/v1/auth/password-reset', { body: { tenant: slug, email }, headers: from(freshIp()) })
+  const resetConfirm = (slug: string, email: string, code: string, password = strongPassword()) =>
+    call('POST', '/api/v1/auth/password-reset/confirm', { body: { tenant: slug, email, code, new_password: password }, headers: from(freshIp()) })
+
+  async function resetCodes(to: string) {
+    return (await mailsTo(to)).map((m) => RESET_SUBJECT.exec(m.subject)?.[1]).filter((c): c is string => c !== undefined)
+  }
+
+  /** The reset code mailed to `to` after `already` earlier ones (the work runs after the answer). */
+  async function nextCode(to: string, already = 0) {
+    for (let i = 0; i < 100; i++) {
+      const codes = await resetCodes(to)
+      if (codes.length > already) return codes.at(-1)!
+      await sleep(20)
+    }
+    throw new Error(`no reset code mailed to ${to}`)
+  }
+
+  async function requestedEvents(tenantId: string) {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE chain = ? AND action = 'auth.password_reset_requested'").bind(tenantId).first<{ n: number }>()
+    return row!.n
+  }
+
+  async function adminRow(t: TestTenant) {
+    return env.DB.prepare('SELECT password_hash, password_changed_at, must_change_password, updated_at FROM users WHERE id = ?').bind(t.adminId).first()
+  }
+
+  it('answers a reset request 202 exactly as for an unknown tenant, and mails no code while the tenant is in maintenance', async () => {
+    const t = await tenantWithAdmin()
+    await flip({ scope: 'tenant', tenant_id: t.id, enabled: true, message: 'Resets wait' })
+    try {
+      const real = await resetRequest(t.slug, t.adminEmail)
+      const unknown = await resetRequest(uniqueSlug('none'), t.adminEmail)
+      expect([real, unknown].map((r) => ({ status: r.status, type: r.headers.get('Content-Type'), body: r.body }))).toEqual(
+        Array(2).fill({ status: 202, type: 'application/json', body: { status: 'accepted' } }),
+      )
+      // The work runs after the answer: give it time to (not) queue the mail.
+      await sleep(500)
+      expect(await resetCodes(t.adminEmail)).toEqual([])
+      expect(await requestedEvents(t.id)).toBe(0)
+      expect(await env.DB.prepare("SELECT count(*) AS n FROM mfa_challenges WHERE account_id = ? AND purpose = 'password_reset'").bind(t.adminId).first()).toEqual({ n: 0 })
+    } finally {
+      await flip({ scope: 'tenant', tenant_id: t.id, enabled: false })
+    }
+    expect((await resetRequest(t.slug, t.adminEmail)).status).toBe(202)
+    expect(await nextCode(t.adminEmail)).toMatch(/^\d{8}$/)
+    expect(await requestedEvents(t.id)).toBe(1)
+  })
+
+  it('refuses a right reset code with 503 while the tenant is in maintenance, changing nothing; a wrong one answers 422 as before', async () => {
+    const t = await tenantWithAdmin()
+    expect((await resetRequest(t.slug, t.adminEmail)).status).toBe(202)
+    const code = await nextCode(t.adminEmail)
+    const before = await adminRow(t)
+    await flip({ scope: 'tenant', tenant_id: t.id, enabled: true, message: 'Resets wait' })
+    try {
+      const wrong = expectProblem(await resetConfirm(t.slug, t.adminEmail, code === '00000000' ? '11111111' : '00000000'), 422, 'validation')
+      const unknown = expectProblem(await resetConfirm(uniqueSlug('none'), t.adminEmail, code), 422, 'validation')
+      expect(wrong.errors).toEqual(unknown.errors)
+      expect(wrong.errors).toEqual([{ path: 'body.code', message: expect.any(String) }])
+      expectMaintenance(await resetConfirm(t.slug, t.adminEmail, code), 'Resets wait')
+      expect(await adminRow(t)).toEqual(before)
+      expect(await env.DB.prepare("SELECT consumed_at FROM mfa_challenges WHERE account_id = ? AND purpose = 'password_reset'").bind(t.adminId).first()).toEqual({ consumed_at: null })
+      const resets = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE chain = ? AND action = 'auth.password_reset'").bind(t.id).first()
+      expect(resets).toEqual({ n: 0 })
+    } finally {
+      await flip({ scope: 'tenant', tenant_id: t.id, enabled: false })
+    }
+    // The code stays good for when maintenance is over.
+    const done = await resetConfirm(t.slug, t.adminEmail, code)
+    expect({ status: done.status, body: done.body }).toEqual({ status: 200, body: { status: 'ok', sessions_revoked: 1 } })
+  })
+})
+
 describe('PUT /ops/v1/maintenance', () => {
   it('refuses bad input with 422 or 404 and changes nothing', async () => {
     const before = await snapshotCounts()
@@ -328,6 +405,73 @@ describe('maintenance windows through the five-minute job', () => {
     expect((await call('DELETE', `/ops/v1/maintenance-windows/${created.body.id}`, { token: ops })).status).toBe(200)
     expect((await me(a)).status).toBe(200)
     expect((await call('GET', '/status')).body.maintenance.active).toBe(false)
+  })
+
+  /** A window starting `lead` ms from now; the job then runs at the slot four minutes before its start. */
+  async function windowArmedAhead(body: Record<string, unknown>, lead = 2500) {
+    const start = Date.now() + lead
+    const created = await call('POST', '/ops/v1/maintenance-windows', {
+      token: ops,
+      body: { starts_at: iso(start), duration_minutes: 30, kind: 'maintenance', emergency: true, reason: 'Switch firmware', ...body },
+    })
+    expect(created.status).toBe(201)
+    await runCron(start - 4 * MIN)
+    return { id: created.body.id as string, start: Date.parse(created.body.starts_at), ends: created.body.ends_at as string }
+  }
+
+  async function armedEvents(windowId: string) {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'maintenance.window_armed' AND target_id = ?").bind(windowId).first<{ n: number }>()
+    return row!.n
+  }
+
+  it('arms a tenant window’s flags one run ahead with its start, so maintenance begins on the minute without another run', async () => {
+    const t = await tenantWithAdmin()
+    const w = await windowArmedAhead({ tenant_ids: [t.id], message: 'On the minute' })
+    const row = await env.DB.prepare('SELECT enabled, starts_at, until, window_id, message FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()
+    expect(row).toEqual({ enabled: 1, starts_at: iso(w.start), until: w.ends, window_id: w.id, message: 'On the minute' })
+    expect(await armedEvents(w.id)).toBe(1)
+    // Stored, not yet in force: the tenant works until the start.
+    expect((await me(t)).status).toBe(200)
+    expect((await login(t)).body.status).toBe('ok')
+    const overview = await call('GET', '/ops/v1/maintenance', { token: ops })
+    expect(overview.body.tenants.filter((f: { tenant_id: string }) => f.tenant_id === t.id)).toEqual([
+      expect.objectContaining({ enabled: true, in_force: false, starts_at: iso(w.start), until: w.ends, window_id: w.id }),
+    ])
+    // A second run of the same slot writes nothing.
+    const version = (await env.DB.prepare('SELECT version FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first<{ version: number }>())!.version
+    await runCron(w.start - 4 * MIN)
+    expect(await env.DB.prepare('SELECT version FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ version })
+    expect(await armedEvents(w.id)).toBe(1)
+    expect((await env.DB.prepare('SELECT state FROM maintenance_windows WHERE id = ?').bind(w.id).first())).toEqual({ state: 'scheduled' })
+
+    await sleep(w.start - Date.now() + 50)
+    expectMaintenance(await me(t), 'On the minute', [29 * 60, 30 * 60])
+    expectMaintenance(await login(t), 'On the minute', [29 * 60, 30 * 60])
+    expect((await me(a)).status).toBe(200)
+    expect((await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })).status).toBe(200)
+    expect((await me(t)).status).toBe(200)
+  })
+
+  it('lifts the armed flags when the window is cancelled before its start', async () => {
+    const t = await tenantWithAdmin()
+    const w = await windowArmedAhead({ tenant_ids: [t.id] })
+    const cancelled = await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })
+    expect(cancelled.body.state).toBe('cancelled')
+    expect(await env.DB.prepare('SELECT enabled, window_id FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ enabled: 0, window_id: w.id })
+    await sleep(w.start - Date.now() + 50)
+    expect((await me(t)).status).toBe(200)
+  })
+
+  it('arms the global flag one run ahead for a window over every tenant', async () => {
+    const w = await windowArmedAhead({ message: 'Everyone, on the minute' })
+    const global = (await call('GET', '/ops/v1/maintenance', { token: ops })).body.global
+    expect(global).toMatchObject({ enabled: true, in_force: false, starts_at: iso(w.start), until: w.ends, window_id: w.id, message: 'Everyone, on the minute' })
+    expect((await me(a)).status).toBe(200)
+    await sleep(w.start - Date.now() + 50)
+    expectMaintenance(await me(a), 'Everyone, on the minute', [29 * 60, 30 * 60])
+    expectMaintenance(await me(b), 'Everyone, on the minute', [29 * 60, 30 * 60])
+    expect((await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })).status).toBe(200)
+    expect((await me(a)).status).toBe(200)
   })
 
   it('does not turn the global flag back on after an operator turned it off during the window', async () => {

@@ -24,6 +24,29 @@ describe('health', () => {
     expect(reply.body).toEqual({ status: 'ok', checks: { d1: 'ok', r2: 'ok', durable_objects: 'ok' }, failing: [] })
   })
 
+  it('answers both probes 200 whatever query string a load balancer or uptime checker appends', async () => {
+    for (const query of ['?t=123', '?_=1712345678&cachebust=x', '?a=1&a=2', '?', '?%FF=%00']) {
+      const live = await call('GET', `/health/live${query}`)
+      expect({ status: live.status, body: live.body }).toEqual({ status: 200, body: { status: 'ok' } })
+      const ready = await call('GET', `/health/ready${query}`)
+      expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { status: 'ok', checks: { d1: 'ok', r2: 'ok', durable_objects: 'ok' }, failing: [] } })
+    }
+  })
+
+  it('says so in the document, and keeps every other route’s query strict', async () => {
+    const doc = (await call('GET', '/openapi.json')).body
+    for (const path of ['/health/live', '/health/ready']) {
+      const op = doc.paths[path].get
+      expect(op.parameters).toEqual([
+        expect.objectContaining({ name: 'any', in: 'query', required: false, style: 'form', explode: true, schema: { type: 'object', additionalProperties: { type: 'string' } } }),
+      ])
+      expect(Object.keys(op.responses)).not.toContain('422')
+    }
+    const unknown = await call('GET', '/status?t=123')
+    expect(unknown.status).toBe(422)
+    expect(unknown.body).toMatchObject({ type: 'validation', status: 422 })
+  })
+
   it('answers 503 naming D1 when the database is broken', async () => {
     // Break D1 for real: the probe reads the plans table.
     await env.DB.prepare('ALTER TABLE plans RENAME TO plans_away').run()

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { SYNC_INTERVAL_MS, sessionStoreFor, type SessionScope } from '../src/durable/session-store'
-import { call, expectProblem, signIn, tenantWithAdmin, userOf } from './helpers'
+import { call, expectProblem, signIn, strongPassword, tenantWithAdmin, userOf } from './helpers'
 
 /**
  * Pushes that failed converge (issue 7): every change is committed to D1
@@ -120,6 +120,79 @@ describe('a session converges on its account’s state after a failed push', () 
       .run()
     await letAMinutePass(t.id)
     expectProblem(await call('GET', '/api/v1/me', { token: member.token }), 401, 'unauthenticated')
+  })
+})
+
+describe('a password change or reset ends the other sessions even when its push was lost', () => {
+  /**
+   * Runs `change` as the API does it, then puts back the account's sessions
+   * its "end the other sessions" push removed, as a lost push would leave
+   * them. A session the change itself kept (and updated) stays as it is now.
+   */
+  async function losingThePush(tenantId: string, actorId: string, change: () => Promise<void>) {
+    const before = await runInDurableObject(storeOf(tenantId), (_instance, state) =>
+      state.storage.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM sessions WHERE actor_id = ?', actorId).toArray(),
+    )
+    await change()
+    await runInDurableObject(storeOf(tenantId), (_instance, state) => {
+      for (const row of before) {
+        const columns = Object.keys(row)
+        state.storage.sql.exec(
+          `INSERT OR IGNORE INTO sessions (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+          ...columns.map((c) => row[c]),
+        )
+      }
+    })
+  }
+
+  async function sessionIdsOf(tenantId: string, actorId: string) {
+    return runInDurableObject(storeOf(tenantId), (_instance, state) =>
+      state.storage.sql.exec<{ id: string }>('SELECT id FROM sessions WHERE actor_id = ? ORDER BY id', actorId).toArray().map((r) => r.id),
+    )
+  }
+
+  it('refuses the old session on its first request after the pull is due when an admin’s reset lost its push', async () => {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    await losingThePush(t.id, member.id, async () => {
+      const reset = await call('POST', `/api/v1/users/${member.id}/reset-password`, { token: t.adminToken })
+      expect(reset.status).toBe(200)
+      expect(reset.body).toEqual({ temporary_password: expect.any(String), sessions_revoked: 1 })
+    })
+    expect(await sessionIdsOf(t.id, member.id)).toHaveLength(1)
+    // Within the minute the session lives on: that is the staleness bound.
+    expect((await call('GET', '/api/v1/me', { token: member.token })).status).toBe(200)
+    await letAMinutePass(t.id)
+    expectProblem(await call('GET', '/api/v1/me', { token: member.token }), 401, 'unauthenticated')
+    expect(await sessionIdsOf(t.id, member.id)).toEqual([])
+    expect((await call('GET', '/api/v1/me', { token: t.adminToken })).status).toBe(200)
+  })
+
+  it('ends the account’s other sessions after its own change lost its push, and keeps the session that made it', async () => {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    const changer = await signIn(t.slug, member.email, member.password)
+    const changerId = (await call('GET', '/api/v1/me', { token: changer })).body.session.id
+    await losingThePush(t.id, member.id, async () => {
+      const changed = await call('POST', '/api/v1/auth/password', { token: changer, body: { current_password: member.password, new_password: strongPassword() } })
+      expect(changed.status).toBe(200)
+      expect(changed.body.token).toBeUndefined()
+    })
+    expect(await sessionIdsOf(t.id, member.id)).toHaveLength(2)
+    await letAMinutePass(t.id)
+    expectProblem(await call('GET', '/api/v1/me', { token: member.token }), 401, 'unauthenticated')
+    expect((await call('GET', '/api/v1/me', { token: changer })).status).toBe(200)
+    expect(await sessionIdsOf(t.id, member.id)).toEqual([changerId])
+  })
+
+  it('keeps sessions issued under the current password through the pull', async () => {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    const second = await signIn(t.slug, member.email, member.password)
+    await letAMinutePass(t.id)
+    expect((await call('GET', '/api/v1/me', { token: member.token })).status).toBe(200)
+    expect((await call('GET', '/api/v1/me', { token: second })).status).toBe(200)
+    expect(await sessionIdsOf(t.id, member.id)).toHaveLength(2)
   })
 })
 

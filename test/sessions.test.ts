@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { sessionStoreFor } from '../src/durable/session-store'
-import { call, expectProblem, signIn, tenantWithAdmin, userOf, type TestTenant, type TestUser } from './helpers'
+import { call, expectProblem, signIn, strongPassword, tenantWithAdmin, userOf, type TestTenant, type TestUser } from './helpers'
 
 /**
  * Concurrent sessions (EX-3, issue 7 defect 4): the plan's limit for the
@@ -115,6 +115,77 @@ describe('the per-account session cap (policy sessions_per_account)', () => {
     await signIn(t.slug, a.email, a.password)
     expect(await alive(b.token)).toBe(true)
     expect(await alive(t.adminToken)).toBe(true)
+  })
+})
+
+describe('finishing a password-change-only session under sessions_per_account = 1', () => {
+  /** A member of a tenant capped at one session per account, signed in on a temporary password. */
+  async function onTemporaryPassword() {
+    const t = await tenantWithAdmin()
+    const member = await userOf(t)
+    expect((await call('PUT', '/api/v1/policy', { token: t.adminToken, body: { sessions_per_account: 1 } })).status).toBe(200)
+    const reset = await call('POST', `/api/v1/users/${member.id}/reset-password`, { token: t.adminToken })
+    expect(reset.status).toBe(200)
+    const first = await login(t, member.email, reset.body.temporary_password)
+    expect(first.body.status).toBe('password_change_required')
+    const [oldId] = await sessionsOf(t, member.id)
+    expect(await sessionsOf(t, member.id)).toEqual([oldId])
+    return { t, member, temporary: reset.body.temporary_password as string, oldToken: first.body.token as string, oldId: oldId! }
+  }
+
+  async function userRow(id: string) {
+    return env.DB.prepare('SELECT password_hash, password_changed_at, must_change_password FROM users WHERE id = ?').bind(id).first()
+  }
+
+  it('leaves exactly the replacement: the old token is dead and the new one works', async () => {
+    const { t, member, temporary, oldToken, oldId } = await onTemporaryPassword()
+    const changed = await call('POST', '/api/v1/auth/password', { token: oldToken, body: { current_password: temporary, new_password: strongPassword() } })
+    expect(changed.status).toBe(200)
+    expect(changed.body).toEqual({ status: 'ok', token: expect.any(String), expires_at: expect.any(String), user: expect.objectContaining({ id: member.id, must_change_password: false }) })
+    const newId = await sessionIdOf(changed.body.token)
+    expect(await sessionsOf(t, member.id)).toEqual([newId])
+    expectProblem(await call('GET', '/api/v1/me', { token: oldToken }), 401, 'unauthenticated')
+    const [event] = (await eventsOf(t.id, 'auth.password_change')).filter((e) => e.outcome === 'success' && e.actor_id === member.id).slice(-1)
+    expect(event!.details).toEqual({ session_id: newId, replaces_session_id: oldId })
+    // The replacement, issued after the change committed, made room by ending the old session.
+    expect((await eventsOf(t.id, 'session.evicted')).filter((e) => e.target_id === oldId)).toEqual([
+      expect.objectContaining({ actor_id: member.id, outcome: 'success', details: { reason: 'account_limit', user_id: member.id, by_session: newId } }),
+    ])
+  })
+
+  it('issues no replacement and keeps the caller’s session when the change fails to commit', async () => {
+    const { t, member, temporary, oldToken, oldId } = await onTemporaryPassword()
+    const before = await userRow(member.id)
+    // D1 refuses the change, as a failed commit would.
+    await env.DB.prepare(
+      `CREATE TRIGGER fail_password_change BEFORE UPDATE OF password_hash ON users WHEN OLD.id = '${member.id}'
+       BEGIN SELECT RAISE(ABORT, 'commit failed'); END`,
+    ).run()
+    try {
+      const failed = await call('POST', '/api/v1/auth/password', { token: oldToken, body: { current_password: temporary, new_password: strongPassword() } })
+      expectProblem(failed, 500, 'internal')
+    } finally {
+      await env.DB.prepare('DROP TRIGGER fail_password_change').run()
+    }
+    expect(await userRow(member.id)).toEqual(before)
+    expect(await sessionsOf(t, member.id)).toEqual([oldId])
+    expect((await eventsOf(t.id, 'session.evicted')).filter((e) => e.actor_id === member.id)).toEqual([])
+    expect((await eventsOf(t.id, 'auth.password_change')).filter((e) => e.actor_id === member.id && e.outcome === 'success')).toHaveLength(1) // userOf's own
+    // The caller can still finish the change with the session it holds.
+    expectProblem(await call('GET', '/api/v1/me', { token: oldToken }), 403, 'password-change-required')
+    const retried = await call('POST', '/api/v1/auth/password', { token: oldToken, body: { current_password: temporary, new_password: strongPassword() } })
+    expect(retried.status).toBe(200)
+    expect(await sessionsOf(t, member.id)).toEqual([await sessionIdOf(retried.body.token)])
+  })
+
+  it('refuses a new password from the history with 422 and leaves only the caller’s session', async () => {
+    const { t, member, temporary, oldToken, oldId } = await onTemporaryPassword()
+    const before = await userRow(member.id)
+    const reused = await call('POST', '/api/v1/auth/password', { token: oldToken, body: { current_password: temporary, new_password: member.password } })
+    expectProblem(reused, 422, 'validation')
+    expect(await userRow(member.id)).toEqual(before)
+    expect(await sessionsOf(t, member.id)).toEqual([oldId])
+    expectProblem(await call('GET', '/api/v1/me', { token: oldToken }), 403, 'password-change-required')
   })
 })
 

@@ -62,7 +62,10 @@ export class MaintenanceFlagStore extends DurableObject<Env> {
    * window turns the flag on once: if an operator turns it off during the
    * window, the job does not turn it back on. An operator's flag that lasts
    * at least as long is left alone. With no window in force, a flag a window
-   * set is turned off; an operator's never is. Returns the flag and whether
+   * set is turned off; an operator's never is. The job hands over a window
+   * that starts before its next run too: the flag then names the start and
+   * refuses nothing before it. A window moved before it began (same id, new
+   * times or message) moves the flag it set. Returns the flag and whether
    * this call changed it.
    */
   async followWindow(window: WindowInForce | null, by: string): Promise<{ flag: GlobalFlagState; changed: boolean }> {
@@ -71,7 +74,8 @@ export class MaintenanceFlagStore extends DurableObject<Env> {
     const now = Date.now()
     const stamp = { version: flag.version + 1, updatedAt: new Date(now).toISOString(), updatedBy: by }
     if (window) {
-      if (stored.lastWindowId === window.windowId) return { flag, changed: false }
+      const asSet = flag.windowId !== window.windowId || (flag.from === window.from && flag.until === window.until && flag.message === window.message)
+      if (stored.lastWindowId === window.windowId && asSet) return { flag, changed: false }
       const operatorOutlasts = flagInForce(flag, now) && flag.windowId === null && (flag.until === null || flag.until >= window.until)
       if (operatorOutlasts) {
         this.save({ ...stored, lastWindowId: window.windowId })
@@ -83,7 +87,8 @@ export class MaintenanceFlagStore extends DurableObject<Env> {
     }
     if (flag.windowId === null || !flag.enabled) return { flag, changed: false }
     const next: GlobalFlagState = { enabled: false, message: null, from: null, until: null, windowId: null, ...stamp }
-    this.save({ ...stored, flag: next })
+    // Over, cancelled or moved out of reach: a moved window is followed again when it comes.
+    this.save({ flag: next, lastWindowId: null })
     return { flag: next, changed: true }
   }
 }

@@ -27,6 +27,11 @@ export type NewSession = Omit<Principal, 'sessionId' | 'expiresAt'> & {
   shard?: number
   /** The tenant's maintenance flag as the sign-in read it; absent for operators. */
   maintenance?: MaintenanceFlag | null
+  /**
+   * The account's password version (`password_changed_at`) the session was
+   * issued under: a later pull ends the session once D1 holds a newer one.
+   */
+  passwordVersion?: string | null
 }
 
 /**
@@ -92,6 +97,8 @@ export type ActorState =
       quota?: QuotaLimits | null
       /** The tenant's maintenance flag; absent for operators. */
       maintenance?: MaintenanceFlag | null
+      /** The account's password version (`password_changed_at`): sessions issued under an older one end. */
+      passwordVersion?: string | null
     }
 
 type SessionRow = {
@@ -111,6 +118,7 @@ type SessionRow = {
   user_agent: string | null
   cert_fingerprints: string
   synced_at: number
+  password_version: string | null
 }
 
 type Owner = { tenantId: string; shard: number }
@@ -148,6 +156,8 @@ const SCHEMA = [
   "ALTER TABLE sessions ADD COLUMN cert_fingerprints TEXT NOT NULL DEFAULT '[]'",
   // 0: sessions from before the pull existed compare their state on their next request.
   'ALTER TABLE sessions ADD COLUMN synced_at INTEGER NOT NULL DEFAULT 0',
+  // NULL: a session from before password versions were kept; its creation time stands in for it.
+  'ALTER TABLE sessions ADD COLUMN password_version TEXT',
 ]
 
 /**
@@ -291,8 +301,8 @@ export class SessionStore extends DurableObject<Env> {
     const expiresAt = now + input.absoluteMinutes * 60_000
     this.sql.exec(
       `INSERT INTO sessions (id, token_hash, kind, actor_type, actor_id, tenant_id, role, permissions,
-        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent, cert_fingerprints, synced_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        created_at, last_seen_at, idle_ms, expires_at, ip, user_agent, cert_fingerprints, synced_at, password_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       input.tokenHash,
       input.kind,
@@ -310,6 +320,7 @@ export class SessionStore extends DurableObject<Env> {
       JSON.stringify(input.certFingerprints),
       // The sign-in just read the account.
       now,
+      input.passwordVersion ?? null,
     )
     await this.scheduleSweep(Math.min(expiresAt, now + input.idleMinutes * 60_000))
     return { ok: true, principal: toPrincipal(this.sql.exec<SessionRow>('SELECT * FROM sessions WHERE id = ?', id).one(), now), evicted }
@@ -339,7 +350,9 @@ export class SessionStore extends DurableObject<Env> {
    * answers as `authenticate` does. A disabled or deleted account (or a
    * suspended tenant) ends its sessions; changed role or permissions are
    * taken over; a changed certificate binding ends the sessions that began
-   * under the old one; newer source rules replace the held ones. The account
+   * under the old one; a newer password ends the sessions issued under an
+   * older one (a change or reset whose "end the other sessions" push was
+   * lost); newer source rules replace the held ones. The account
    * part is skipped when a push for it landed since `generation` (it brought
    * newer state than this read); the session then stays due.
    */
@@ -378,6 +391,15 @@ export class SessionStore extends DurableObject<Env> {
       if (state.scope === 'store') this.sql.exec('DELETE FROM sessions')
       else this.sql.exec('DELETE FROM sessions WHERE actor_id = ?', actorId)
       return
+    }
+    if (state.passwordVersion) {
+      // ISO timestamps of one format order as strings; the one session that made a change was given its version.
+      this.sql.exec(
+        'DELETE FROM sessions WHERE actor_id = ? AND (password_version < ? OR (password_version IS NULL AND created_at < ?))',
+        actorId,
+        state.passwordVersion,
+        Date.parse(state.passwordVersion),
+      )
     }
     if (state.certFingerprints) {
       const bound = canonicalFingerprints(state.certFingerprints)
@@ -487,17 +509,22 @@ export class SessionStore extends DurableObject<Env> {
     return `${this.storePushes}:${this.pushes.get(actorId) ?? 0}`
   }
 
-  /** Makes a session full with new lifetimes counted from now; null if it is gone. */
-  async upgrade(sessionId: string, limits: { idleMinutes: number; absoluteMinutes: number }): Promise<Principal | null> {
+  /**
+   * Makes a session full with new lifetimes counted from now; null if it is
+   * gone. `passwordVersion`: the password the session itself just set, so a
+   * later pull does not end it with the sessions issued under the old one.
+   */
+  async upgrade(sessionId: string, limits: { idleMinutes: number; absoluteMinutes: number }, passwordVersion: string | null = null): Promise<Principal | null> {
     if (!this.hasTable()) return null
     const now = Date.now()
     const row = this.sql
       .exec<SessionRow>(
-        `UPDATE sessions SET kind = 'full', idle_ms = ?, expires_at = ?, last_seen_at = ?
+        `UPDATE sessions SET kind = 'full', idle_ms = ?, expires_at = ?, last_seen_at = ?, password_version = coalesce(?, password_version)
          WHERE id = ? AND min(expires_at, last_seen_at + idle_ms) > ? RETURNING *`,
         limits.idleMinutes * 60_000,
         now + limits.absoluteMinutes * 60_000,
         now,
+        passwordVersion,
         sessionId,
         now,
       )

@@ -58,6 +58,27 @@ function strictQuery(query: unknown) {
   return query instanceof z.ZodObject ? query.strict() : query
 }
 
+/** How a route departs from the defaults every route shares. */
+export type RouteOptions = {
+  /**
+   * Takes any query string and ignores it, instead of refusing unknown
+   * parameters (default false). Only for probes that load balancers and
+   * uptime checkers call with cache-busting parameters of their own.
+   */
+  anyQuery?: boolean
+}
+
+/** How the document says "any query parameters, ignored": one free-form object, form-exploded (OpenAPI 3). */
+const ANY_QUERY_PARAMETER = {
+  name: 'any',
+  in: 'query',
+  required: false,
+  style: 'form',
+  explode: true,
+  schema: { type: 'object', additionalProperties: { type: 'string' } },
+  description: 'Any query parameters (a cache-busting one, say) are accepted and ignored.',
+} as const
+
 /**
  * The error answers a route can give whatever its handler does, from the
  * machinery in front of it: authentication (401, and 403 for source rules,
@@ -69,8 +90,10 @@ function strictQuery(query: unknown) {
  * and maintenance (503, every tenant API route).
  * Declared here so no route can forget one.
  */
-function impliedProblems(access: Access, config: Pick<RouteConfig, 'request' | 'path'>): number[] {
-  const statuses = [422, 429]
+function impliedProblems(access: Access, config: Pick<RouteConfig, 'request' | 'path'>, options: RouteOptions): number[] {
+  const statuses = [429]
+  // 422: nothing left to validate for a route that takes any query and no path parameters or body.
+  if (!options.anyQuery || config.request?.params || config.request?.body) statuses.push(422)
   // 503 `maintenance`: the global flag or the tenant's own (middleware/maintenance, the session check, sign-in).
   if (config.path.startsWith('/api/v1/')) statuses.push(503)
   if (access.audience === 'bootstrap') statuses.push(401)
@@ -83,19 +106,22 @@ function impliedProblems(access: Access, config: Pick<RouteConfig, 'request' | '
 
 /**
  * createRoute() plus its access rule: the middleware that enforces it and the
- * OpenAPI fields that describe it, plus the route's strict query and the
- * problem answers every route of its kind can give.
+ * OpenAPI fields that describe it, plus the route's strict query (unless
+ * `options.anyQuery`) and the problem answers every route of its kind can give.
  */
 export function defineRoute<P extends string, R extends Omit<RouteConfig, 'path' | 'middleware'> & { path: P }>(
   access: Access,
   config: R,
+  options: RouteOptions = {},
 ) {
   const open = access.audience === 'public'
+  if (options.anyQuery && config.request?.query) throw new Error(`${config.path}: a route that takes any query declares none`)
   // The additions only widen what the document and validators see; the handler's types stay the route's own.
   const completed = {
     ...config,
-    request: { ...config.request, query: strictQuery(config.request?.query) },
-    responses: { ...problemResponses(...impliedProblems(access, config)), ...config.responses },
+    request: options.anyQuery ? { ...config.request } : { ...config.request, query: strictQuery(config.request?.query) },
+    ...(options.anyQuery ? { parameters: [ANY_QUERY_PARAMETER] } : {}),
+    responses: { ...problemResponses(...impliedProblems(access, config, options)), ...config.responses },
   } as unknown as R
   return createRoute({
     ...completed,

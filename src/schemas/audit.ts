@@ -72,6 +72,7 @@ export const AUDIT_ACTIONS = {
   'maintenance.window_changed': 'administration',
   'maintenance.window_cancelled': 'administration',
   'maintenance.window_started': 'administration',
+  'maintenance.window_armed': 'administration',
   'maintenance.window_ended': 'administration',
   'maintenance.window_reminder': 'administration',
   'maintenance.standing_rule_changed': 'administration',

@@ -21,6 +21,8 @@ export const live = defineRoute(
     summary: 'Liveness: the Worker answers',
     responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Alive') },
   },
+  // Load balancers and uptime checkers add cache-busting parameters of their own.
+  { anyQuery: true },
 )
 
 export const ready = defineRoute(
@@ -35,6 +37,7 @@ export const ready = defineRoute(
       503: jsonResponse(ReadinessSchema, 'At least one dependency failed; `failing` names it'),
     },
   },
+  { anyQuery: true },
 )
 
 export type LiveRoute = typeof live

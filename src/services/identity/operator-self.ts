@@ -92,6 +92,7 @@ export async function changeOperatorPassword(
     kind: 'full',
     ip: meta.ip,
     userAgent: meta.userAgent,
+    passwordVersion: now,
     meta,
   })
   await endActorSessions(env, { tenantId: null, actorId: row.id }, session.principal.sessionId)

@@ -226,6 +226,7 @@ export async function completeOperatorMfa(
     kind: passwordChange ? 'password_change' : 'full',
     ip: meta.ip,
     userAgent: meta.userAgent,
+    passwordVersion: operator.passwordChangedAt,
     meta,
   })
   const entry = { tenantId: null, actor: { type: 'operator' as const, id: operator.id }, target: { type: 'operator', id: operator.id } }

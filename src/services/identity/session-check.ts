@@ -43,15 +43,20 @@ export async function checkSession(env: Env, token: string, source: RequestSourc
 async function currentState(env: Env, principal: Principal): Promise<ActorState> {
   const db = database(env)
   if (principal.tenantId === null) {
-    const row = await db.select({ status: operators.status }).from(operators).where(eq(operators.id, principal.actorId)).get()
+    const row = await db
+      .select({ status: operators.status, passwordChangedAt: operators.passwordChangedAt })
+      .from(operators)
+      .where(eq(operators.id, principal.actorId))
+      .get()
     if (!row || row.status !== 'active') return { status: 'gone', scope: 'account' }
-    return { status: 'active', role: 'operator', permissions: [], certFingerprints: null, rules: null }
+    return { status: 'active', role: 'operator', permissions: [], certFingerprints: null, rules: null, passwordVersion: row.passwordChangedAt }
   }
   const tenantId = principal.tenantId
   // One round trip. Plain SQL: the two `status` columns would collide in a drizzle batch's named rows.
   const [found, bound] = await env.DB.batch([
     env.DB.prepare(
       `SELECT t.status AS tenant_status, u.status AS user_status, u.role AS role, u.permissions AS permissions,
+              u.password_changed_at AS password_version,
               p.policy AS policy, p.updated_at AS policy_version,
               m.enabled AS m_enabled, m.message AS m_message, m.starts_at AS m_starts_at, m.until AS m_until, m.window_id AS m_window_id, m.version AS m_version,
               t.updated_at AS tenant_version, ${inForceSql('requests_per_minute', 't')} AS per_minute,
@@ -69,6 +74,7 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     user_status: string | null
     role: Principal['role'] | null
     permissions: string | null
+    password_version: string | null
     policy: string | null
     policy_version: string | null
     tenant_version: string
@@ -90,6 +96,8 @@ async function currentState(env: Env, principal: Principal): Promise<ActorState>
     role: row.role,
     permissions: JSON.parse(row.permissions ?? '[]'),
     certFingerprints: (bound!.results as { fingerprint: string }[]).map((b) => b.fingerprint),
+    // A change or reset ends the other sessions by a push too; a lost one must not leave them for their whole lifetime.
+    passwordVersion: row.password_version,
     rules: sourceRulesOf(policy, row.policy_version ?? ''),
     // Limits are pushed on every change too; this pull heals a push that failed.
     quota: quotaShare({ inForce: { requests_per_minute: row.per_minute, requests_per_month: row.per_month }, version: row.tenant_version }),

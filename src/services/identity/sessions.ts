@@ -86,6 +86,8 @@ export type SessionRequest = Omit<
   maxPerAccount?: number | null
   /** The sign-in request, for the audit events of sessions ended to make room. */
   meta: RequestMeta
+  /** The new session's id when the caller already named it (in an event committed before the session exists). */
+  sessionId?: string
 }
 
 export type IssuedSession = { token: string; principal: Principal; evicted: EvictedSession[] }
@@ -105,7 +107,7 @@ function scopeOf(principal: { tenantId: string | null }): SessionScope {
  * `session.evicted`. Otherwise, when the plan's sessions are all in use,
  * answers 409 `session-limit` and creates nothing.
  */
-export async function issueSession(env: Env, { meta, ...request }: SessionRequest): Promise<IssuedSession> {
+export async function issueSession(env: Env, { meta, sessionId = newId('ses'), ...request }: SessionRequest): Promise<IssuedSession> {
   const secret = toBase64Url(randomBytes(32))
   const token = request.tenantId === null ? `mo1.${SHARD}.${secret}` : `mt1.${request.tenantId}.${SHARD}.${secret}`
   const limits =
@@ -119,7 +121,7 @@ export async function issueSession(env: Env, { meta, ...request }: SessionReques
   // and the maintenance flag as D1 holds it (a lost "off" push must not refuse the new session for a minute).
   const [tenant, maintenance] =
     request.tenantId === null ? [null, null] : await Promise.all([tenantLimits(database(env), request.tenantId), tenantFlag(database(env), request.tenantId)])
-  const created = await sessionStoreFor(env, scopeOf(request)).create(newId('ses'), {
+  const created = await sessionStoreFor(env, scopeOf(request)).create(sessionId, {
     ...request,
     quota: tenant ? quotaShare(tenant) : null,
     maintenance,
@@ -252,14 +254,16 @@ export async function pushSourceRules(env: Env, tenantId: string, rules: SourceR
 
 /**
  * Turns the caller's session into a full one with fresh lifetimes (after a
- * password change). Returns null if it ended meanwhile.
+ * password change), issued under `passwordVersion` (the new password's
+ * `password_changed_at`). Returns null if it ended meanwhile.
  */
 export async function upgradeSession(
   env: Env,
   principal: Principal,
   limits: { idleMinutes: number; absoluteMinutes: number } = SESSION_LIMITS,
+  passwordVersion: string | null = null,
 ): Promise<Principal | null> {
-  const upgraded = await onEveryShard(env, principal.tenantId, (store) => store.upgrade(principal.sessionId, limits))
+  const upgraded = await onEveryShard(env, principal.tenantId, (store) => store.upgrade(principal.sessionId, limits, passwordVersion))
   return upgraded.find((p) => p !== null) ?? null
 }
 

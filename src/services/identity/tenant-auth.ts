@@ -267,6 +267,7 @@ export async function completeTenantMfa(
 /**
  * A new session of a tenant account under its tenant's policy (lifetimes and
  * source rules), its bound certificates and its plan's session limit.
+ * `sessionId`: the id an event already committed names; a fresh one otherwise.
  */
 export async function issueTenantSession(
   env: Env,
@@ -275,6 +276,7 @@ export async function issueTenantSession(
   loaded: { policy: Policy; version: string },
   meta: RequestMeta,
   kind: Principal['kind'],
+  sessionId?: string,
 ) {
   const plan = await tenantPlan(db, user.tenantId)
   return issueSession(env, {
@@ -291,7 +293,9 @@ export async function issueTenantSession(
     rules: sourceRulesOf(loaded.policy, loaded.version),
     maxSessions: plan?.concurrentSessions ?? null,
     maxPerAccount: loaded.policy.sessions_per_account,
+    passwordVersion: user.passwordChangedAt,
     meta,
+    ...(sessionId ? { sessionId } : {}),
   })
 }
 

@@ -5,7 +5,7 @@ import { maintenanceWindows, noticeJobs } from '../../db/schema'
 import type { RequestMeta } from '../../lib/request-meta'
 import { DAY_MS } from '../../lib/time'
 import { audit } from '../audit/audit'
-import { pushWindowFlags, windowFlagsOff, windowFlagsOn } from './window-flags'
+import { ARM_AHEAD_MS, pushWindowFlags, windowFlagsArmed, windowFlagsOff, windowFlagsOn } from './window-flags'
 import { windowMessage, windowNoticeWrite, type WindowRow } from './windows'
 
 /**
@@ -79,6 +79,52 @@ export async function advanceWindows(env: Env, db: Database, now: number, meta: 
     if (state === 'active' && w.endsAt <= at && (await mark(env, db, meta, { ...w, state }, 'ended'))) ended++
   }
   return { started, ended }
+}
+
+/**
+ * Arms the flags of the tenant windows that start before the next run
+ * (within ARM_AHEAD_MS): they name the window's start, so the tenants are in
+ * maintenance from that minute on, not from the first run after it. The
+ * window itself starts (state, notice) at that run as before. Each arming is
+ * audited once; a second run of the slot writes nothing.
+ */
+export async function armWindows(env: Env, db: Database, now: number, meta: RequestMeta) {
+  const due = await db
+    .select()
+    .from(maintenanceWindows)
+    .where(
+      and(
+        eq(maintenanceWindows.state, 'scheduled'),
+        eq(maintenanceWindows.allTenants, false),
+        gt(maintenanceWindows.startsAt, new Date(now).toISOString()),
+        lte(maintenanceWindows.startsAt, new Date(now + ARM_AHEAD_MS).toISOString()),
+      ),
+    )
+    .orderBy(asc(maintenanceWindows.startsAt))
+    .limit(WINDOW_CLOCK_LIMIT)
+  let armed = 0
+  for (const w of due) {
+    const flags = windowFlagsArmed(w, windowMessage(w), new Date().toISOString())!
+    const result = await audit(
+      env,
+      meta,
+      {
+        tenantId: null,
+        actor: SYSTEM,
+        action: 'maintenance.window_armed',
+        target: { type: 'maintenance_window', id: w.id },
+        outcome: 'success',
+        details: { kind: w.kind, starts_at: w.startsAt, ends_at: w.endsAt, tenant_ids: w.tenantIds, maintenance_flag: 'tenants' },
+      },
+      [flags],
+      // Already armed as it stands (or changed, cancelled, or every tenant under an operator's longer flag): nothing to record.
+      { guard: 0 },
+    )
+    if (!result.ok) continue
+    armed++
+    await pushWindowFlags(env, db, w.id)
+  }
+  return { armed }
 }
 
 export const REMINDER_DAYS = [7, 1] as const

@@ -20,6 +20,13 @@ import { flagOfRow } from './tenant-flag-row'
 
 const BY = 'system:maintenance-calendar'
 
+/**
+ * How far ahead of a window's start its flags are written: one run of the
+ * five-minute job. The flags carry the start, so they refuse nothing before
+ * it, and maintenance begins on the minute instead of at the first run after.
+ */
+export const ARM_AHEAD_MS = 5 * 60_000
+
 /** Pushes to session stores in flight at once from one job. */
 const PUSHES_AT_ONCE = 8
 
@@ -32,14 +39,38 @@ type WindowFacts = { id: string; startsAt: string; endsAt: string; allTenants: b
  */
 export function windowFlagsOn(w: WindowFacts, message: string, at: string): SqlWrite | null {
   if (w.allTenants) return null
+  return flagsOn(w, message, at, '', [])
+}
+
+/**
+ * The write that arms a tenant window's flags ahead of its start
+ * (ARM_AHEAD_MS): the same rows, written only while the window is still
+ * scheduled at the revision read, and only for tenants whose flag this
+ * window has not already written as it stands, so a second run of the same
+ * slot changes nothing. Null for a window over every tenant.
+ */
+export function windowFlagsArmed(w: WindowFacts & { revision: number }, message: string, at: string): SqlWrite | null {
+  if (w.allTenants) return null
+  return flagsOn(
+    w,
+    message,
+    at,
+    `AND EXISTS (SELECT 1 FROM maintenance_windows mw WHERE mw.id = t.window_id AND mw.state = 'scheduled' AND mw.revision = ?)
+     AND NOT EXISTS (SELECT 1 FROM tenant_maintenance m WHERE m.tenant_id = t.tenant_id AND m.window_id = t.window_id AND m.enabled = 1
+                     AND m.starts_at IS ? AND m.until IS ? AND m.message IS ?)`,
+    [w.revision, w.startsAt, w.endsAt, message],
+  )
+}
+
+function flagsOn(w: WindowFacts, message: string, at: string, also: string, alsoParams: SqlWrite['params']): SqlWrite {
   return {
     sql: `INSERT INTO tenant_maintenance (tenant_id, enabled, message, starts_at, until, window_id, version, updated_at, updated_by)
-          SELECT t.tenant_id, 1, ?, ?, ?, ?, 1, ?, ? FROM maintenance_window_tenants t WHERE t.window_id = ?
+          SELECT t.tenant_id, 1, ?, ?, ?, ?, 1, ?, ? FROM maintenance_window_tenants t WHERE t.window_id = ? ${also}
           ON CONFLICT (tenant_id) DO UPDATE SET enabled = 1, message = excluded.message, starts_at = excluded.starts_at, until = excluded.until,
             window_id = excluded.window_id, version = tenant_maintenance.version + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by
           WHERE NOT (tenant_maintenance.enabled = 1 AND tenant_maintenance.window_id IS NULL
                      AND (tenant_maintenance.until IS NULL OR tenant_maintenance.until >= excluded.until))`,
-    params: [message, w.startsAt, w.endsAt, w.id, at, BY, w.id],
+    params: [message, w.startsAt, w.endsAt, w.id, at, BY, w.id, ...alsoParams],
   }
 }
 

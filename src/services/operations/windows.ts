@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm'
 import type { Database } from '../../db/client'
 import { jsonList } from '../../db/json-list'
 import { maintenanceWindows, tenants } from '../../db/schema'
@@ -14,7 +14,7 @@ import { LEAD_TIME_MS, formatJst, leadTimeMet, upcomingStandingWindows, withinSt
 import type { WindowEvent } from '../../i18n'
 import { noticeJobWrite, sendNoticesSoon, type NoticePurpose } from './notices'
 import { standingRule } from './standing-rule'
-import { followGlobalWindow, pushWindowFlags, windowFlagsOff } from './window-flags'
+import { ARM_AHEAD_MS, followGlobalWindow, pushWindowFlags, windowFlagsOff, windowFlagsOn, type GlobalWindow } from './window-flags'
 
 /**
  * Scheduled maintenance windows and planned outages (AV-1, AV-2, AV-10):
@@ -300,6 +300,10 @@ export async function changeWindow(env: Env, db: Database, id: string, patch: Wi
   const clash = overlapping(current.id, next.startsAt, next.endsAt, current.allTenants, current.tenantIds ?? [])
   await refuseOverlap(env, clash)
   const job = notice(next, 'changed', `mw:${id}:changed:${next.revision}`, at)
+  // Flags armed ahead of the old start (window-clock) follow the change: off, and on again with the new times when
+  // the new start comes before the job's next run.
+  const rearm = Date.parse(next.startsAt) <= now + ARM_AHEAD_MS
+  const flags = [windowFlagsOff(current, at), rearm ? windowFlagsOn(next, windowMessage(next), at) : null].filter((f): f is SqlWrite => f !== null)
   const result = await audit(
     env,
     meta,
@@ -322,10 +326,13 @@ export async function changeWindow(env: Env, db: Database, id: string, patch: Wi
         ],
       },
       job.write,
+      ...flags,
     ],
     { guard: 0 },
   )
   if (!result.ok) throw Problem.editConflict('The window was changed, started or overlapped by another one meanwhile. Reload it and try again.')
+  if (flags.length) await pushWindowFlags(env, db, id)
+  if (current.allTenants) await followGlobalWindow(env, await globalWindowToFollow(db, now))
   sendNoticesSoon(env, db, meta, [job.id], defer)
   return toWindow(next, rule)
 }
@@ -347,8 +354,9 @@ export async function cancelWindow(env: Env, db: Database, id: string, actor: Au
     ? { ...current, state: 'ended', startedAt: current.startedAt ?? current.startsAt, endedAt: at, updatedAt: at }
     : { ...current, state: 'cancelled', cancelledAt: at, updatedAt: at }
   const job = inForce ? notice({ ...current, endsAt: at }, 'ended', `mw:${id}:ended`, at) : notice(current, 'cancelled', `mw:${id}:cancelled`, at)
-  // Ending a window in force lifts the maintenance it put its tenants in, in the same transaction.
-  const flags = inForce ? windowFlagsOff(current, at) : null
+  // Ending a window in force lifts the maintenance it put its tenants in, in the same transaction; cancelling one
+  // lifts the flags armed ahead of its start.
+  const flags = windowFlagsOff(current, at)
   const result = await audit(
     env,
     meta,
@@ -372,7 +380,7 @@ export async function cancelWindow(env: Env, db: Database, id: string, actor: Au
   )
   if (!result.ok) throw Problem.editConflict('The window changed state meanwhile. Reload it and try again.')
   if (flags) await pushWindowFlags(env, db, id)
-  if (inForce && current.allTenants) await followGlobalWindow(env, await activeMaintenance(db, now))
+  if (current.allTenants) await followGlobalWindow(env, await globalWindowToFollow(db, now))
   sendNoticesSoon(env, db, meta, [job.id], defer)
   return toWindow(next, (await standingRule(db)).rule)
 }
@@ -424,6 +432,30 @@ export async function activeMaintenance(db: Database, now: number, tenantId?: st
     message: windowMessage(row),
     retry_after_seconds: Math.max(1, Math.ceil((Date.parse(row.endsAt) - now) / 1000)),
   }
+}
+
+/**
+ * The platform-wide window the global flag follows at `now` (ms): the one in
+ * force, else the next one starting within ARM_AHEAD_MS (its flag names its
+ * start), else none.
+ */
+export async function globalWindowToFollow(db: Database, now: number): Promise<GlobalWindow | null> {
+  const active = await activeMaintenance(db, now)
+  if (active) return active
+  const row = await db
+    .select()
+    .from(maintenanceWindows)
+    .where(
+      and(
+        eq(maintenanceWindows.state, 'scheduled'),
+        eq(maintenanceWindows.allTenants, true),
+        gt(maintenanceWindows.startsAt, new Date(now).toISOString()),
+        lte(maintenanceWindows.startsAt, new Date(now + ARM_AHEAD_MS).toISOString()),
+      ),
+    )
+    .orderBy(asc(maintenanceWindows.startsAt))
+    .get()
+  return row ? { window_id: row.id, starts_at: row.startsAt, ends_at: row.endsAt, message: windowMessage(row) } : null
 }
 
 /** What users are shown while a window is in force: its own message, or when it ends. */

@@ -14,7 +14,8 @@ import { endPendingChallenges } from '../identity/mfa'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { loadPolicy } from '../policy/policy'
-import { endActorSessions, endSession, upgradeSession } from '../identity/sessions'
+import { endActorSessions, upgradeSession } from '../identity/sessions'
+import { newId } from '../../lib/ids'
 import { issueTenantSession, sessionLimits } from '../identity/tenant-auth'
 import { toUser } from '../accounts/users'
 
@@ -46,45 +47,47 @@ export async function changePassword(
   const now = isoNow()
   const changed = { passwordHash: await hashPassword(input.new_password), passwordChangedAt: now, mustChangePassword: false, updatedAt: now }
   const { tenantSlug: _slug, ...row } = user
-  // Issued before the change so the change's event names it; it stays unused unless the change commits.
-  const replacement = principal.kind === 'password_change' ? await issueTenantSession(env, db, { ...row, ...changed }, loaded, meta, 'full') : null
-  try {
-    await auditChange(
-      env,
-      meta,
-      {
-        tenantId: user.tenantId,
-        actor: { type: 'user', id: user.id },
-        action: 'auth.password_change',
-        target: { type: 'user', id: user.id },
-        outcome: 'success',
-        ...(replacement ? { details: { session_id: replacement.principal.sessionId, replaces_session_id: principal.sessionId } } : {}),
-      },
-      [
-        // Only over the password that was checked: a forced reset meanwhile wins.
-        db
-          .update(users)
-          .set(changed)
-          .where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId), eq(users.passwordHash, user.passwordHash)))
-          .toSQL(),
-        ...rememberPassword(db, { tenantId: user.tenantId, accountId: user.id }, user.passwordHash, now),
-        endPendingChallenges(db, user.id, now),
-      ],
-      () => Problem.editConflict('Your password was changed or reset meanwhile. Sign in again.'),
-    )
-  } catch (error) {
-    if (replacement) await endSession(env, replacement.principal)
-    throw error
-  }
+  // Named now so the change's event names it, but issued only once the change committed: a replacement made
+  // first could end the caller's session (sessions_per_account) for a change that then fails.
+  const replacementId = principal.kind === 'password_change' ? newId('ses') : null
+  await auditChange(
+    env,
+    meta,
+    {
+      tenantId: user.tenantId,
+      actor: { type: 'user', id: user.id },
+      action: 'auth.password_change',
+      target: { type: 'user', id: user.id },
+      outcome: 'success',
+      ...(replacementId ? { details: { session_id: replacementId, replaces_session_id: principal.sessionId } } : {}),
+    },
+    [
+      // Only over the password that was checked: a forced reset meanwhile wins.
+      db
+        .update(users)
+        .set(changed)
+        .where(and(eq(users.id, user.id), eq(users.tenantId, user.tenantId), eq(users.passwordHash, user.passwordHash)))
+        .toSQL(),
+      ...rememberPassword(db, { tenantId: user.tenantId, accountId: user.id }, user.passwordHash, now),
+      endPendingChallenges(db, user.id, now),
+    ],
+    () => Problem.editConflict('Your password was changed or reset meanwhile. Sign in again.'),
+  )
   // Guessing the old password is moot now: failures others ran up against it end with it.
   await releaseAccount(env, accountKey(tenantRealm(user.tenantSlug), user.email), ['account', 'pair'])
   const result = { status: 'ok' as const, user: toUser({ ...row, ...changed }) }
-  if (replacement) {
+  if (replacementId) {
+    const replacement = await issueTenantSession(env, db, { ...row, ...changed }, loaded, meta, 'full', replacementId).catch(async (error) => {
+      // The password changed all the same: the caller's token, handed out on the old one, must not live on.
+      await endActorSessions(env, principal)
+      throw error
+    })
     await endActorSessions(env, principal, replacement.principal.sessionId)
     return { ...result, token: replacement.token, expires_at: replacement.principal.expiresAt }
   }
+  // Under the new password first, so a pull that meets the lost push below spares it.
+  const session = await upgradeSession(env, principal, sessionLimits(policy), now)
   await endActorSessions(env, principal, principal.sessionId)
-  const session = await upgradeSession(env, principal, sessionLimits(policy))
   if (!session) throw Problem.unauthenticated('Your session ended meanwhile: sign in with the new password.')
   return { ...result, expires_at: session.expiresAt }
 }

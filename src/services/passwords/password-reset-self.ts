@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import type { Database } from '../../db/client'
-import { mfaChallenges, tenants, users } from '../../db/schema'
+import { mfaChallenges, tenantMaintenance, tenants, users } from '../../db/schema'
 import { mac } from '../../lib/crypto'
 import type { Defer } from '../../lib/defer'
 import { randomBytes, sha256Hex } from '../../lib/digest'
@@ -8,6 +8,7 @@ import { normaliseEmail } from '../../lib/email'
 import { toBase64Url } from '../../lib/encoding'
 import { describeError } from '../../lib/error-log'
 import { newId } from '../../lib/ids'
+import { flagInForce, maintenanceProblem } from '../../lib/maintenance'
 import { Problem } from '../../lib/problem'
 import type { RequestMeta } from '../../lib/request-meta'
 import { addMinutes, isoNow } from '../../lib/time'
@@ -28,6 +29,7 @@ import { messages, pickLocale } from '../../i18n'
 import { loadPolicy } from '../policy/policy'
 import { assertNotReused, assertStrongPassword, rememberPassword } from './password-policy'
 import { hashPassword } from './passwords'
+import { flagOfRow } from '../operations/tenant-flag-row'
 
 /** Reset codes: 8 digits (one guess in 10^8), valid as long as a sign-in code, 5 tries each. */
 const RESET_CODE_DIGITS = 8
@@ -62,7 +64,9 @@ async function subjectOf(env: Env, db: Database, target: Target): Promise<TripSu
  * the answer, so its time tells nothing either. If the account exists and is
  * active in an active tenant, a single-use code valid for 10 minutes is
  * mailed to it (ending its earlier reset codes), audited as
- * `auth.password_reset_requested`.
+ * `auth.password_reset_requested`. A tenant in maintenance is mailed
+ * nothing, and the answer is the same 202: a 503 would tell anyone which
+ * tenants exist (sign-in tells only past the password).
  */
 export async function requestPasswordReset(env: Env, db: Database, input: PasswordResetRequest, meta: RequestMeta, defer: Defer): Promise<void> {
   const target = targetOf(input)
@@ -84,12 +88,13 @@ export async function requestPasswordReset(env: Env, db: Database, input: Passwo
 
 async function mailResetCode(env: Env, db: Database, target: Target, meta: RequestMeta) {
   const row = await db
-    .select({ user: users, tenantName: tenants.name, tenantLanguage: tenants.language })
+    .select({ user: users, tenantName: tenants.name, tenantLanguage: tenants.language, maintenance: tenantMaintenance })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .leftJoin(tenantMaintenance, eq(tenantMaintenance.tenantId, tenants.id))
     .where(and(eq(tenants.slug, target.slug), eq(users.email, target.email), eq(tenants.status, 'active'), eq(users.status, 'active')))
     .get()
-  if (!row) return
+  if (!row || flagInForce(flagOfRow(row.maintenance))) return
   const user = row.user
   const id = newId('mfa')
   const code = numericCode(RESET_CODE_DIGITS)
@@ -147,7 +152,9 @@ function wrongCode() {
  * 10 wrong in a row, then a growing wait). With the right code the tenant's
  * password rules apply; then the password changes, the code is used up,
  * every session and pending challenge of the account ends, its sign-in and
- * second-factor locks are lifted, and the owner is told by mail.
+ * second-factor locks are lifted, and the owner is told by mail. A tenant
+ * in maintenance answers 503 once the code is proven right, and changes
+ * nothing.
  */
 export async function confirmPasswordReset(env: Env, db: Database, input: PasswordResetConfirm, meta: RequestMeta, defer: Defer) {
   const target = targetOf(input)
@@ -204,12 +211,17 @@ export async function confirmPasswordReset(env: Env, db: Database, input: Passwo
   // The code was right: a weak new password below is no wrong guess.
   await Promise.all([apply(env, object, [pass(id, 'reset_code')]), apply(env, net.object, [pass(id, 'reset_ip')])])
   const row = await db
-    .select({ user: users, tenantName: tenants.name, tenantLanguage: tenants.language })
+    .select({ user: users, tenantName: tenants.name, tenantLanguage: tenants.language, maintenance: tenantMaintenance })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .leftJoin(tenantMaintenance, eq(tenantMaintenance.tenantId, tenants.id))
     .where(and(eq(users.id, tried.accountId), eq(users.tenantId, tried.tenantId!)))
     .get()
   if (!row) throw wrongCode()
+  // Only past the code, as sign-in only past the password, so the refusal names no tenant to someone without it.
+  // The code stays good (one try spent) for when maintenance is over.
+  const flag = flagOfRow(row.maintenance)
+  if (flagInForce(flag)) throw maintenanceProblem(flag)
   const user = row.user
   const { policy } = await loadPolicy(db, user.tenantId)
   const field = 'body.new_password'
