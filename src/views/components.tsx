@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx'
-import type { Translate } from '../i18n/console/pick'
+import type { Translate } from '../i18n'
 import { formatJst } from '../services/operations/calendar'
 
 /** Field name of the CSRF token in every state-changing form. */

@@ -15,6 +15,7 @@ import { filePages } from './files'
 import { slaPages } from './sla'
 import { supportPages } from './support'
 import { Problem } from '../../lib/problem'
+import { maintenance } from '../../middleware/maintenance'
 
 /**
  * The tenant console at /console: server-rendered pages over the same
@@ -27,6 +28,12 @@ export const tenantConsole = new Hono<ConsoleEnv>({ strict: true })
 tenantConsole.get(STYLESHEET_PATH, (c) =>
   c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=31536000, immutable' }),
 )
+
+// The global maintenance flag, as the API's maintenance() checks it (the isolate's copy, no D1 or Durable Object call);
+// a tenant's own flag reaches the pages through the session check and sign-in. The stylesheet stays served.
+const consolePage = (c: { req: { path: string } }) => c.req.path !== STYLESHEET_PATH
+tenantConsole.use('/console', maintenance({ applies: consolePage }))
+tenantConsole.use('/console/*', maintenance({ applies: consolePage }))
 
 const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages]
 for (const group of pages) tenantConsole.route('/', group)

@@ -11,10 +11,12 @@ import { toProblem } from '../../../lib/render-problem'
 import { authenticate } from '../../../middleware/authenticate'
 import { requirePermission } from '../../../middleware/require-permission'
 import { currentUser } from '../../../services/identity/me'
-import { pickLocale, translator, type Translate } from '../../../i18n/console/pick'
+import { pickLocale, translator, isLocale, type Translate } from '../../../i18n'
+import { anonymousLocale, signedInLocale } from './locale'
 import type { FlashMessage } from '../../../views/components'
 import { Flash } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
+import { MaintenancePage } from '../../../views/maintenance'
 import { eq } from 'drizzle-orm'
 import { every } from 'hono/combine'
 import { clearSessionCookie, sessionToken, type ConsoleArea } from './cookies'
@@ -29,7 +31,7 @@ const HOME: Record<ConsoleArea, string> = { tenant: '/console', ops: '/ops/conso
 
 /** The page context of a request nobody is signed in to (yet). */
 export function anonymousPage(c: Context, area: PageContext['area']): PageContext {
-  const locale = pickLocale(c.req.header('Accept-Language'), c.req.query('lang'))
+  const locale = anonymousLocale(c)
   return { t: translator(locale), locale, area, path: c.req.path }
 }
 
@@ -60,15 +62,19 @@ export function consoleSession(area: ConsoleArea, options: { allowPasswordChange
       }
       const db = database(c.env)
       let viewer: { name: string; email: string; admin: boolean; permissions: string[] }
+      let setting: string | null
       if (area === 'tenant') {
         const user = await currentUser(db, principal)
         viewer = { name: user.name, email: user.email, admin: principal.role === 'admin', permissions: principal.permissions }
+        setting = pickLocale(user.language, user.tenantLanguage)
       } else {
-        const row = await db.select({ name: operators.name, email: operators.email }).from(operators).where(eq(operators.id, principal.actorId)).get()
+        const row = await db.select({ name: operators.name, email: operators.email, language: operators.language }).from(operators).where(eq(operators.id, principal.actorId)).get()
         if (!row) throw Problem.unauthenticated()
-        viewer = { ...row, admin: true, permissions: [] }
+        viewer = { name: row.name, email: row.email, admin: true, permissions: [] }
+        setting = row.language
       }
-      const page = anonymousPage(c, area)
+      const locale = signedInLocale(c, isLocale(setting) ? setting : null)
+      const page: PageContext = { t: translator(locale), locale, area, path: c.req.path }
       page.viewer = { ...viewer, csrf: await csrfToken(c.env, principal.sessionId), passwordChangeOnly: principal.kind === 'password_change' }
       c.set('page', page)
       c.header('Cache-Control', 'no-store')
@@ -143,10 +149,18 @@ function ErrorPage({ page, title, message, requestId }: { page: PageContext; tit
   )
 }
 
+/** The operator's own text of a maintenance answer, or null when it carries only the standard sentence. */
+function operatorMessage(problem: Problem): string | null {
+  const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
+  const standard = Problem.maintenance({ message: null, until, retryAfterSeconds: 1 }).detail
+  return problem.detail && problem.detail !== standard ? problem.detail : null
+}
+
 /**
  * Errors on console pages are pages: a lost session goes back to sign-in, a
  * password-change-only session to the password form, refusals and bad
- * input to a page in the viewer's language. Never a JSON document.
+ * input to a page in the viewer's language, maintenance to the maintenance
+ * page (503, Retry-After). Never a JSON document.
  */
 export function consoleErrors(area: ConsoleArea | 'public'): ErrorHandler<ConsoleEnv> {
   return async (error, c) => {
@@ -163,6 +177,13 @@ export function consoleErrors(area: ConsoleArea | 'public'): ErrorHandler<Consol
     }
     const page = c.var.page ?? anonymousPage(c, area === 'public' ? 'public' : area)
     const t = page.t
+    if (problem.type === 'maintenance') {
+      for (const [name, value] of Object.entries(problem.headers)) c.header(name, value)
+      const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
+      // Nobody is signed in to a maintenance page: no menu, no sign-out form.
+      const bare: PageContext = { ...page, viewer: undefined }
+      return html(c, <MaintenancePage page={bare} message={operatorMessage(problem)} until={until} requestId={c.var.requestId} />, 503)
+    }
     const message =
       problem.type === 'csrf' ? t('error.csrf')
       : problem.status === 403 ? t('error.forbidden')
