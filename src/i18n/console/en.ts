@@ -524,7 +524,6 @@ export const en: ConsoleMessages = {
   'dashboard.lastBackup': "Last backup",
   'dashboard.noBackup': "No complete backup yet.",
   'dashboard.backupAt': "Backup of {date} (completed {at})",
-  'dashboard.backupVerified': "Verified: {result} ({at})",
   'dashboard.backupNotVerified': "Verified: not yet",
   'dashboard.export': "Data export",
   'dashboard.exportHint': "Download all of the tenant’s data as NDJSON (at most 10 times an hour; recorded in the audit trail).",

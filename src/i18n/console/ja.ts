@@ -526,7 +526,6 @@ export const ja = {
   'dashboard.lastBackup': "最新のバックアップ",
   'dashboard.noBackup': "完了したバックアップはまだありません。",
   'dashboard.backupAt': "{date} のバックアップ（{at} 完了）",
-  'dashboard.backupVerified': "検証: {result}（{at}）",
   'dashboard.backupNotVerified': "検証: まだ行われていません",
   'dashboard.export': "データのエクスポート",
   'dashboard.exportHint': "テナントの全データを NDJSON 形式でダウンロードします（1 時間に 10 回まで。監査ログに記録されます）。",

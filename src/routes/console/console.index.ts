@@ -14,6 +14,8 @@ import { recordPages } from './records'
 import { filePages } from './files'
 import { slaPages } from './sla'
 import { supportPages } from './support'
+import { tenantBackupPages } from './backups'
+import { settingsPages } from './settings'
 import { Problem } from '../../lib/problem'
 import { maintenance } from '../../middleware/maintenance'
 
@@ -35,7 +37,7 @@ const consolePage = (c: { req: { path: string } }) => c.req.path !== STYLESHEET_
 tenantConsole.use('/console', maintenance({ applies: consolePage }))
 tenantConsole.use('/console/*', maintenance({ applies: consolePage }))
 
-const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages]
+const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages, tenantBackupPages, settingsPages]
 for (const group of pages) tenantConsole.route('/', group)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.
