@@ -149,6 +149,22 @@ function ErrorPage({ page, title, message, requestId }: { page: PageContext; tit
   )
 }
 
+/**
+ * The page context of a maintenance answer. A tenant's own flag is found by
+ * the session check, which names the viewer: its language is one D1 read
+ * away. The global flag refuses before any session is looked at: the
+ * remembered language, or Accept-Language.
+ */
+async function maintenanceViewerPage(c: ConsoleContext, area: ConsoleArea | 'public'): Promise<PageContext> {
+  const page = anonymousPage(c, area === 'public' ? 'public' : area)
+  const principal = c.var.principal
+  if (area !== 'tenant' || principal?.actorType !== 'user') return page
+  const user = await currentUser(database(c.env), principal).catch(() => null)
+  if (!user) return page
+  const locale = signedInLocale(c, pickLocale(user.language, user.tenantLanguage))
+  return { ...page, t: translator(locale), locale }
+}
+
 /** The operator's own text of a maintenance answer, or null when it carries only the standard sentence. */
 function operatorMessage(problem: Problem): string | null {
   const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
@@ -172,18 +188,19 @@ export function consoleErrors(area: ConsoleArea | 'public'): ErrorHandler<Consol
       }
       if (problem.type === 'password-change-required') return c.redirect(`${HOME[area]}/password`, 303)
     }
+    // Maintenance is no failure of ours: not logged as one.
+    if (problem.type === 'maintenance') {
+      for (const [name, value] of Object.entries(problem.headers)) c.header(name, value)
+      const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
+      // Nobody is signed in to a maintenance page: no menu, no sign-out form.
+      const bare: PageContext = { ...(c.var.page ?? (await maintenanceViewerPage(c, area))), viewer: undefined }
+      return html(c, <MaintenancePage page={bare} message={operatorMessage(problem)} until={until} requestId={c.var.requestId} />, 503)
+    }
     if (problem.status >= 500) {
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', request_id: c.var.requestId, ...(await describeError(error)) }))
     }
     const page = c.var.page ?? anonymousPage(c, area === 'public' ? 'public' : area)
     const t = page.t
-    if (problem.type === 'maintenance') {
-      for (const [name, value] of Object.entries(problem.headers)) c.header(name, value)
-      const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
-      // Nobody is signed in to a maintenance page: no menu, no sign-out form.
-      const bare: PageContext = { ...page, viewer: undefined }
-      return html(c, <MaintenancePage page={bare} message={operatorMessage(problem)} until={until} requestId={c.var.requestId} />, 503)
-    }
     const message =
       problem.type === 'csrf' ? t('error.csrf')
       : problem.status === 403 ? t('error.forbidden')
