@@ -17,7 +17,7 @@ const admin = consoleSession('tenant', { admin: true })
 /** The page's paging, through the API's own list query schema. */
 function listQuery(c: ConsoleContext) {
   const cursor = c.req.query('cursor')
-  const parsed = ListQuerySchema.safeParse({ limit: String(PAGE_SIZE), ...(cursor ? { cursor } : {}) })
+  const parsed = ListQuerySchema.safeParse({ limit: String(PAGE_SIZE), ...(cursor !== undefined ? { cursor } : {}) })
   if (!parsed.success) throw invalidFormProblem(parsed.error)
   return parsed.data
 }
