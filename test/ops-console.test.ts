@@ -440,7 +440,7 @@ describe('operator console', () => {
       expect(page.text).toMatch(/data-testid="erased-at"><time datetime="[^"]+">\d{4}-\d{2}-\d{2} \d{2}:\d{2} JST/)
       expect(page.text).toMatch(/data-testid="final-audit-head">seq \d+ · [0-9a-f]{64}/)
       expect(page.text).toContain('30 日間保持します')
-      expect(page.text).toContain('<span class="mono">users</span>')
+      expect(page.text).toContain('<td><span class="mono">users</span></td>')
       // The tenant's page now leads to its certificate; the certificate of a tenant never terminated is a 404 page.
       const gone = await browse('GET', base, { cookie })
       expect(gone.status).toBe(303)

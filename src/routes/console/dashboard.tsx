@@ -95,7 +95,7 @@ function LastBackupCard({ page, backup }: { page: PageContext; backup: LastBacku
             )}
           </p>
           <p>
-            <a href="/console/backups">{t('nav.backups')}</a>
+            <a href="/console/backups">{t('dashboard.allBackups')}</a>
           </p>
         </div>
       ) : (

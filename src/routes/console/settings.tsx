@@ -51,8 +51,7 @@ async function settingsPage(c: ConsoleContext, flash: FlashMessage | null = null
         <section aria-labelledby="tenant-settings">
           <h2 id="tenant-settings">{t('settings.tenant')}</h2>
           <PostForm action="/console/settings/tenant" csrf={csrf} class="stack">
-            <Select label={t('settings.tenantLanguage')} name="language" idPrefix="tenant" value={tenant.language} options={languages} />
-            <p class="hint">{t('settings.tenantLanguageHint')}</p>
+            <Select label={t('settings.tenantLanguage')} name="language" idPrefix="tenant" value={tenant.language} options={languages} hint={t('settings.tenantLanguageHint')} />
             <div>
               <button type="submit">{t('settings.save')}</button>
             </div>

@@ -8,7 +8,7 @@ import type { z } from '@hono/zod-openapi'
 import { findBackup, listBackups, toBackup, verifyBackup } from '../../../services/backup/catalogue'
 import { recordRequested, startAllSnapshots, startTenantSnapshot } from '../../../services/backup/fan-out'
 import { restoreBackup } from '../../../services/backup/restore'
-import { BackupTable, type BackupRowView } from '../../../views/backups'
+import { BackupTable, VerifyResult, type BackupRowView } from '../../../views/backups'
 import { Field, Flash, Pager, PostForm, Table, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { actorOf, requestMeta } from '../../context'
@@ -156,7 +156,7 @@ function BackupFacts({ page, backup }: { page: PageContext; backup: ReturnType<t
       </dd>
       <dt>{t('ops.backups.verifyResult')}</dt>
       <dd>
-        {backup.verify_result ?? t('ops.backups.notVerified')} {backup.verified_at ? <Time iso={backup.verified_at} /> : null}
+        <VerifyResult page={page} backup={backup} /> {backup.verified_at ? <Time iso={backup.verified_at} /> : null}
       </dd>
     </dl>
   )

@@ -157,15 +157,6 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
         <a href={`/ops/console/sla?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.tenants.slaOf')}</a> ·{' '}
         <a href={`/ops/console/backups?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.backups.of')}</a>
       </p>
-      <h2>{t('ops.maint.tenantOf')}</h2>
-      {flag ? (
-        <>
-          <Flash flash={{ kind: 'warn', text: `${t('ops.maint.inForce')}${flag.message ? `: ${flag.message}` : ''}` }} />
-          <OffForm page={page} tenantId={tenant.id} label={t('ops.maint.turnOff')} back={base} />
-        </>
-      ) : (
-        <TenantOnForm page={page} tenantId={tenant.id} back={base} />
-      )}
       <h2>{t('ops.tenants.changePlan')}</h2>
       <PostForm action={`${base}/plan`} csrf={csrf} class="stack">
         <Select label={t('ops.tenants.plan')} name="plan" options={planOptions(plans)} value={tenant.plan} idPrefix="plan" />
@@ -175,6 +166,15 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
       </PostForm>
       <h2>{t('ops.tenants.limits')}</h2>
       <LimitsForm page={page} tenant={tenant} values={extra.limits} />
+      <h2>{t('ops.maint.tenantOf')}</h2>
+      {flag ? (
+        <>
+          <Flash flash={{ kind: 'warn', text: `${t('ops.maint.inForce')}${flag.message ? `: ${flag.message}` : ''}` }} />
+          <OffForm page={page} tenantId={tenant.id} label={t('ops.maint.turnOff')} back={base} />
+        </>
+      ) : (
+        <TenantOnForm page={page} tenantId={tenant.id} back={base} />
+      )}
       <h2>{t('common.actions')}</h2>
       <PostForm action={`${base}/status`} csrf={csrf} class="inline">
         <input type="hidden" name="status" value={tenant.status === 'active' ? 'suspended' : 'active'} />

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from 'hono'
+import type { Child } from 'hono/jsx'
 import { decodeJwt } from 'jose'
 import { database } from '../../../db/client'
 import { Problem } from '../../../lib/problem'
@@ -107,15 +108,21 @@ type Claims = ErasureStatement & { iss?: string; sub?: string; iat?: number }
 function CertificatePage({ page, jws, claims }: { page: PageContext; jws: string; claims: Claims }) {
   const { t } = page
   const erased = claims.erased
-  const stores = [
-    ...Object.entries(erased.d1.rows).map(([table, n]) => ({ store: table, n: n.toLocaleString('en-US'), mono: true })),
-    { store: `${t('ops.term.d1')}: ${t('ops.term.total')}`, n: erased.d1.total.toLocaleString('en-US'), mono: false },
-    { store: t('ops.term.files'), n: erased.files.objects.toLocaleString('en-US'), mono: false },
-    { store: t('ops.term.backups'), n: erased.backups.objects.toLocaleString('en-US'), mono: false },
-    { store: t('ops.term.sessionStores'), n: String(erased.durable_objects.session_stores), mono: false },
-    { store: t('ops.term.auditChain'), n: String(erased.durable_objects.audit_chain), mono: false },
-    { store: t('ops.term.throttles'), n: String(erased.durable_objects.throttles), mono: false },
-    { store: t('ops.term.key'), n: erased.tenant_key.destroyed ? t('common.yes') : t('common.no'), mono: false },
+  const tables = [
+    ...Object.entries(erased.d1.rows).map(([table, n]) => ({ store: <span class="mono">{table}</span>, n: n.toLocaleString('en-US') })),
+    { store: <strong>{t('ops.term.total')}</strong>, n: erased.d1.total.toLocaleString('en-US') },
+  ]
+  const others = [
+    { store: t('ops.term.files'), n: erased.files.objects.toLocaleString('en-US') },
+    { store: t('ops.term.backups'), n: erased.backups.objects.toLocaleString('en-US') },
+    { store: t('ops.term.sessionStores'), n: String(erased.durable_objects.session_stores) },
+    { store: t('ops.term.auditChain'), n: String(erased.durable_objects.audit_chain) },
+    { store: t('ops.term.throttles'), n: String(erased.durable_objects.throttles) },
+    { store: t('ops.term.key'), n: erased.tenant_key.destroyed ? t('common.yes') : t('common.no') },
+  ]
+  const columns = [
+    { label: t('ops.term.store'), cell: (r: { store: Child }) => r.store },
+    { label: t('ops.term.count'), cell: (r: { n: string }) => r.n, num: true },
   ]
   return (
     <Layout page={page} title={`${t('ops.term.certTitle')}: ${claims.tenant.slug}`}>
@@ -137,15 +144,8 @@ function CertificatePage({ page, jws, claims }: { page: PageContext; jws: string
           {claims.final_audit_head ? `seq ${claims.final_audit_head.seq} · ${claims.final_audit_head.hash}` : t('ops.term.noHead')}
         </dd>
       </dl>
-      <Table<(typeof stores)[number]>
-        caption={t('ops.term.d1')}
-        empty={t('common.none')}
-        rows={stores}
-        columns={[
-          { label: t('ops.term.store'), cell: (r) => (r.mono ? <span class="mono">{r.store}</span> : r.store) },
-          { label: t('ops.term.count'), cell: (r) => r.n, num: true },
-        ]}
-      />
+      <Table<(typeof tables)[number]> caption={t('ops.term.d1')} empty={t('common.none')} rows={tables} columns={columns} />
+      <Table<(typeof others)[number]> caption={t('ops.term.otherStores')} empty={t('common.none')} rows={others} columns={columns} />
       <h2>{t('ops.term.retention')}</h2>
       <p>{t('ops.term.retentionText')}</p>
       <details>
