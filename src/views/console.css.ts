@@ -56,6 +56,7 @@ button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 button.danger,.button.danger{background:var(--bad);border-color:var(--bad);color:#fff}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.8rem 0}
 .table-wrap{overflow-x:auto}
+.table-wrap+.table-wrap{margin-top:1.4rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
