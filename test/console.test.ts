@@ -2,7 +2,9 @@ import { env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { browse, cookieOf, hidden } from './console-browse'
 import * as OTPAuth from 'otpauth'
-import { call, lastCode, lastMail, snapshotCounts, tenantWithAdmin, userOf, type TestTenant } from './helpers'
+import { call, lastCode, lastMail, operator, snapshotCounts, tenantWithAdmin, userOf, type TestTenant } from './helpers'
+import { jstDate } from '../src/lib/time'
+import { snapshotInstanceId } from '../src/services/backup/fan-out'
 
 /** Signs in through the forms, with the mailed code when the account gets one. */
 async function consoleSignIn(slug: string, email: string, password: string): Promise<{ cookie: string; setCookie: string }> {
@@ -360,5 +362,126 @@ describe('tenant console: policy, second factor, records, files, SLA, support ac
     expect(await snapshotCounts()).toEqual({ ...before, audit_events: expect.any(Number) })
     expect((await browse('GET', '/console/records', { cookie })).status).toBe(200)
     expect((await browse('GET', '/console/mfa', { cookie })).status).toBe(200)
+  })
+})
+
+describe('tenant console: backups, incidents, export, language', () => {
+  let tenant: TestTenant
+  let admin: string
+  let csrf: string
+
+  beforeAll(async () => {
+    tenant = await tenantWithAdmin()
+    admin = `__Host-mamori_console=${tenant.adminToken}`
+    csrf = hidden((await browse('GET', '/console', { cookie: admin })).text, '_csrf')
+  })
+
+  const post = (path: string, form: Record<string, string>, cookie = admin, token = csrf) => browse('POST', path, { cookie, form: { _csrf: token, ...form } })
+
+  async function count(sql: string, ...params: unknown[]) {
+    return (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n
+  }
+
+  it('shows the last backup on the dashboard and the generations on the backups page; a member sees neither', async () => {
+    expect((await browse('GET', '/console', { cookie: admin })).text).toContain('完了したバックアップはまだありません。')
+    const ops = await operator()
+    expect((await call('POST', '/ops/v1/backups', { token: ops, body: { tenant_id: tenant.id } })).status).toBe(202)
+    const instance = await env.SNAPSHOTS.get(snapshotInstanceId(tenant.id, jstDate()))
+    for (let i = 0; i < 600 && !['complete', 'errored'].includes(((await instance.status()) as { status: string }).status); i++) await new Promise((r) => setTimeout(r, 50))
+    const backup = (await env.DB.prepare("SELECT id, jst_date FROM backups WHERE tenant_id = ? AND status = 'complete'").bind(tenant.id).first<{ id: string; jst_date: string }>())!
+    // A newer generation that failed is not the last backup.
+    await env.DB.prepare("INSERT INTO backups (id, tenant_id, jst_date, kind, status, format_version, created_at, error) VALUES (?, ?, '2099-01-01', 'daily', 'failed', 1, ?, 'disk full')")
+      .bind(`bk_${'z'.repeat(26)}`, tenant.id, new Date().toISOString())
+      .run()
+    const dashboard = await browse('GET', '/console', { cookie: admin })
+    const card = /data-testid="last-backup">([\s\S]*?)<\/div>/.exec(dashboard.text)![1]!
+    expect(card).toContain(`${backup.jst_date} のバックアップ`)
+    expect(card).toMatch(/検証結果: <span class="status met">正常<\/span> <time/)
+    expect(card).not.toContain('2099-01-01')
+    const page = await browse('GET', '/console/backups', { cookie: admin })
+    expect(page.status).toBe(200)
+    expect(page.text).toContain(backup.id)
+    expect(page.text).toContain('2099-01-01')
+    // The failure reason is for operators, as in GET /api/v1/backups.
+    expect(page.text).not.toContain('disk full')
+    const member = await userOf(tenant, 'member')
+    const cookie = `__Host-mamori_console=${member.token}`
+    expect((await browse('GET', '/console', { cookie })).text).not.toContain('data-testid="last-backup"')
+    expect((await browse('GET', '/console/backups', { cookie })).status).toBe(403)
+    expect((await browse('GET', '/console/incidents', { cookie })).status).toBe(403)
+  })
+
+  it('lists the incidents that affect the tenant with their timeline, not another tenant’s', async () => {
+    const ops = await operator()
+    const other = await tenantWithAdmin()
+    const opened = await call('POST', '/ops/v1/incidents', { token: ops, body: { title: 'Mail delays', description: 'Mail is slow.', severity: 'minor', tenant_ids: [tenant.id] } })
+    expect(opened.status).toBe(201)
+    expect((await call('PATCH', `/ops/v1/incidents/${opened.body.id}`, { token: ops, body: { update: 'Cause found: a full queue.' } })).status).toBe(200)
+    expect((await call('POST', '/ops/v1/incidents', { token: ops, body: { title: 'Other tenant only', description: 'x', severity: 'minor', tenant_ids: [other.id] } })).status).toBe(201)
+    const page = await browse('GET', '/console/incidents', { cookie: admin })
+    expect(page.status).toBe(200)
+    expect(page.text).toContain('Mail delays')
+    expect(page.text).toContain('Mail is slow.')
+    expect(page.text).toContain('対応中')
+    expect(page.text).toContain('Cause found: a full queue.')
+    expect(page.text).not.toContain('Other tenant only')
+    expect((await browse('GET', '/console/incidents?cursor=', { cookie: admin })).status).toBe(422)
+  })
+
+  it('offers the export only to an account with the export permission, as a sandboxed attachment, audited', async () => {
+    expect((await browse('GET', '/console', { cookie: admin })).text).not.toContain('href="/console/export"')
+    expect((await browse('GET', '/console/export', { cookie: admin })).status).toBe(403)
+    const exporter = await userOf(tenant, 'member', ['export'])
+    const cookie = `__Host-mamori_console=${exporter.token}`
+    expect((await browse('GET', '/console', { cookie })).text).toContain('href="/console/export"')
+    const before = await count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = ? AND action = 'data.export'", tenant.id)
+    const file = await browse('GET', '/console/export', { cookie })
+    expect(file.status).toBe(200)
+    expect(file.headers.get('Content-Disposition')).toMatch(/^attachment; filename="export-\d{4}-\d{2}-\d{2}\.ndjson"$/)
+    expect(file.headers.get('Content-Security-Policy')).toBe('sandbox')
+    expect(file.headers.get('Content-Type')).toBe('application/x-ndjson; charset=utf-8')
+    expect(file.text.trim().split('\n').at(-1)).toBe('{"complete":true}')
+    expect(file.text).toContain(`"${exporter.email}"`)
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = ? AND action = 'data.export'", tenant.id)).toBe(before + 1)
+    expect((await browse('GET', '/console/export?cursor=not-a-cursor', { cookie })).status).toBe(422)
+  })
+
+  it('shows the account’s language whatever Accept-Language says, and the settings forms change it and the tenant’s', async () => {
+    const ja = await browse('GET', '/console/settings', { cookie: admin, headers: { 'Accept-Language': 'en' } })
+    expect(ja.status).toBe(200)
+    expect(ja.text).toContain('<html lang="ja">')
+    expect(ja.text).toContain('<label for="me-language">表示とメールの言語</label>')
+    expect(ja.text).toContain('<option value="" selected="">テナントの設定に従う（日本語）</option>')
+    // Not a language: the API's 422, nothing changed.
+    expect((await post('/console/settings', { language: 'fr' })).status).toBe(422)
+    const saved = await post('/console/settings', { language: 'en' })
+    expect(saved.status).toBe(303)
+    expect(saved.headers.get('Location')).toBe('/console/settings?done=saved')
+    expect(await env.DB.prepare('SELECT language FROM users WHERE tenant_id = ? AND email = ?').bind(tenant.id, tenant.adminEmail).first()).toEqual({ language: 'en' })
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = ? AND action = 'user.update' AND details LIKE '%\"to\":\"en\"%'", tenant.id)).toBe(1)
+    const en = await browse('GET', '/console', { cookie: admin, headers: { 'Accept-Language': 'ja' } })
+    expect(en.text).toContain('<html lang="en">')
+    expect(en.text).toContain('<h1>Dashboard</h1>')
+    // Remembered for the pages without a session.
+    expect(en.headers.get('Set-Cookie')).toMatch(/^__Host-mamori_lang=en; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax/)
+    expect((await browse('GET', '/console/sign-in', { headers: { Cookie: '__Host-mamori_lang=en', 'Accept-Language': 'ja' } })).text).toContain('<html lang="en">')
+    // An explicit ?lang= on a public page wins over both.
+    expect((await browse('GET', '/console/sign-in?lang=ja', { headers: { Cookie: '__Host-mamori_lang=en' } })).text).toContain('<html lang="ja">')
+    // Back to following the tenant; the tenant admin sets the tenant to English, and every account that follows it reads English.
+    expect((await post('/console/settings', { language: '' })).status).toBe(303)
+    expect(await env.DB.prepare('SELECT language FROM users WHERE tenant_id = ? AND email = ?').bind(tenant.id, tenant.adminEmail).first()).toEqual({ language: null })
+    expect((await browse('GET', '/console', { cookie: admin })).text).toContain('<html lang="ja">')
+    expect((await post('/console/settings/tenant', { language: 'xx' })).status).toBe(422)
+    expect((await post('/console/settings/tenant', { language: 'en' })).status).toBe(303)
+    expect(await env.DB.prepare('SELECT language FROM tenants WHERE id = ?').bind(tenant.id).first()).toEqual({ language: 'en' })
+    const member = await userOf(tenant, 'member')
+    const memberPage = await browse('GET', '/console/settings', { cookie: `__Host-mamori_console=${member.token}` })
+    expect(memberPage.text).toContain('<html lang="en">')
+    expect(memberPage.text).toContain('Follow the tenant’s setting (English)')
+    // A member has no tenant settings form, and its post is refused.
+    expect(memberPage.text).not.toContain('action="/console/settings/tenant"')
+    const memberCsrf = hidden(memberPage.text, '_csrf')
+    expect((await post('/console/settings/tenant', { language: 'ja' }, `__Host-mamori_console=${member.token}`, memberCsrf)).status).toBe(403)
+    expect((await post('/console/settings/tenant', { language: 'ja' })).status).toBe(303)
   })
 })

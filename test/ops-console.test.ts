@@ -2,6 +2,8 @@ import { env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { browse, cookieOf, hidden, type Page } from './console-browse'
 import { OPERATOR, call, lastCode, operator, snapshotCounts, tenantWithAdmin, uniqueSlug } from './helpers'
+import { jstDate } from '../src/lib/time'
+import { snapshotInstanceId } from '../src/services/backup/fan-out'
 
 const OPS_COOKIE = '__Host-mamori_ops'
 const DAY_MS = 86_400_000
@@ -20,6 +22,17 @@ async function opsSignIn(): Promise<string> {
 /** A `datetime-local` value in JST, `ms` from now. */
 function jstLocal(ms: number) {
   return new Date(Date.now() + ms + 9 * 3_600_000).toISOString().slice(0, 16)
+}
+
+/** Waits for a snapshot workflow instance to finish, through the engine's own status. */
+async function settled(instanceId: string) {
+  const instance = await env.SNAPSHOTS.get(instanceId)
+  for (let i = 0; i < 600; i++) {
+    const status = (await instance.status()) as { status: string }
+    if (['complete', 'errored', 'terminated'].includes(status.status)) return expect(status.status).toBe('complete')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`instance ${instanceId} did not finish`)
 }
 
 async function count(sql: string, ...params: unknown[]) {
@@ -268,4 +281,173 @@ describe('operator console', () => {
     expect(out.headers.get('Set-Cookie')).toMatch(/__Host-mamori_ops=;/)
     expect((await browse('GET', '/ops/console', { cookie: own })).status).toBe(303)
   })
+
+  describe('maintenance flag, backups and termination', () => {
+    it('turns global maintenance on through the form: the tenant console answers the maintenance page, the operator console keeps working; off again, the tenant page works', async () => {
+      const tenant = await tenantWithAdmin()
+      const tenantCookie = `__Host-mamori_console=${tenant.adminToken}`
+      expect((await browse('GET', '/console', { cookie: tenantCookie })).status).toBe(200)
+      // An end in the past is the API's 422, and nothing is switched on.
+      const past = await post('/ops/console/maintenance', { scope: 'global', enabled: 'true', message: 'x', until: jstLocal(-3_600_000) })
+      expect(past.status).toBe(422)
+      expect(past.text).toContain('class="flash error"')
+      expect((await browse('GET', '/console', { cookie: tenantCookie })).status).toBe(200)
+      try {
+        const on = await post('/ops/console/maintenance', { scope: 'global', enabled: 'true', message: 'Database upgrade <b>tonight</b>', until: jstLocal(3_600_000) })
+        expect(on.status).toBe(303)
+        expect(on.headers.get('Location')).toBe('/ops/console/maintenance?done=on')
+        for (const path of ['/console', '/console/users', '/console/sign-in']) {
+          const page = await browse('GET', path, { cookie: tenantCookie })
+          expect(page.status, path).toBe(503)
+          expect(page.headers.get('Content-Type')).toMatch(/^text\/html/)
+          expect(Number(page.headers.get('Retry-After'))).toBeGreaterThan(3000)
+          expect(page.text).toContain('メンテナンス中')
+          expect(page.text).toContain('Database upgrade &lt;b&gt;tonight&lt;/b&gt;')
+          expect(page.text).toMatch(/終了予定: \d{4}-\d{2}-\d{2} \d{2}:\d{2} JST/)
+          expect(page.text).not.toMatch(/<style|style="|<script/)
+        }
+        // The sign-in form itself is refused before any password is looked at.
+        const signIn = await browse('POST', '/console/sign-in', { form: { tenant: tenant.slug, email: tenant.adminEmail, password: tenant.adminPassword } })
+        expect(signIn.status).toBe(503)
+        // The API says the same; the stylesheet and the operator console keep working.
+        expect((await call('GET', '/api/v1/me', { token: tenant.adminToken })).status).toBe(503)
+        const overview = await browse('GET', '/ops/console/maintenance', { cookie })
+        expect(overview.status).toBe(200)
+        expect(overview.text).toContain('data-testid="flag-global"><span class="status not_met">適用中')
+        expect((await browse('GET', '/ops/console', { cookie })).status).toBe(200)
+        expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'maintenance.flag_changed' AND target_id = 'global' AND details LIKE '%Database upgrade%'")).toBe(1)
+      } finally {
+        const off = await post('/ops/console/maintenance', { scope: 'global', enabled: 'false' })
+        expect(off.status).toBe(303)
+        expect(off.headers.get('Location')).toBe('/ops/console/maintenance?done=off')
+      }
+      expect((await browse('GET', '/console', { cookie: tenantCookie })).status).toBe(200)
+    })
+
+    it('turns one tenant’s maintenance on and off from its page: only that tenant sees the maintenance page, in its viewer’s language', async () => {
+      const tenant = await tenantWithAdmin()
+      const other = await tenantWithAdmin()
+      const base = `/ops/console/tenants/${tenant.id}`
+      // The admin reads English by its own setting, whatever the browser asks for.
+      expect((await call('PATCH', '/api/v1/me', { token: tenant.adminToken, body: { language: 'en' } })).status).toBe(200)
+      const on = await post('/ops/console/maintenance', { scope: 'tenant', tenant_id: tenant.id, enabled: 'true', message: 'Moving your data', until: '', back: base })
+      expect(on.status).toBe(303)
+      expect(on.headers.get('Location')).toBe(`${base}?done=maintenance-on`)
+      const refused = await browse('GET', '/console', { cookie: `__Host-mamori_console=${tenant.adminToken}`, headers: { 'Accept-Language': 'ja' } })
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('Retry-After')).toBe('300')
+      expect(refused.text).toContain('<html lang="en">')
+      expect(refused.text).toContain('Moving your data')
+      expect(refused.text).toContain('No end time has been announced yet.')
+      expect(refused.headers.get('Set-Cookie')).toMatch(/__Host-mamori_lang=en;/)
+      // Sign-in is refused once the password is proven, in the language this browser remembers.
+      const signIn = await browse('POST', '/console/sign-in', { form: { tenant: tenant.slug, email: tenant.adminEmail, password: tenant.adminPassword }, headers: { Cookie: '__Host-mamori_lang=en' } })
+      expect(signIn.status).toBe(503)
+      expect(signIn.text).toContain('Under maintenance')
+      expect(signIn.text).toContain('Moving your data')
+      expect((await browse('GET', '/console', { cookie: `__Host-mamori_console=${other.adminToken}` })).status).toBe(200)
+      const detail = await browse('GET', base, { cookie })
+      expect(detail.text).toContain('Moving your data')
+      // An unknown tenant is the API's 404, shown on the form.
+      expect((await post('/ops/console/maintenance', { scope: 'tenant', tenant_id: 'tn_00000000000000000000000000', enabled: 'true' })).status).toBe(404)
+      const off = await post('/ops/console/maintenance', { scope: 'tenant', tenant_id: tenant.id, enabled: 'false', back: base })
+      expect(off.headers.get('Location')).toBe(`${base}?done=maintenance-off`)
+      expect((await browse('GET', '/console', { cookie: `__Host-mamori_console=${tenant.adminToken}` })).status).toBe(200)
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'maintenance.flag_changed' AND target_id = ?", tenant.id)).toBe(2)
+    })
+
+    it('runs a tenant’s backup, verifies it and restores it in place through the forms, refusing a restore whose confirmation does not match', async () => {
+      const tenant = await tenantWithAdmin()
+      const token = tenant.adminToken
+      expect((await call('POST', '/api/v1/records', { token, body: { collection: 'notes', data: { n: 1 } } })).status).toBe(201)
+      const run = await post('/ops/console/backups/run', { tenant_id: tenant.id })
+      expect(run.status).toBe(202)
+      expect(run.text).toContain('バックアップを開始しました')
+      await settled(snapshotInstanceId(tenant.id, jstDate()))
+      const backup = (await env.DB.prepare("SELECT id FROM backups WHERE tenant_id = ? AND status = 'complete'").bind(tenant.id).first<{ id: string }>())!
+      const list = await browse('GET', `/ops/console/backups?tenant_id=${tenant.id}`, { cookie })
+      expect(list.status).toBe(200)
+      expect(list.text).toContain(backup.id)
+      expect(list.text).toContain('完了')
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'backup.requested'")).toBeGreaterThan(0)
+      // Verify: the result on the page, on the row and in the tenant's trail.
+      const verifications = await count("SELECT count(*) AS n FROM audit_events WHERE action = 'backup.verified' AND target_id = ?", backup.id)
+      await env.DB.prepare('UPDATE backups SET verified_at = NULL, verify_result = NULL WHERE id = ?').bind(backup.id).run()
+      expect((await browse('GET', `/ops/console/backups?tenant_id=${tenant.id}`, { cookie })).text).toContain('未検証')
+      const verified = await post(`/ops/console/backups/${backup.id}/verify`, {})
+      expect(verified.status).toBe(200)
+      expect(verified.text).toContain(`バックアップ ${backup.id} を検証しました: 正常です。`)
+      expect(await env.DB.prepare('SELECT verify_result FROM backups WHERE id = ?').bind(backup.id).first()).toEqual({ verify_result: 'ok' })
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'backup.verified' AND target_id = ?", backup.id)).toBe(verifications + 1)
+      // A record written after the backup: the restore in place takes it away.
+      expect((await call('POST', '/api/v1/records', { token, body: { collection: 'notes', data: { n: 2 } } })).status).toBe(201)
+      const choose = await browse('GET', `/ops/console/backups/${backup.id}/restore`, { cookie })
+      expect(choose.status).toBe(200)
+      const confirm = await browse('GET', `/ops/console/backups/${backup.id}/restore/confirm`, { cookie })
+      expect(confirm.status).toBe(200)
+      expect(confirm.text).toContain(`テナント ${tenant.slug} をバックアップ ${backup.id}`)
+      expect(confirm.text).toContain('name="confirm"')
+      for (const typed of ['', 'bk_wrong', tenant.slug]) {
+        const wrong = await post(`/ops/console/backups/${backup.id}/restore`, { confirm: typed })
+        expect(wrong.status).toBe(422)
+        expect(wrong.text).toContain('確認の入力が一致しないため、復元しませんでした。')
+      }
+      // A new slug must be typed twice.
+      const newSlug = uniqueSlug('copy')
+      expect((await post(`/ops/console/backups/${backup.id}/restore`, { confirm: backup.id, target_slug: newSlug, confirm_target: 'other' })).status).toBe(422)
+      expect(await count('SELECT count(*) AS n FROM tenants WHERE slug = ?', newSlug)).toBe(0)
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'backup.restored'")).toBe(0)
+      expect(await count('SELECT count(*) AS n FROM records WHERE tenant_id = ?', tenant.id)).toBe(2)
+      const restored = await post(`/ops/console/backups/${backup.id}/restore`, { confirm: backup.id })
+      expect(restored.status).toBe(200)
+      expect(restored.text).toContain(`復元しました（その場で）: テナント ${tenant.slug}`)
+      expect(await count('SELECT count(*) AS n FROM records WHERE tenant_id = ?', tenant.id)).toBe(1)
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'backup.restored' AND target_id = ?", backup.id)).toBe(1)
+      // A generation that is not there is a 404 page.
+      expect((await browse('GET', '/ops/console/backups/bk_00000000000000000000000000/restore', { cookie })).status).toBe(404)
+    })
+
+    it('terminates a tenant only when its slug is typed, then shows the erasure certificate', async () => {
+      const tenant = await tenantWithAdmin()
+      const base = `/ops/console/tenants/${tenant.id}`
+      expect((await browse('GET', base, { cookie })).text).toContain(`href="${base}/terminate"`)
+      const confirm = await browse('GET', `${base}/terminate`, { cookie })
+      expect(confirm.status).toBe(200)
+      expect(confirm.text).toContain('name="confirm_slug"')
+      for (const typed of ['', `${tenant.slug}x`, tenant.id]) {
+        const wrong = await post(`${base}/terminate`, { confirm_slug: typed })
+        expect(wrong.status).toBe(422)
+        expect(wrong.text).toContain('入力されたテナント ID が一致しないため、何も消去しませんでした。')
+      }
+      expect(await count('SELECT count(*) AS n FROM tenants WHERE id = ?', tenant.id)).toBe(1)
+      expect(await count("SELECT count(*) AS n FROM tenants WHERE id = ? AND status = 'active'", tenant.id)).toBe(1)
+      expect(await count('SELECT count(*) AS n FROM tenant_erasures WHERE tenant_id = ?', tenant.id)).toBe(0)
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'tenant.terminate' AND target_id = ?", tenant.id)).toBe(0)
+      const done = await post(`${base}/terminate`, { confirm_slug: tenant.slug })
+      expect(done.status).toBe(303)
+      expect(done.headers.get('Location')).toBe(`${base}/certificate`)
+      expect(await count('SELECT count(*) AS n FROM tenants WHERE id = ?', tenant.id)).toBe(0)
+      expect(await count('SELECT count(*) AS n FROM users WHERE tenant_id = ?', tenant.id)).toBe(0)
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'tenant.terminate' AND target_id = ?", tenant.id)).toBe(1)
+      const page = await browse('GET', `${base}/certificate`, { cookie })
+      expect(page.status).toBe(200)
+      const jws = /data-testid="certificate">([^<]+)</.exec(page.text)![1]!
+      expect(jws.split('.')).toHaveLength(3)
+      const stored = await env.DB.prepare('SELECT certificate FROM tenant_erasures WHERE tenant_id = ?').bind(tenant.id).first<{ certificate: string }>()
+      expect(jws).toBe(stored!.certificate)
+      expect(page.text).toContain('href="/.well-known/jwks.json"')
+      expect(page.text).toContain(tenant.slug)
+      expect(page.text).toMatch(/data-testid="erased-at"><time datetime="[^"]+">\d{4}-\d{2}-\d{2} \d{2}:\d{2} JST/)
+      expect(page.text).toMatch(/data-testid="final-audit-head">seq \d+ · [0-9a-f]{64}/)
+      expect(page.text).toContain('30 日間保持します')
+      expect(page.text).toContain('<td><span class="mono">users</span></td>')
+      // The tenant's page now leads to its certificate; the certificate of a tenant never terminated is a 404 page.
+      const gone = await browse('GET', base, { cookie })
+      expect(gone.status).toBe(303)
+      expect(gone.headers.get('Location')).toBe(`${base}/certificate`)
+      expect((await browse('GET', `${base}/terminate`, { cookie })).status).toBe(303)
+      expect((await browse('GET', `/ops/console/tenants/${(await tenantWithAdmin()).id}/certificate`, { cookie })).status).toBe(404)
+    })
+  })
+
 })

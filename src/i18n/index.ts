@@ -1,3 +1,5 @@
+import { en as consoleEn } from './console/en'
+import { ja as consoleJa, type ConsoleKey, type ConsoleMessages } from './console/ja'
 import { en } from './mail/en'
 import { ja, type MailCatalogue } from './mail/ja'
 import type { MailText, NoticeMessage } from './mail/params'
@@ -5,18 +7,24 @@ import type { Locale } from './locale'
 
 export { DEFAULT_LOCALE, LOCALES, isLocale, localeFromAcceptLanguage, pickLocale, type Locale } from './locale'
 export type { MailCatalogue } from './mail/ja'
+export type { ConsoleKey, ConsoleMessages } from './console/ja'
 export type * from './mail/params'
 
-/**
- * Every user-facing text of one language, by area. Only `mail` today; the
- * web console's texts join as `console` (src/i18n/console/{ja,en}.ts).
- */
-export type Messages = { mail: MailCatalogue }
+/** Every user-facing text of one language, by area: the mail and the web console. */
+export type Messages = { mail: MailCatalogue; console: ConsoleMessages }
 
-const CATALOGUES: Record<Locale, Messages> = { ja: { mail: ja }, en: { mail: en } }
+const CATALOGUES: Record<Locale, Messages> = { ja: { mail: ja, console: consoleJa }, en: { mail: en, console: consoleEn } }
 
 export function messages(locale: Locale): Messages {
   return CATALOGUES[locale]
+}
+
+export type Translate = (key: ConsoleKey, values?: Record<string, string | number>) => string
+
+/** The console's message for `key` in `locale`, with `{name}` placeholders filled. */
+export function translator(locale: Locale): Translate {
+  const texts = messages(locale).console
+  return (key, values) => texts[key].replace(/\{(\w+)\}/g, (whole, name: string) => (values && name in values ? String(values[name]) : whole))
 }
 
 /** A stored notice (services/operations/notices.ts) written out in one language. */

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx'
-import type { Translate } from '../i18n/console/pick'
+import type { Translate } from '../i18n'
 import { formatJst } from '../services/operations/calendar'
 
 /** Field name of the CSRF token in every state-changing form. */
@@ -96,18 +96,24 @@ export function FileField(props: { label: string; name: string; required?: boole
   )
 }
 
-export function Select(props: { label: string; name: string; options: { value: string; label: string }[]; value?: string | undefined; idPrefix?: string }) {
+export function Select(props: { label: string; name: string; options: { value: string; label: string }[]; value?: string | undefined; idPrefix?: string; hint?: string }) {
   const id = `${props.idPrefix ?? 'f'}-${props.name}`
+  const hintId = props.hint ? `${id}-hint` : undefined
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      <select id={id} name={props.name}>
+      <select id={id} name={props.name} aria-describedby={hintId}>
         {props.options.map((o) => (
           <option value={o.value} selected={o.value === props.value}>
             {o.label}
           </option>
         ))}
       </select>
+      {props.hint ? (
+        <span class="hint" id={hintId}>
+          {props.hint}
+        </span>
+      ) : null}
     </div>
   )
 }

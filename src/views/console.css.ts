@@ -4,7 +4,7 @@
  * Colours keep at least 4.5:1 contrast on their backgrounds; focus is a
  * thick outline on everything that can take it.
  */
-export const STYLE_VERSION = '3'
+export const STYLE_VERSION = '4'
 
 export const CONSOLE_CSS = `
 :root{--fg:#1a1a1a;--muted:#4a4a4a;--bg:#fff;--line:#c4c4c4;--accent:#0b4f9c;--accent-fg:#fff;--soft:#eef3fa;--ok:#14532d;--ok-bg:#e7f6ec;--bad:#8b1010;--bad-bg:#fdecec;--warn:#6b4400;--warn-bg:#fff4d6}
@@ -53,9 +53,10 @@ fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem 1rem}
 button,.button{font:inherit;padding:.45rem 1rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:var(--accent-fg);cursor:pointer;text-decoration:none;display:inline-block}
 button,.button{white-space:nowrap}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
-button.danger{background:var(--bad);border-color:var(--bad)}
+button.danger,.button.danger{background:var(--bad);border-color:var(--bad);color:#fff}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.8rem 0}
 .table-wrap{overflow-x:auto}
+.table-wrap+.table-wrap{margin-top:1.4rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}

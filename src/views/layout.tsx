@@ -1,14 +1,14 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx'
 import type { ConsoleKey } from '../i18n/console/ja'
-import type { ConsoleLocale, Translate } from '../i18n/console/pick'
+import type { Locale, Translate } from '../i18n'
 import { STYLE_VERSION } from './console.css'
 import { CsrfField } from './components'
 
 /** What every page knows about its request: language, the caller, its CSRF token. */
 export type PageContext = {
   t: Translate
-  locale: ConsoleLocale
+  locale: Locale
   area: 'tenant' | 'ops' | 'public'
   /** The path of this page, to mark its menu entry. */
   path: string
@@ -30,6 +30,9 @@ const TENANT_NAV: NavItem[] = [
   { href: '/console/policy', key: 'nav.policy', adminOnly: true },
   { href: '/console/sla', key: 'nav.sla', adminOnly: true },
   { href: '/console/support', key: 'nav.support', adminOnly: true },
+  { href: '/console/backups', key: 'nav.backups', adminOnly: true },
+  { href: '/console/incidents', key: 'nav.tenantIncidents', adminOnly: true },
+  { href: '/console/settings', key: 'nav.settings' },
   { href: '/console/sessions', key: 'nav.sessions' },
   { href: '/console/mfa', key: 'nav.mfa' },
   { href: '/console/password', key: 'nav.password' },
@@ -38,9 +41,11 @@ const TENANT_NAV: NavItem[] = [
 
 const OPS_NAV: NavItem[] = [
   { href: '/ops/console', key: 'nav.tenants' },
+  { href: '/ops/console/maintenance', key: 'nav.maintenance' },
   { href: '/ops/console/windows', key: 'nav.windows' },
   { href: '/ops/console/announcements', key: 'nav.announcements' },
   { href: '/ops/console/incidents', key: 'nav.incidents' },
+  { href: '/ops/console/backups', key: 'nav.backups' },
   { href: '/ops/console/sla', key: 'nav.sla' },
   { href: '/ops/console/audit', key: 'nav.audit' },
   { href: '/ops/console/password', key: 'nav.password' },

@@ -63,6 +63,20 @@ describe.skipIf(!found)('console in Chromium', () => {
     return page
   }
 
+  /** The operator signs in through the forms with the mailed code. */
+  async function opsSignIn(context: BrowserContext) {
+    const page = await context.newPage()
+    await page.goto(`${base}/ops/console/sign-in`)
+    await page.getByLabel(/メールアドレス/).fill(OPS.email)
+    await page.getByLabel(/^パスワード$/).fill(OPS.password)
+    const started = Date.now()
+    await page.getByRole('button', { name: 'サインイン' }).click()
+    await page.getByLabel('確認コード').fill(await mailedCode(OPS.email, started))
+    await page.getByRole('button', { name: '確認' }).click()
+    await page.waitForURL(`${base}/ops/console`)
+    return page
+  }
+
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true })
     type DevServer = { base: string; stop: () => void }
@@ -282,16 +296,31 @@ describe.skipIf(!found)('console in Chromium', () => {
     await context.close()
   }, 120_000)
 
-  it('a member cannot reach the admin pages', async () => {
+  it('a member cannot reach the admin pages, and reads English once its own setting says so', async () => {
     const context = await browser.newContext({ locale: 'en-US' })
     const page = await signIn(context, DEMO.member, DEMO.memberPassword, 'member')
+    // The tenant speaks Japanese; the member's own setting, not the browser, changes that.
+    await page.goto(`${base}/console/settings`)
+    await page.getByLabel(/表示とメールの言語|Language of pages and mail/).selectOption('en')
+    await page.getByRole('button', { name: /保存|Save/ }).click()
+    await page.waitForURL(/done=saved/)
+    expect(await page.getAttribute('html', 'lang')).toBe('en')
+    await shot(page, 'member-settings')
+    await page.getByRole('link', { name: 'Dashboard' }).click()
     await shot(page, 'member-dashboard')
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0)
     expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(0)
+    expect(await page.getByRole('link', { name: 'Backups' }).count()).toBe(0)
     const response = await page.goto(`${base}/console/users`)
     expect(response!.status()).toBe(403)
     expect(await page.textContent('main')).toContain('You may not see this page.')
     await shot(page, 'member-forbidden')
+    // Back to following the tenant, so a later run starts the same.
+    await page.goto(`${base}/console/settings`)
+    await page.getByLabel('Language of pages and mail').selectOption('')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/done=saved/)
+    expect(await page.getAttribute('html', 'lang')).toBe('ja')
     await context.close()
   }, 60_000)
 
@@ -309,4 +338,112 @@ describe.skipIf(!found)('console in Chromium', () => {
     expect(await users.textContent('main')).not.toContain('evil@example.com')
     await context.close()
   }, 60_000)
+
+  it('an operator backs up a tenant, refuses a restore whose confirmation does not match, and terminates a tenant with its certificate shown', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP' })
+    const page = await opsSignIn(context)
+    await page.getByRole('link', { name: 'demo', exact: true }).click()
+    const listUrl = `${base}/ops/console/backups?tenant_id=${(await page.getByTestId('tenant-id').textContent())!.trim()}`
+    await page.getByRole('link', { name: 'このテナントのバックアップ' }).click()
+    await page.getByRole('button', { name: 'このテナントのバックアップを今すぐ取得' }).click()
+    expect(await page.locator('.flash.ok').textContent()).toContain('バックアップを開始しました')
+    const complete = page.locator('tbody td').filter({ hasText: /^完了$/ })
+    for (let i = 0; i < 60 && !(await complete.count()); i++) {
+      await new Promise((r) => setTimeout(r, 500))
+      await page.goto(listUrl)
+    }
+    expect(await complete.count()).toBeGreaterThan(0)
+    await shot(page, 'ops-backups')
+    await page.getByRole('button', { name: '検証' }).first().click()
+    expect(await page.locator('.flash.ok').textContent()).toContain('正常です')
+    await shot(page, 'ops-backups-verified')
+    await page.getByRole('link', { name: '復元…' }).first().click()
+    await shot(page, 'ops-restore-choose')
+    await page.getByRole('button', { name: '確認へ進む' }).first().click()
+    await page.getByLabel('確認のため、バックアップ ID を入力してください').fill('not-the-id')
+    await page.getByRole('button', { name: '復元する' }).click()
+    expect(await page.locator('.flash.error').first().textContent()).toContain('確認の入力が一致しないため、復元しませんでした。')
+    await shot(page, 'ops-restore-refused')
+
+    // A tenant made for the purpose, terminated behind its typed slug.
+    await page.getByRole('link', { name: 'テナント', exact: true }).click()
+    const slug = `gone${Date.now().toString(36)}`
+    await page.getByLabel('テナント ID（スラッグ）').fill(slug)
+    await page.getByLabel('テナント名').fill('Short-lived')
+    await page.getByLabel('連絡先メールアドレス').fill(`it@${slug}.example`)
+    await page.getByLabel('管理者のメールアドレス').fill(`boss@${slug}.example`)
+    await page.getByLabel('管理者の氏名').fill('Boss')
+    await page.getByRole('button', { name: 'テナントを作成' }).click()
+    await page.getByRole('link', { name: slug, exact: true }).click()
+    await page.getByRole('link', { name: 'テナントを解約（データ消去）…' }).click()
+    await page.getByLabel('確認のため、テナント ID（slug）を入力してください').fill(`${slug}-typo`)
+    await page.getByRole('button', { name: '解約してデータを消去する' }).click()
+    expect(await page.locator('.flash.error').first().textContent()).toContain('何も消去しませんでした')
+    await shot(page, 'ops-terminate-confirm')
+    await page.getByLabel('確認のため、テナント ID（slug）を入力してください').fill(slug)
+    await page.getByRole('button', { name: '解約してデータを消去する' }).click()
+    await page.waitForURL(/\/certificate$/)
+    expect((await page.getByTestId('certificate').textContent())!.split('.')).toHaveLength(3)
+    expect(await page.locator('main').textContent()).toContain('30 日間保持します')
+    await shot(page, 'ops-certificate')
+    const jwks = await page.request.get(`${base}/.well-known/jwks.json`)
+    expect(jwks.status()).toBe(200)
+    await context.close()
+  }, 120_000)
+
+  it('an operator turns maintenance on and the tenant’s page shows the maintenance page; off again, the page is back', async () => {
+    const tenantContext = await browser.newContext({ locale: 'ja-JP' })
+    const tenantPage = await signIn(tenantContext, DEMO.admin, DEMO.adminPassword, 'admin-maintenance')
+    const context = await browser.newContext({ locale: 'ja-JP' })
+    const page = await opsSignIn(context)
+    await page.getByRole('link', { name: 'メンテナンスフラグ' }).click()
+    await shot(page, 'ops-maintenance-off')
+    try {
+      await page.locator('#global-message').fill('データベースの更新作業を行っています。')
+      await page.locator('#global-until').fill(new Date(Date.now() + 3_600_000 + 9 * 3_600_000).toISOString().slice(0, 16))
+      await page.getByRole('button', { name: '全テナントをメンテナンス中にする' }).click()
+      await page.waitForURL(/done=on/)
+      await shot(page, 'ops-maintenance-on')
+      const refused = await tenantPage.goto(`${base}/console`)
+      expect(refused!.status()).toBe(503)
+      expect(refused!.headers()['retry-after']).toMatch(/^\d+$/)
+      expect(await tenantPage.textContent('h1')).toBe('メンテナンス中')
+      expect(await tenantPage.textContent('main')).toContain('データベースの更新作業を行っています。')
+      expect(await tenantPage.textContent('main')).toMatch(/終了予定: \d{4}-\d{2}-\d{2} \d{2}:\d{2} JST/)
+      await shot(tenantPage, 'maintenance-page')
+      const signInPage = await tenantPage.goto(`${base}/console/sign-in?lang=en`)
+      expect(signInPage!.status()).toBe(503)
+      await shot(tenantPage, 'maintenance-page-en')
+      // The operator console keeps working meanwhile.
+      expect((await page.goto(`${base}/ops/console`))!.status()).toBe(200)
+    } finally {
+      await page.goto(`${base}/ops/console/maintenance`)
+      const off = page.getByRole('button', { name: '全テナントのメンテナンスを解除する' })
+      if (await off.count()) {
+        await off.click()
+        await page.waitForURL(/done=off/)
+      }
+    }
+    expect((await tenantPage.goto(`${base}/console`))!.status()).toBe(200)
+    await context.close()
+    await tenantContext.close()
+  }, 120_000)
+
+  it('an admin sees the last backup on the dashboard and opens the backups, incidents and settings pages', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP' })
+    const page = await signIn(context, DEMO.admin, DEMO.adminPassword, 'admin-backups')
+    expect(await page.getByTestId('last-backup').textContent()).toContain('のバックアップ')
+    await shot(page, 'dashboard-backup')
+    const nav = page.getByRole('navigation', { name: 'メインメニュー' })
+    await nav.getByRole('link', { name: 'バックアップ', exact: true }).click()
+    expect(await page.locator('tbody tr').count()).toBeGreaterThan(0)
+    await shot(page, 'backups')
+    await nav.getByRole('link', { name: 'インシデント', exact: true }).click()
+    await shot(page, 'incidents')
+    await nav.getByRole('link', { name: '設定', exact: true }).click()
+    expect(await page.getByLabel('テナントの言語').inputValue()).toBe('ja')
+    await shot(page, 'settings')
+    await context.close()
+  }, 120_000)
+
 })

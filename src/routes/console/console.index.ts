@@ -14,7 +14,10 @@ import { recordPages } from './records'
 import { filePages } from './files'
 import { slaPages } from './sla'
 import { supportPages } from './support'
+import { tenantBackupPages } from './backups'
+import { settingsPages } from './settings'
 import { Problem } from '../../lib/problem'
+import { maintenance } from '../../middleware/maintenance'
 
 /**
  * The tenant console at /console: server-rendered pages over the same
@@ -28,7 +31,13 @@ tenantConsole.get(STYLESHEET_PATH, (c) =>
   c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=31536000, immutable' }),
 )
 
-const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages]
+// The global maintenance flag, as the API's maintenance() checks it (the isolate's copy, no D1 or Durable Object call);
+// a tenant's own flag reaches the pages through the session check and sign-in. The stylesheet stays served.
+const consolePage = (c: { req: { path: string } }) => c.req.path !== STYLESHEET_PATH
+tenantConsole.use('/console', maintenance({ applies: consolePage }))
+tenantConsole.use('/console/*', maintenance({ applies: consolePage }))
+
+const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages, tenantBackupPages, settingsPages]
 for (const group of pages) tenantConsole.route('/', group)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.

@@ -12,6 +12,8 @@ import { formatJst } from '../../services/operations/calendar'
 import { consoleSession, html, type ConsoleEnv } from './kit/page'
 import { passwordExpiry } from './kit/password-expiry'
 import { bytes } from './kit/format'
+import { lastCompleteBackup } from '../../services/backup/catalogue'
+import { VerifyResult } from '../../views/backups'
 
 type Status = Awaited<ReturnType<typeof serviceStatus>>
 
@@ -70,17 +72,66 @@ function Notices({ page, status }: { page: PageContext; status: Status }) {
   )
 }
 
+type LastBackup = Awaited<ReturnType<typeof lastCompleteBackup>>
+
+/** The newest complete generation and its verification (GET /api/v1/backups' catalogue). */
+function LastBackupCard({ page, backup }: { page: PageContext; backup: LastBackup }) {
+  const { t } = page
+  return (
+    <section aria-labelledby="last-backup">
+      <h2 id="last-backup">{t('dashboard.lastBackup')}</h2>
+      {backup ? (
+        <div class="card" data-testid="last-backup">
+          <p>{t('dashboard.backupAt', { date: backup.jst_date, at: backup.completed_at ? formatJst(backup.completed_at) : '–' })}</p>
+          <p>
+            {backup.verified_at ? (
+              <>
+                {t('ops.backups.verifyResult')}
+                {': '}
+                <VerifyResult page={page} backup={backup} /> <Time iso={backup.verified_at} />
+              </>
+            ) : (
+              t('dashboard.backupNotVerified')
+            )}
+          </p>
+          <p>
+            <a href="/console/backups">{t('dashboard.allBackups')}</a>
+          </p>
+        </div>
+      ) : (
+        <p>{t('dashboard.noBackup')}</p>
+      )}
+    </section>
+  )
+}
+
+function ExportCard({ page }: { page: PageContext }) {
+  const { t } = page
+  return (
+    <section aria-labelledby="export">
+      <h2 id="export">{t('dashboard.export')}</h2>
+      <p class="hint">{t('dashboard.exportHint')}</p>
+      <p>
+        <a class="button" href="/console/export" download>
+          {t('dashboard.exportLink')}
+        </a>
+      </p>
+    </section>
+  )
+}
+
 export const dashboardPages = new Hono<ConsoleEnv>({ strict: true })
 
 dashboardPages.get('/console', consoleSession('tenant'), async (c) => {
   const db = database(c.env)
   const principal = c.var.principal
   const admin = principal.role === 'admin'
-  const [status, usage, user, policy] = await Promise.all([
+  const [status, usage, user, policy, backup] = await Promise.all([
     serviceStatus(c.env, db),
     admin ? usageOf(c.env, db, principal.tenantId!) : Promise.resolve(null),
     currentUser(db, principal),
     getPolicy(db, principal.tenantId!),
+    admin ? lastCompleteBackup(db, principal.tenantId!) : Promise.resolve(undefined),
   ])
   const page = c.var.page
   const expiry = passwordExpiry(user, policy)
@@ -91,6 +142,8 @@ dashboardPages.get('/console', consoleSession('tenant'), async (c) => {
       {c.req.query('done') === 'password' ? <Flash flash={{ kind: 'ok', text: page.t('password.changed') }} /> : null}
       <Notices page={page} status={status} />
       {usage ? <UsageCards page={page} usage={usage} /> : null}
+      {backup !== undefined ? <LastBackupCard page={page} backup={backup} /> : null}
+      {principal.permissions.includes('export') ? <ExportCard page={page} /> : null}
     </Layout>,
   )
 })

@@ -13,7 +13,7 @@ import type { FlashMessage } from '../../views/components'
 import { defer, requestMeta, requestSource } from '../context'
 import { clearSessionCookie, setSessionCookie } from './kit/cookies'
 import { consoleSession, html, problemFlash, publicForm, text, type ConsoleContext, type ConsoleEnv } from './kit/page'
-import type { Translate } from '../../i18n/console/pick'
+import type { Translate } from '../../i18n'
 import { invalidFormProblem } from './kit/validate'
 
 type SignInResult = Awaited<ReturnType<typeof tenantSignIn>>

@@ -3,6 +3,10 @@ import { problemResponses } from '../../lib/openapi'
 import { EXPORTS_PER_HOUR } from '../../services/usage/export-limit'
 import { defineRoute } from '../router'
 
+export const ExportQuerySchema = z.object({
+  cursor: z.string().max(512).optional().openapi({ description: 'next_cursor from the last line of the previous part.' }),
+})
+
 export const exportData = defineRoute(
   { audience: 'tenant', permission: 'export' },
   {
@@ -16,11 +20,7 @@ export const exportData = defineRoute(
       '(GET it with permission `download`); its `sha256` is in the row. The last line is `{"complete":true}`, or ' +
       '`{"complete":false,"next_cursor":"…"}` when more remains: the same request with `cursor` goes on. Streamed; audited as a data extraction. ' +
       `At most ${EXPORTS_PER_HOUR} exports per hour per tenant (each part counts), then 429 \`too-many-requests\` with \`Retry-After\`.`,
-    request: {
-      query: z.object({
-        cursor: z.string().max(512).optional().openapi({ description: 'next_cursor from the last line of the previous part.' }),
-      }),
-    },
+    request: { query: ExportQuerySchema },
     responses: {
       200: { description: 'The data, or one part of it', content: { 'application/x-ndjson': { schema: z.string() } } },
       ...problemResponses(401, 403, 422),

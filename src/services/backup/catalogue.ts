@@ -49,6 +49,18 @@ export async function listBackups(db: Database, query: { tenantId?: string | und
   return page(rows.map(toBackup), query.limit, (b) => b.id)
 }
 
+/** A tenant's newest complete generation (its last good backup), or null. */
+export async function lastCompleteBackup(db: Database, tenantId: string) {
+  const row = await db
+    .select()
+    .from(backups)
+    .where(and(eq(backups.tenantId, tenantId), eq(backups.status, 'complete')))
+    .orderBy(desc(backups.id))
+    .limit(1)
+    .get()
+  return row ? toBackup(row) : null
+}
+
 export async function findBackup(db: Database, id: string) {
   const row = ID_PATTERN.test(id) && id.startsWith('bk_') ? await db.select().from(backups).where(eq(backups.id, id)).get() : undefined
   if (!row) throw Problem.notFound('backup', id)

@@ -161,6 +161,12 @@ export async function terminateTenant(env: Env, tenantId: string, actor: AuditAc
   return runErasure(env, tenantId, { left: ERASURE_BUDGET.request }, meta)
 }
 
+/** Where a termination stands without working on it (for a page to show); null when the tenant was never terminated. */
+export async function erasureProgress(db: Database, tenantId: string): Promise<ErasureProgress | null> {
+  const row = ID_PATTERN.test(tenantId) ? await findErasure(db, tenantId) : undefined
+  return row ? progressOf(row) : null
+}
+
 /** The certificate of a finished termination; 404 while there is none (never terminated, or still running). */
 export async function erasureCertificate(db: Database, tenantId: string): Promise<string> {
   const row = ID_PATTERN.test(tenantId) ? await findErasure(db, tenantId) : undefined

@@ -11,10 +11,12 @@ import { toProblem } from '../../../lib/render-problem'
 import { authenticate } from '../../../middleware/authenticate'
 import { requirePermission } from '../../../middleware/require-permission'
 import { currentUser } from '../../../services/identity/me'
-import { pickLocale, translator, type Translate } from '../../../i18n/console/pick'
+import { pickLocale, translator, isLocale, type Translate } from '../../../i18n'
+import { anonymousLocale, signedInLocale } from './locale'
 import type { FlashMessage } from '../../../views/components'
 import { Flash } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
+import { MaintenancePage } from '../../../views/maintenance'
 import { eq } from 'drizzle-orm'
 import { every } from 'hono/combine'
 import { clearSessionCookie, sessionToken, type ConsoleArea } from './cookies'
@@ -29,7 +31,7 @@ const HOME: Record<ConsoleArea, string> = { tenant: '/console', ops: '/ops/conso
 
 /** The page context of a request nobody is signed in to (yet). */
 export function anonymousPage(c: Context, area: PageContext['area']): PageContext {
-  const locale = pickLocale(c.req.header('Accept-Language'), c.req.query('lang'))
+  const locale = anonymousLocale(c)
   return { t: translator(locale), locale, area, path: c.req.path }
 }
 
@@ -60,15 +62,19 @@ export function consoleSession(area: ConsoleArea, options: { allowPasswordChange
       }
       const db = database(c.env)
       let viewer: { name: string; email: string; admin: boolean; permissions: string[] }
+      let setting: string | null
       if (area === 'tenant') {
         const user = await currentUser(db, principal)
         viewer = { name: user.name, email: user.email, admin: principal.role === 'admin', permissions: principal.permissions }
+        setting = pickLocale(user.language, user.tenantLanguage)
       } else {
-        const row = await db.select({ name: operators.name, email: operators.email }).from(operators).where(eq(operators.id, principal.actorId)).get()
+        const row = await db.select({ name: operators.name, email: operators.email, language: operators.language }).from(operators).where(eq(operators.id, principal.actorId)).get()
         if (!row) throw Problem.unauthenticated()
-        viewer = { ...row, admin: true, permissions: [] }
+        viewer = { name: row.name, email: row.email, admin: true, permissions: [] }
+        setting = row.language
       }
-      const page = anonymousPage(c, area)
+      const locale = signedInLocale(c, isLocale(setting) ? setting : null)
+      const page: PageContext = { t: translator(locale), locale, area, path: c.req.path }
       page.viewer = { ...viewer, csrf: await csrfToken(c.env, principal.sessionId), passwordChangeOnly: principal.kind === 'password_change' }
       c.set('page', page)
       c.header('Cache-Control', 'no-store')
@@ -144,9 +150,33 @@ function ErrorPage({ page, title, message, requestId }: { page: PageContext; tit
 }
 
 /**
+ * The page context of a maintenance answer. A tenant's own flag is found by
+ * the session check, which names the viewer: its language is one D1 read
+ * away. The global flag refuses before any session is looked at: the
+ * remembered language, or Accept-Language.
+ */
+async function maintenanceViewerPage(c: ConsoleContext, area: ConsoleArea | 'public'): Promise<PageContext> {
+  const page = anonymousPage(c, area === 'public' ? 'public' : area)
+  const principal = c.var.principal
+  if (area !== 'tenant' || principal?.actorType !== 'user') return page
+  const user = await currentUser(database(c.env), principal).catch(() => null)
+  if (!user) return page
+  const locale = signedInLocale(c, pickLocale(user.language, user.tenantLanguage))
+  return { ...page, t: translator(locale), locale }
+}
+
+/** The operator's own text of a maintenance answer, or null when it carries only the standard sentence. */
+function operatorMessage(problem: Problem): string | null {
+  const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
+  const standard = Problem.maintenance({ message: null, until, retryAfterSeconds: 1 }).detail
+  return problem.detail && problem.detail !== standard ? problem.detail : null
+}
+
+/**
  * Errors on console pages are pages: a lost session goes back to sign-in, a
  * password-change-only session to the password form, refusals and bad
- * input to a page in the viewer's language. Never a JSON document.
+ * input to a page in the viewer's language, maintenance to the maintenance
+ * page (503, Retry-After). Never a JSON document.
  */
 export function consoleErrors(area: ConsoleArea | 'public'): ErrorHandler<ConsoleEnv> {
   return async (error, c) => {
@@ -157,6 +187,14 @@ export function consoleErrors(area: ConsoleArea | 'public'): ErrorHandler<Consol
         return c.redirect(`${HOME[area]}/sign-in`, 303)
       }
       if (problem.type === 'password-change-required') return c.redirect(`${HOME[area]}/password`, 303)
+    }
+    // Maintenance is no failure of ours: not logged as one.
+    if (problem.type === 'maintenance') {
+      for (const [name, value] of Object.entries(problem.headers)) c.header(name, value)
+      const until = typeof problem.extra.until === 'string' ? problem.extra.until : null
+      // Nobody is signed in to a maintenance page: no menu, no sign-out form.
+      const bare: PageContext = { ...(c.var.page ?? (await maintenanceViewerPage(c, area))), viewer: undefined }
+      return html(c, <MaintenancePage page={bare} message={operatorMessage(problem)} until={until} requestId={c.var.requestId} />, 503)
     }
     if (problem.status >= 500) {
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', request_id: c.var.requestId, ...(await describeError(error)) }))

@@ -8,6 +8,9 @@ import { announcementPages } from './announcements'
 import { incidentPages } from './incidents'
 import { opsSlaPages } from './sla'
 import { opsAuditPages } from './audit'
+import { maintenancePages } from './maintenance'
+import { backupPages } from './backups'
+import { terminationPages } from './termination'
 
 /**
  * The operator console at /ops/console: the same services as /ops/v1,
@@ -18,7 +21,7 @@ import { opsAuditPages } from './audit'
  */
 export const opsConsole = new Hono<ConsoleEnv>({ strict: true })
 
-for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages]) opsConsole.route('/', pages)
+for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages]) opsConsole.route('/', pages)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.
 opsConsole.all('/ops/console/*', (c) => {

@@ -5,6 +5,10 @@ import { LIMIT_KEYS, LIMIT_MAXIMUMS, type LimitKey } from '../../../schemas/limi
 import { TenantCreateSchema, TenantPatchSchema, type Tenant } from '../../../schemas/tenants'
 import { createTenant, getTenant, listPlans, listTenants, updateTenant } from '../../../services/tenancy/tenants'
 import { usageOf } from '../../../services/usage/usage'
+import { maintenanceOverview } from '../../../services/operations/maintenance-flags'
+import { erasureProgress } from '../../../services/tenancy/erasure'
+import { Problem } from '../../../lib/problem'
+import { OffForm, TenantOnForm } from './maintenance'
 import { Field, Flash, Pager, PostForm, Select, Table, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { actorOf, requestMeta } from '../../context'
@@ -105,14 +109,25 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
   const page = c.var.page
   const { t } = page
   const db = database(c.env)
-  const [tenant, plans] = await Promise.all([getTenant(db, id), listPlans(db)])
-  const usage = await usageOf(c.env, db, tenant.id)
+  let tenant: Tenant
+  try {
+    tenant = await getTenant(db, id)
+  } catch (error) {
+    // A terminated tenant has no row left, only its certificate.
+    if (error instanceof Problem && error.status === 404 && (await erasureProgress(db, id))?.status === 'finished') return c.redirect(`/ops/console/tenants/${id}/certificate`, 303)
+    throw error
+  }
+  const [plans, usage, overview, erasure] = await Promise.all([listPlans(db), usageOf(c.env, db, tenant.id), maintenanceOverview(c.env, db), erasureProgress(db, tenant.id)])
+  const flag = overview.tenants.find((f) => f.tenant_id === tenant.id)
   const csrf = page.viewer!.csrf
   const base = `/ops/console/tenants/${tenant.id}`
   return html(
     c,
     <Layout page={page} title={`${t('ops.tenants.detail')}: ${tenant.slug}`}>
       <Flash flash={extra.flash} />
+      {erasure ? (
+        <Flash flash={{ kind: 'warn', text: t('ops.term.inProgress') }} />
+      ) : null}
       <dl class="facts">
         <dt>{t('ops.tenants.id')}</dt>
         <dd class="mono" data-testid="tenant-id">{tenant.id}</dd>
@@ -139,7 +154,8 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
       </dl>
       <p>
         <a href={`/ops/console/audit?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.tenants.auditOf')}</a> ·{' '}
-        <a href={`/ops/console/sla?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.tenants.slaOf')}</a>
+        <a href={`/ops/console/sla?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.tenants.slaOf')}</a> ·{' '}
+        <a href={`/ops/console/backups?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.backups.of')}</a>
       </p>
       <h2>{t('ops.tenants.changePlan')}</h2>
       <PostForm action={`${base}/plan`} csrf={csrf} class="stack">
@@ -150,6 +166,15 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
       </PostForm>
       <h2>{t('ops.tenants.limits')}</h2>
       <LimitsForm page={page} tenant={tenant} values={extra.limits} />
+      <h2>{t('ops.maint.tenantOf')}</h2>
+      {flag ? (
+        <>
+          <Flash flash={{ kind: 'warn', text: `${t('ops.maint.inForce')}${flag.message ? `: ${flag.message}` : ''}` }} />
+          <OffForm page={page} tenantId={tenant.id} label={t('ops.maint.turnOff')} back={base} />
+        </>
+      ) : (
+        <TenantOnForm page={page} tenantId={tenant.id} back={base} />
+      )}
       <h2>{t('common.actions')}</h2>
       <PostForm action={`${base}/status`} csrf={csrf} class="inline">
         <input type="hidden" name="status" value={tenant.status === 'active' ? 'suspended' : 'active'} />
@@ -158,6 +183,11 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
         </button>
       </PostForm>
       {tenant.status === 'active' ? <p class="hint">{t('ops.tenants.suspendHint')}</p> : null}
+      <p>
+        <a class="button danger" href={`${base}/terminate`}>
+          {erasure ? t('ops.term.continue') : t('ops.term.button')}
+        </a>
+      </p>
       <p>
         <a href="/ops/console">{t('common.back')}</a>
       </p>
@@ -194,7 +224,13 @@ tenantPages.post('/ops/console/tenants', signedIn, async (c) => {
 })
 
 tenantPages.get('/ops/console/tenants/:id', signedIn, (c) => {
-  const flash = c.req.query('done') === 'updated' ? ({ kind: 'ok', text: c.var.page.t('ops.tenants.updated') } as const) : null
+  const done = c.req.query('done')
+  const t = c.var.page.t
+  const flash =
+    done === 'updated' ? ({ kind: 'ok', text: t('ops.tenants.updated') } as const)
+    : done === 'maintenance-on' ? ({ kind: 'ok', text: t('ops.maint.done.on') } as const)
+    : done === 'maintenance-off' ? ({ kind: 'ok', text: t('ops.maint.done.off') } as const)
+    : null
   return detail(c, c.req.param('id'), { flash })
 })
 
