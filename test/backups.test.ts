@@ -293,6 +293,57 @@ describe('verify and restore', () => {
     await refused(one.t, one.row.id, /does not decrypt/)
   })
 
+  it('refuses a damaged generation into a new slug after rows were written, and leaves no tenant, row or file behind', async () => {
+    const t = await tenantWithAdmin()
+    await addFile(t, 'kept.txt', 'a file the restore would copy')
+    for (let i = 0; i < 30; i++) await addRecord(t, { i, body: 'x'.repeat(5000) })
+    const row = await backupNow(t)
+    const dataKey = backupKeys.data(t.id, row.id)
+    // The last segment: every table before it has been written by the time it fails.
+    const original = await objectBytes(dataKey)
+    const bytes = original.slice()
+    bytes[bytes.length - 20]! ^= 0x01
+    await env.BACKUPS.put(dataKey, bytes)
+    const count = async () => ({
+      tenants: await env.DB.prepare('SELECT count(*) AS n FROM tenants').first('n'),
+      users: await env.DB.prepare('SELECT count(*) AS n FROM users').first('n'),
+      records: await env.DB.prepare('SELECT count(*) AS n FROM records').first('n'),
+      files: await env.DB.prepare('SELECT count(*) AS n FROM files').first('n'),
+      objects: await listAll(env.FILES, 'tenants/'),
+    })
+    const before = await count()
+    const ops = await operator()
+    const slug = `dr-${crypto.randomUUID().slice(0, 8)}`
+    expectProblem(await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } }), 422, 'backup-corrupt')
+    expect(await env.DB.prepare('SELECT id FROM tenants WHERE slug = ?').bind(slug).first()).toBeNull()
+    expect(await count()).toEqual(before)
+    expect((await schemaTables()).filter((n) => n.startsWith('_restore_'))).toEqual([])
+    // Undamaged, the same generation restores into the same slug.
+    await env.BACKUPS.put(dataKey, original)
+    const good = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })
+    expect(good.status).toBe(200)
+  })
+
+  it('refuses a generation whose file copy is damaged, in place: no file object, no safety snapshot, nothing changed', async () => {
+    const t = await tenantWithAdmin()
+    const file = await addFile(t, 'contract.txt', 'the signed contract')
+    const row = await backupNow(t)
+    expect((await call('DELETE', `/api/v1/files/${file.id}`, { token: t.adminToken })).status).toBe(204)
+    const [blob] = await listAll(env.BACKUPS, backupKeys.blobPrefix(t.id))
+    const bytes = await objectBytes(blob!)
+    bytes[bytes.length - 1]! ^= 0x01
+    await env.BACKUPS.put(blob!, bytes)
+    const before = await tenantState(t.id)
+    const ops = await operator()
+    const restore = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: {} })
+    expectProblem(restore, 422, 'backup-corrupt')
+    expect(restore.body.detail).toMatch(/file copy/)
+    expect(await tenantState(t.id)).toEqual(before)
+    expect(await env.FILES.head(`tenants/${t.id}/files/${file.id}`)).toBeNull()
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM backups WHERE tenant_id = ? AND kind = 'safety'").bind(t.id).first('n')).toBe(0)
+    expect((await schemaTables()).filter((n) => n.startsWith('_restore_'))).toEqual([])
+  })
+
   it('restores in place: a deleted record and a deleted file come back, after a safety snapshot', async () => {
     const t = await tenantWithAdmin()
     const record = await addRecord(t, { title: 'keep me' })
@@ -331,6 +382,7 @@ describe('verify and restore', () => {
     expect(JSON.parse(safety.row_counts).records).toBe(1)
     const event = await env.DB.prepare("SELECT details FROM audit_events WHERE chain = ? AND action = 'backup.restored'").bind(t.id).first<any>()
     expect(JSON.parse(event.details)).toMatchObject({ mode: 'in_place', safety_backup_id: restored.body.safety_backup_id })
+    expect((await schemaTables()).filter((n) => n.startsWith('_restore_'))).toEqual([])
   })
 
   it('restores into a new slug: a working tenant whose admin signs in, with its own records and files', async () => {
