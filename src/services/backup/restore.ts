@@ -24,7 +24,7 @@ import { CLONE_FILTERS, TENANT_ROW_KEPT, tenantTables } from './tenant-tables'
  * in-place restore, the real tables under a new tenant row that stays
  * `suspended` (nobody can sign in) for a new slug. Each file the generation
  * holds goes back into FILES under its own ID (an object no live row refers
- * to yet), checked against its SHA-256 as it is written. Only after the last
+ * to yet), checked against its SHA-256 before it is written. Only after the last
  * segment, the digests, the row counts and every file check have passed does
  * one D1 batch (one transaction) switch: in place, delete the tenant's
  * current rows and copy the staged ones in; for a new tenant, make it
@@ -327,12 +327,14 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
     }
     const { staged, fileRows } = stage
 
-    // 2. Files back into FILES, each checked against its SHA-256 as it is written, before any row refers to them.
+    // 2. Files back into FILES, before any row refers to them.
+    //    Each copy is checked before it is written (a put aborted halfway leaves the local runtime's R2 with an
+    //    unhandled rejection), and one already in FILES is checked too, so a damaged generation is refused whatever
+    //    it would restore. Files are read twice; the data object, the bulk, once.
     for (const file of fileRows) {
+      await readBlob(env, backup.tenantId, file.sha256)
       const key = `tenants/${plan.tenantId}/files/${file.fileId}`
       if (await restoreFileObject(env, backup.tenantId, key, file)) put.push(key)
-      // Already there: the copy is still checked, so a damaged generation is refused whatever it would restore.
-      else await readBlob(env, backup.tenantId, file.sha256)
     }
 
     // 3. In place: a safety snapshot of what is about to be replaced, verified like any other (after staging, so a
