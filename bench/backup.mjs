@@ -36,7 +36,10 @@ async function api(method, path, { token, body } = {}) {
 
 async function mailedCode(to) {
   const mailbox = await api('GET', '/dev/mailbox')
-  return mailbox.items.find((m) => m.to === to && /sign-in code is \d{6}/.test(m.text)).text.match(/sign-in code is (\d{6})/)[1]
+  // Mail is Japanese by default now, English where the account chose it.
+  const code = /(?:サインイン確認コード: |sign-in code is )(\d{6})/
+  const mail = mailbox.items.find((m) => m.to === to && code.test(m.text ?? m.body))
+  return (mail.text ?? mail.body).match(code)[1]
 }
 
 async function operatorToken() {

@@ -5,6 +5,7 @@ import { newId } from '../src/lib/ids'
 import { jstDate } from '../src/lib/time'
 import { snapshotInstanceId } from '../src/services/backup/fan-out'
 import { KEEP_GENERATIONS, expiredGenerations } from '../src/services/backup/retention'
+import { randomShift, remapper } from '../src/services/backup/restore'
 import { backupKeys } from '../src/services/backup/sealed-object'
 import { KEPT_ON_RESTORE, NOT_SNAPSHOTTED, tenantTables } from '../src/services/backup/tenant-tables'
 import { NOT_TENANT_DATA } from '../src/db/tenant-tables'
@@ -416,6 +417,31 @@ describe('verify and restore', () => {
     // The source is untouched and still has its own record.
     expect((await call('GET', `/api/v1/records/${record.id}`, { token: t.adminToken })).status).toBe(200)
     expect((await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })).status).toBe(409)
+  })
+})
+
+describe('re-keying for a new tenant', () => {
+  it('gives every ID of the tenant\u2019s kinds a new random part, keeps time part and order, and leaves other kinds alone', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => newId('rec', Date.UTC(2026, 0, 1) + (i >> 4)))
+    ids.push('rec_0000000000zzzzzzzzzzzzzzzz', 'rec_00000000000000000000000000')
+    ids.sort()
+    const remap = remapper('tn_source', 'tn_target', randomShift(), new Set(['rec', 'usr']), null)
+    const mapped = ids.map((id) => remap(id) as string)
+    expect(new Set(mapped).size).toBe(ids.length)
+    for (let i = 0; i < ids.length; i++) {
+      expect(mapped[i]).not.toBe(ids[i])
+      expect(mapped[i]!.slice(0, 14)).toBe(ids[i]!.slice(0, 14))
+      expect(mapped[i]).toMatch(/^rec_[0-9a-hjkmnp-tv-z]{26}$/)
+    }
+    // Sorted in, sorted out, except where the offset wraps around within one time part: at most one break per time part.
+    let breaks = 0
+    for (let i = 1; i < mapped.length; i++) if (mapped[i]! < mapped[i - 1]!) breaks++
+    expect(breaks).toBeLessThanOrEqual(new Set(ids.map((id) => id.slice(0, 14))).size)
+    expect(remap('user:' + ids[0])).toBe('user:' + mapped[0])
+    expect(remap('tn_source')).toBe('tn_target')
+    const operatorId = newId('op')
+    expect(remap(operatorId)).toBe(operatorId)
+    expect(remap('system:bench')).toBe('system:bench')
   })
 })
 
