@@ -92,6 +92,35 @@ async function sampled(work) {
 
 const mb = (bytes) => Math.round(bytes / 1048576)
 
+/**
+ * With BENCH_INSPECTOR_PORT (the dev server's --inspector-port), the worker isolate's V8 heap after a full GC,
+ * through the inspector protocol: what of the RSS is JavaScript objects (ours) rather than the runtime's own
+ * memory (local D1's SQLite, local R2, allocator high-water marks). Null without it.
+ */
+async function isolateHeap() {
+  const port = process.env.BENCH_INSPECTOR_PORT
+  if (!port) return null
+  try {
+    // The inspector proxy wants an Origin header, which Node's own WebSocket does not send; `ws` (wrangler's) does.
+    const { default: WS } = await import('ws')
+    const ws = new WS(`ws://127.0.0.1:${port}/ws`, { headers: { Origin: 'http://127.0.0.1' } })
+    await new Promise((resolve, reject) => (ws.on('open', resolve), ws.on('error', reject)))
+    const usage = await new Promise((resolve, reject) => {
+      ws.on('message', (data) => {
+        const message = JSON.parse(String(data))
+        if (message.result && 'usedSize' in message.result) resolve(message.result)
+      })
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
+      ws.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }))
+      setTimeout(() => reject(new Error('no answer from the inspector')), 10000)
+    })
+    ws.close()
+    return { used: usage.usedSize, total: usage.totalSize }
+  } catch (error) {
+    return { error: String(error) }
+  }
+}
+
 /** The RSS once the server has been idle for a second (after the work before it has settled). */
 async function idleRss() {
   await new Promise((r) => setTimeout(r, 1000))
@@ -138,12 +167,14 @@ for (const n of sizes) {
   const idleBeforeSeed = await idleRss()
   seed(tenantId, n)
   const idleAfterSeed = await idleRss()
+  const heapAfterSeed = await isolateHeap()
 
   const snap = await sampled(() => snapshotOf(tenantId))
   const { backup } = snap.result
   if (backup.verify_result !== 'ok') throw new Error(`verification failed: ${backup.verify_result}`)
   const snapshotMs = Date.parse(backup.completed_at) - Date.parse(backup.created_at)
   const idleAfterSnapshot = await idleRss()
+  const heapAfterSnapshot = await isolateHeap()
 
   const restore = await sampled(async () => {
     const started = performance.now()
@@ -151,11 +182,13 @@ for (const n of sizes) {
     return { ms: performance.now() - started, tenantId: done.tenant_id }
   })
   const idleAfterRestore = await idleRss()
+  const heapAfterRestore = await isolateHeap()
 
   // The same snapshot again, of the restored copy (same rows), with the runtime already warm: what is left of
   // the peak above the idle RSS is the snapshot's own transient footprint.
   const again = await sampled(() => snapshotOf(restore.result.tenantId))
   const idleAfterSecond = await idleRss()
+  const heapAfterSecond = await isolateHeap()
 
   rows.push({
     records: n,
@@ -176,6 +209,14 @@ for (const n of sizes) {
     second_snapshot_s: +((Date.parse(again.result.backup.completed_at) - Date.parse(again.result.backup.created_at)) / 1000).toFixed(2),
     second_snapshot_own_mb: mb(again.peak - idleAfterRestore),
     idle_rss_after_second_snapshot_mb: mb(idleAfterSecond),
+    ...(heapAfterSeed && {
+      isolate_heap_mb: Object.fromEntries(
+        Object.entries({ after_seed: heapAfterSeed, after_snapshot: heapAfterSnapshot, after_restore: heapAfterRestore, after_second_snapshot: heapAfterSecond }).map(([k, h]) => [
+          k,
+          h.error ? h.error : { used: mb(h.used), total: mb(h.total) },
+        ]),
+      ),
+    }),
   })
   stop()
   await new Promise((r) => setTimeout(r, 2000))
@@ -202,6 +243,7 @@ for (const r of rows) {
     `| ${r.records} | ${r.idle_rss_before_seed_mb} | ${r.idle_rss_after_seed_mb} | ${r.idle_rss_after_snapshot_mb} | ${r.idle_rss_after_restore_mb} | ${r.snapshot_own_mb} | ${r.restore_own_mb} | ${r.second_snapshot_s} | ${r.second_snapshot_own_mb} | ${r.idle_rss_after_second_snapshot_mb} |`,
   )
 }
+for (const r of rows) if (r.isolate_heap_mb) console.log(`isolate heap after GC, ${r.records}: ${JSON.stringify(r.isolate_heap_mb)}`)
 console.log(`\ngoals: ${JSON.stringify(goals)} (${cpu} cores)`)
 mkdirSync('bench/results', { recursive: true })
 writeFileSync('bench/results/backup.json', JSON.stringify({ at: new Date().toISOString(), cores: cpu, rows, goals }, null, 2))
