@@ -16,7 +16,8 @@
 // what the local runtime (local D1's SQLite, local R2, V8's heap high-water mark) keeps.
 // Goals: snapshot of 100k ≤ 5 s; peak RSS at 100k within 1.2× of 10k; restore ≤ 2× snapshot.
 // Prints Markdown tables and writes bench/results/backup.json.
-// Options (env): BACKUP_SIZES (default "10000,100000"), BENCH_PORT (8797).
+// Options (env): BACKUP_SIZES (default "10000,100000"), BENCH_PORT (8797), BENCH_INSPECTOR_PORT (the dev
+// server's inspector, 9229 by default when no other dev server holds it: adds the isolate's V8 heap after GC).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { benchEnv, startDevServer } from './dev-server.mjs'

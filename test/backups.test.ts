@@ -6,7 +6,7 @@ import { jstDate } from '../src/lib/time'
 import { snapshotInstanceId } from '../src/services/backup/fan-out'
 import { KEEP_GENERATIONS, expiredGenerations } from '../src/services/backup/retention'
 import { randomShift, remapper } from '../src/services/backup/restore'
-import { backupKeys } from '../src/services/backup/sealed-object'
+import { SealedObjectWriter, backupKeys, identities, readSealedObject } from '../src/services/backup/sealed-object'
 import { KEPT_ON_RESTORE, NOT_SNAPSHOTTED, tenantTables } from '../src/services/backup/tenant-tables'
 import { NOT_TENANT_DATA } from '../src/db/tenant-tables'
 import { call, expectProblem, lastCode, operator, schemaTables, tenantWithAdmin, userOf, type TestTenant } from './helpers'
@@ -417,6 +417,64 @@ describe('verify and restore', () => {
     // The source is untouched and still has its own record.
     expect((await call('GET', `/api/v1/records/${record.id}`, { token: t.adminToken })).status).toBe(200)
     expect((await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })).status).toBe(409)
+  })
+})
+
+describe('generations written before the header named the ID kinds', () => {
+  it('still restore into a new slug: the kinds are learnt on the way, and references between rows still meet', async () => {
+    const t = await tenantWithAdmin()
+    await addRecord(t, { title: 'old format' })
+    // A reference met before the table it points to: the tenant row (written first) naming an account.
+    const admin = (await env.DB.prepare('SELECT id FROM users WHERE tenant_id = ? ORDER BY id LIMIT 1').bind(t.id).first<{ id: string }>())!.id
+    await env.DB.prepare('UPDATE tenants SET name = ? WHERE id = ?').bind(admin, t.id).run()
+    const row = await backupNow(t)
+    // Rewrite the generation as an older build wrote it: the same rows, no `id_kinds` in the header.
+    const key = backupKeys.data(t.id, row.id)
+    let text = ''
+    const decoder = new TextDecoder()
+    await readSealedObject(env, t.id, key, identities.snapshot(t.id, row.id), (piece) => void (text += decoder.decode(piece, { stream: true })))
+    const [head, ...rest] = text.split('\n')
+    const header = JSON.parse(head!)
+    expect(header.id_kinds).toMatchObject({ users: 'usr', records: 'rec' })
+    delete header.id_kinds
+    const writer = new SealedObjectWriter(env, t.id, key, identities.snapshot(t.id, row.id))
+    await writer.write(new TextEncoder().encode([JSON.stringify(header), ...rest].join('\n')))
+    const summary = await writer.close()
+    await env.DB.prepare('UPDATE backups SET plaintext_sha256 = ?, ciphertext_sha256 = ?, plaintext_bytes = ?, ciphertext_bytes = ? WHERE id = ?')
+      .bind(summary.plaintextSha256, summary.ciphertextSha256, summary.plaintextBytes, summary.ciphertextBytes, row.id)
+      .run()
+    const manifestKey = backupKeys.manifest(t.id, row.id)
+    const manifest = JSON.parse(await (await env.BACKUPS.get(manifestKey))!.text())
+    await env.BACKUPS.put(
+      manifestKey,
+      JSON.stringify({
+        ...manifest,
+        plaintext_sha256: summary.plaintextSha256,
+        ciphertext_sha256: summary.ciphertextSha256,
+        plaintext_bytes: summary.plaintextBytes,
+        ciphertext_bytes: summary.ciphertextBytes,
+      }),
+    )
+
+    const ops = await operator()
+    const slug = `dr-${crypto.randomUUID().slice(0, 8)}`
+    const restored = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })
+    expect(restored.status).toBe(200)
+    const tenantId = restored.body.tenant_id
+    const users = (await env.DB.prepare('SELECT id FROM users WHERE tenant_id = ?').bind(tenantId).all<{ id: string }>()).results.map((u) => u.id)
+    const source = (await env.DB.prepare('SELECT id FROM users WHERE tenant_id = ?').bind(t.id).all<{ id: string }>()).results.map((u) => u.id)
+    expect(users).toHaveLength(source.length)
+    for (const id of users) expect(source).not.toContain(id)
+    const records = (await env.DB.prepare('SELECT id, created_by FROM records WHERE tenant_id = ?').bind(tenantId).all<{ id: string; created_by: string }>()).results
+    expect(records).toHaveLength(1)
+    expect(users).toContain(records[0]!.created_by.replace(/^user:/, ''))
+    // No row of the copy, in any table, still names a source account (a reference met before its table was).
+    const copy = JSON.stringify(await tenantState(tenantId))
+    for (const id of source) expect(copy).not.toContain(id)
+    const name = (await env.DB.prepare('SELECT name FROM tenants WHERE id = ?').bind(tenantId).first<{ name: string }>())!.name
+    expect(users).toContain(name)
+    const login = await call('POST', '/api/v1/auth/login', { body: { tenant: slug, email: t.adminEmail, password: t.adminPassword } })
+    expect(login.status).toBe(200)
   })
 })
 
