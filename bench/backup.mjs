@@ -1,18 +1,23 @@
 // npm run bench:backup: snapshot and restore time and the local runtime's peak memory
 // for a tenant of 10,000 and one of 100,000 records of about 500 bytes (PF-3).
-// Starts its own local dev server (separate state directory), creates the two tenants
-// through the operator API, seeds their records straight into the local D1 (one
-// INSERT … SELECT over a recursive CTE: seeding through the API would take longer than
-// the measurement), then per tenant:
+// Per size, a fresh local dev server (own state directory): creates the tenant through
+// the operator API, seeds its records straight into the local D1 (one INSERT … SELECT
+// over a recursive CTE, from a separate `wrangler d1 execute` process: seeding through
+// the API would take longer than the measurement), then:
 //   1. POST /ops/v1/backups {tenant_id}: the snapshot workflow runs (snapshot, verify,
 //      retention); snapshot time = the generation's completed_at − created_at, and the
 //      wall time until the catalogue says verified;
 //   2. POST /ops/v1/backups/{id}/restore {target_slug}: the disaster-recovery drill into
-//      a new tenant (full verification, staging, one switch transaction), timed end to end;
-// while sampling the resident memory (RSS) of every workerd process under the dev server.
+//      a new tenant (one pass: decrypt, authenticate, write; then one switch), timed end to end;
+//   3. a second snapshot, of the restored copy (the same rows), with the runtime warm;
+// while sampling the resident memory (RSS) of the workerd processes under the dev server,
+// and the idle RSS before seeding, after seeding and after each step. "Own" is a step's
+// peak minus the idle RSS just before it: the memory the step itself needs, as opposed to
+// what the local runtime (local D1's SQLite, local R2, V8's heap high-water mark) keeps.
 // Goals: snapshot of 100k ≤ 5 s; peak RSS at 100k within 1.2× of 10k; restore ≤ 2× snapshot.
-// Prints a Markdown table and writes bench/results/backup.json.
-// Options (env): BACKUP_SIZES (default "10000,100000"), BENCH_PORT (8797).
+// Prints Markdown tables and writes bench/results/backup.json.
+// Options (env): BACKUP_SIZES (default "10000,100000"), BENCH_PORT (8797), BENCH_INSPECTOR_PORT (the dev
+// server's inspector, 9229 by default when no other dev server holds it: adds the isolate's V8 heap after GC).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { benchEnv, startDevServer } from './dev-server.mjs'
@@ -21,7 +26,9 @@ const sizes = (process.env.BACKUP_SIZES ?? '10000,100000').split(',').map(Number
 const port = Number(process.env.BENCH_PORT ?? 8797)
 const state = '.wrangler/bench-backup-state'
 
-const { base, stop, pid: serverPid } = await startDevServer({ port, state })
+// One fresh server (and state) per size: the runtime keeps memory it once used, so a size measured after another
+// would start from the first one's high-water mark.
+let base, stop, serverPid, ops
 
 let ip = 0
 async function api(method, path, { token, body } = {}) {
@@ -36,7 +43,10 @@ async function api(method, path, { token, body } = {}) {
 
 async function mailedCode(to) {
   const mailbox = await api('GET', '/dev/mailbox')
-  return mailbox.items.find((m) => m.to === to && /sign-in code is \d{6}/.test(m.text)).text.match(/sign-in code is (\d{6})/)[1]
+  // Mail is Japanese by default now, English where the account chose it.
+  const code = /(?:サインイン確認コード: |sign-in code is )(\d{6})/
+  const mail = mailbox.items.find((m) => m.to === to && code.test(m.text ?? m.body))
+  return (mail.text ?? mail.body).match(code)[1]
 }
 
 async function operatorToken() {
@@ -81,6 +91,56 @@ async function sampled(work) {
   }
 }
 
+const mb = (bytes) => Math.round(bytes / 1048576)
+
+/**
+ * With BENCH_INSPECTOR_PORT (the dev server's --inspector-port), the worker isolate's V8 heap after a full GC,
+ * through the inspector protocol: what of the RSS is JavaScript objects (ours) rather than the runtime's own
+ * memory (local D1's SQLite, local R2, allocator high-water marks). Null without it.
+ */
+async function isolateHeap() {
+  const port = process.env.BENCH_INSPECTOR_PORT
+  if (!port) return null
+  try {
+    // The inspector proxy wants an Origin header, which Node's own WebSocket does not send; `ws` (wrangler's) does.
+    const { default: WS } = await import('ws')
+    const ws = new WS(`ws://127.0.0.1:${port}/ws`, { headers: { Origin: 'http://127.0.0.1' } })
+    await new Promise((resolve, reject) => (ws.on('open', resolve), ws.on('error', reject)))
+    const usage = await new Promise((resolve, reject) => {
+      ws.on('message', (data) => {
+        const message = JSON.parse(String(data))
+        if (message.result && 'usedSize' in message.result) resolve(message.result)
+      })
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
+      ws.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }))
+      setTimeout(() => reject(new Error('no answer from the inspector')), 10000)
+    })
+    ws.close()
+    return { used: usage.usedSize, total: usage.totalSize }
+  } catch (error) {
+    return { error: String(error) }
+  }
+}
+
+/** The RSS once the server has been idle for a second (after the work before it has settled). */
+async function idleRss() {
+  await new Promise((r) => setTimeout(r, 1000))
+  return workerdRss()
+}
+
+/** Starts the snapshot workflow for one tenant and waits until the catalogue says it is complete and verified. */
+async function snapshotOf(tenantId) {
+  const started = performance.now()
+  await api('POST', '/ops/v1/backups', { token: ops, body: { tenant_id: tenantId } })
+  for (;;) {
+    const page = await api('GET', `/ops/v1/backups?tenant_id=${tenantId}&limit=1`, { token: ops })
+    const b = page.items[0]
+    if (b?.status === 'failed') throw new Error(`snapshot failed: ${b.error}`)
+    if (b?.status === 'complete' && b.verify_result) return { backup: b, wall: performance.now() - started }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 let seeded = 0
 function seed(tenantId, n) {
   // ~500 bytes per record: a 480-character body plus the JSON around it. IDs are unique across the bench's tenants.
@@ -95,37 +155,41 @@ function seed(tenantId, n) {
   if (run.status !== 0) throw new Error(`seeding failed: ${run.stdout} ${run.stderr}`)
 }
 
-const ops = await operatorToken()
 const rows = []
 for (const n of sizes) {
+  ;({ base, stop, pid: serverPid } = await startDevServer({ port, state }))
+  ops = await operatorToken()
   const slug = `bench-${n}-${Date.now().toString(36)}`
   const created = await api('POST', '/ops/v1/tenants', {
     token: ops,
     body: { slug, name: `Bench ${n}`, plan: 'enterprise', contact_email: `contact@${slug}.example`, admin: { email: `admin@${slug}.example`, name: 'Admin' } },
   })
   const tenantId = created.tenant.id
+  const idleBeforeSeed = await idleRss()
   seed(tenantId, n)
+  const idleAfterSeed = await idleRss()
+  const heapAfterSeed = await isolateHeap()
 
-  const snap = await sampled(async () => {
-    const started = performance.now()
-    await api('POST', '/ops/v1/backups', { token: ops, body: { tenant_id: tenantId } })
-    for (;;) {
-      const page = await api('GET', `/ops/v1/backups?tenant_id=${tenantId}&limit=1`, { token: ops })
-      const b = page.items[0]
-      if (b?.status === 'failed') throw new Error(`snapshot failed: ${b.error}`)
-      if (b?.status === 'complete' && b.verify_result) return { backup: b, wall: performance.now() - started }
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  })
+  const snap = await sampled(() => snapshotOf(tenantId))
   const { backup } = snap.result
   if (backup.verify_result !== 'ok') throw new Error(`verification failed: ${backup.verify_result}`)
   const snapshotMs = Date.parse(backup.completed_at) - Date.parse(backup.created_at)
+  const idleAfterSnapshot = await idleRss()
+  const heapAfterSnapshot = await isolateHeap()
 
   const restore = await sampled(async () => {
     const started = performance.now()
-    await api('POST', `/ops/v1/backups/${backup.id}/restore`, { token: ops, body: { target_slug: `${slug}-dr` } })
-    return performance.now() - started
+    const done = await api('POST', `/ops/v1/backups/${backup.id}/restore`, { token: ops, body: { target_slug: `${slug}-dr` } })
+    return { ms: performance.now() - started, tenantId: done.tenant_id }
   })
+  const idleAfterRestore = await idleRss()
+  const heapAfterRestore = await isolateHeap()
+
+  // The same snapshot again, of the restored copy (same rows), with the runtime already warm: what is left of
+  // the peak above the idle RSS is the snapshot's own transient footprint.
+  const again = await sampled(() => snapshotOf(restore.result.tenantId))
+  const idleAfterSecond = await idleRss()
+  const heapAfterSecond = await isolateHeap()
 
   rows.push({
     records: n,
@@ -133,17 +197,38 @@ for (const n of sizes) {
     ciphertext_mb: +(backup.ciphertext_bytes / 1048576).toFixed(1),
     snapshot_s: +(snapshotMs / 1000).toFixed(2),
     snapshot_and_verify_wall_s: +(snap.result.wall / 1000).toFixed(2),
-    restore_s: +(restore.result / 1000).toFixed(2),
-    peak_rss_snapshot_mb: Math.round(snap.peak / 1048576),
-    peak_rss_restore_mb: Math.round(restore.peak / 1048576),
+    restore_s: +(restore.result.ms / 1000).toFixed(2),
+    peak_rss_snapshot_mb: mb(snap.peak),
+    peak_rss_restore_mb: mb(restore.peak),
+    idle_rss_before_seed_mb: mb(idleBeforeSeed),
+    idle_rss_after_seed_mb: mb(idleAfterSeed),
+    idle_rss_after_snapshot_mb: mb(idleAfterSnapshot),
+    idle_rss_after_restore_mb: mb(idleAfterRestore),
+    // Ours: the peak above the idle RSS just before (after seeding), first with a cold runtime, then warm.
+    snapshot_own_mb: mb(snap.peak - idleAfterSeed),
+    restore_own_mb: mb(restore.peak - idleAfterSnapshot),
+    second_snapshot_s: +((Date.parse(again.result.backup.completed_at) - Date.parse(again.result.backup.created_at)) / 1000).toFixed(2),
+    second_snapshot_own_mb: mb(again.peak - idleAfterRestore),
+    idle_rss_after_second_snapshot_mb: mb(idleAfterSecond),
+    ...(heapAfterSeed && {
+      isolate_heap_mb: Object.fromEntries(
+        Object.entries({ after_seed: heapAfterSeed, after_snapshot: heapAfterSnapshot, after_restore: heapAfterRestore, after_second_snapshot: heapAfterSecond }).map(([k, h]) => [
+          k,
+          h.error ? h.error : { used: mb(h.used), total: mb(h.total) },
+        ]),
+      ),
+    }),
   })
+  stop()
+  await new Promise((r) => setTimeout(r, 2000))
 }
-stop()
 
 const [small, large] = [rows[0], rows.at(-1)]
 const goals = {
   snapshot_100k_le_5s: large.snapshot_s <= 5,
   memory_flat_1_2x: Math.max(large.peak_rss_snapshot_mb, large.peak_rss_restore_mb) <= 1.2 * Math.max(small.peak_rss_snapshot_mb, small.peak_rss_restore_mb),
+  // The same, for the share of the peak that is the snapshot's own (peak minus the idle RSS before it, warm runtime).
+  own_memory_flat_1_2x: large.second_snapshot_own_mb <= 1.2 * Math.max(small.second_snapshot_own_mb, 1),
   restore_le_2x_snapshot: large.restore_s <= 2 * large.snapshot_s,
 }
 const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim()
@@ -152,6 +237,14 @@ console.log(`|---|---|---|---|---|---|---|---|`)
 for (const r of rows) {
   console.log(`| ${r.records} | ${r.rows_in_snapshot} | ${r.ciphertext_mb} | ${r.snapshot_s} | ${r.snapshot_and_verify_wall_s} | ${r.restore_s} | ${r.peak_rss_snapshot_mb} | ${r.peak_rss_restore_mb} |`)
 }
+console.log(`\n| records | idle RSS before seed | after seed | after snapshot | after restore | snapshot own (cold) | restore own | 2nd snapshot s | 2nd snapshot own (warm) | idle after 2nd |`)
+console.log(`|---|---|---|---|---|---|---|---|---|---|`)
+for (const r of rows) {
+  console.log(
+    `| ${r.records} | ${r.idle_rss_before_seed_mb} | ${r.idle_rss_after_seed_mb} | ${r.idle_rss_after_snapshot_mb} | ${r.idle_rss_after_restore_mb} | ${r.snapshot_own_mb} | ${r.restore_own_mb} | ${r.second_snapshot_s} | ${r.second_snapshot_own_mb} | ${r.idle_rss_after_second_snapshot_mb} |`,
+  )
+}
+for (const r of rows) if (r.isolate_heap_mb) console.log(`isolate heap after GC, ${r.records}: ${JSON.stringify(r.isolate_heap_mb)}`)
 console.log(`\ngoals: ${JSON.stringify(goals)} (${cpu} cores)`)
 mkdirSync('bench/results', { recursive: true })
 writeFileSync('bench/results/backup.json', JSON.stringify({ at: new Date().toISOString(), cores: cpu, rows, goals }, null, 2))

@@ -5,7 +5,8 @@ import { newId } from '../src/lib/ids'
 import { jstDate } from '../src/lib/time'
 import { snapshotInstanceId } from '../src/services/backup/fan-out'
 import { KEEP_GENERATIONS, expiredGenerations } from '../src/services/backup/retention'
-import { backupKeys } from '../src/services/backup/sealed-object'
+import { randomShift, remapper } from '../src/services/backup/restore'
+import { SealedObjectWriter, backupKeys, identities, readSealedObject } from '../src/services/backup/sealed-object'
 import { KEPT_ON_RESTORE, NOT_SNAPSHOTTED, tenantTables } from '../src/services/backup/tenant-tables'
 import { NOT_TENANT_DATA } from '../src/db/tenant-tables'
 import { call, expectProblem, lastCode, operator, schemaTables, tenantWithAdmin, userOf, type TestTenant } from './helpers'
@@ -293,6 +294,57 @@ describe('verify and restore', () => {
     await refused(one.t, one.row.id, /does not decrypt/)
   })
 
+  it('refuses a damaged generation into a new slug after rows were written, and leaves no tenant, row or file behind', async () => {
+    const t = await tenantWithAdmin()
+    await addFile(t, 'kept.txt', 'a file the restore would copy')
+    for (let i = 0; i < 30; i++) await addRecord(t, { i, body: 'x'.repeat(5000) })
+    const row = await backupNow(t)
+    const dataKey = backupKeys.data(t.id, row.id)
+    // The last segment: every table before it has been written by the time it fails.
+    const original = await objectBytes(dataKey)
+    const bytes = original.slice()
+    bytes[bytes.length - 20]! ^= 0x01
+    await env.BACKUPS.put(dataKey, bytes)
+    const count = async () => ({
+      tenants: await env.DB.prepare('SELECT count(*) AS n FROM tenants').first('n'),
+      users: await env.DB.prepare('SELECT count(*) AS n FROM users').first('n'),
+      records: await env.DB.prepare('SELECT count(*) AS n FROM records').first('n'),
+      files: await env.DB.prepare('SELECT count(*) AS n FROM files').first('n'),
+      objects: await listAll(env.FILES, 'tenants/'),
+    })
+    const before = await count()
+    const ops = await operator()
+    const slug = `dr-${crypto.randomUUID().slice(0, 8)}`
+    expectProblem(await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } }), 422, 'backup-corrupt')
+    expect(await env.DB.prepare('SELECT id FROM tenants WHERE slug = ?').bind(slug).first()).toBeNull()
+    expect(await count()).toEqual(before)
+    expect((await schemaTables()).filter((n) => n.startsWith('_restore_'))).toEqual([])
+    // Undamaged, the same generation restores into the same slug.
+    await env.BACKUPS.put(dataKey, original)
+    const good = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })
+    expect(good.status).toBe(200)
+  })
+
+  it('refuses a generation whose file copy is damaged, in place: no file object, no safety snapshot, nothing changed', async () => {
+    const t = await tenantWithAdmin()
+    const file = await addFile(t, 'contract.txt', 'the signed contract')
+    const row = await backupNow(t)
+    expect((await call('DELETE', `/api/v1/files/${file.id}`, { token: t.adminToken })).status).toBe(204)
+    const [blob] = await listAll(env.BACKUPS, backupKeys.blobPrefix(t.id))
+    const bytes = await objectBytes(blob!)
+    bytes[bytes.length - 1]! ^= 0x01
+    await env.BACKUPS.put(blob!, bytes)
+    const before = await tenantState(t.id)
+    const ops = await operator()
+    const restore = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: {} })
+    expectProblem(restore, 422, 'backup-corrupt')
+    expect(restore.body.detail).toMatch(/file copy/)
+    expect(await tenantState(t.id)).toEqual(before)
+    expect(await env.FILES.head(`tenants/${t.id}/files/${file.id}`)).toBeNull()
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM backups WHERE tenant_id = ? AND kind = 'safety'").bind(t.id).first('n')).toBe(0)
+    expect((await schemaTables()).filter((n) => n.startsWith('_restore_'))).toEqual([])
+  })
+
   it('restores in place: a deleted record and a deleted file come back, after a safety snapshot', async () => {
     const t = await tenantWithAdmin()
     const record = await addRecord(t, { title: 'keep me' })
@@ -331,6 +383,7 @@ describe('verify and restore', () => {
     expect(JSON.parse(safety.row_counts).records).toBe(1)
     const event = await env.DB.prepare("SELECT details FROM audit_events WHERE chain = ? AND action = 'backup.restored'").bind(t.id).first<any>()
     expect(JSON.parse(event.details)).toMatchObject({ mode: 'in_place', safety_backup_id: restored.body.safety_backup_id })
+    expect((await schemaTables()).filter((n) => n.startsWith('_restore_'))).toEqual([])
   })
 
   it('restores into a new slug: a working tenant whose admin signs in, with its own records and files', async () => {
@@ -364,6 +417,89 @@ describe('verify and restore', () => {
     // The source is untouched and still has its own record.
     expect((await call('GET', `/api/v1/records/${record.id}`, { token: t.adminToken })).status).toBe(200)
     expect((await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })).status).toBe(409)
+  })
+})
+
+describe('generations written before the header named the ID kinds', () => {
+  it('still restore into a new slug: the kinds are learnt on the way, and references between rows still meet', async () => {
+    const t = await tenantWithAdmin()
+    await addRecord(t, { title: 'old format' })
+    // A reference met before the table it points to: the tenant row (written first) naming an account.
+    const admin = (await env.DB.prepare('SELECT id FROM users WHERE tenant_id = ? ORDER BY id LIMIT 1').bind(t.id).first<{ id: string }>())!.id
+    await env.DB.prepare('UPDATE tenants SET name = ? WHERE id = ?').bind(admin, t.id).run()
+    const row = await backupNow(t)
+    // Rewrite the generation as an older build wrote it: the same rows, no `id_kinds` in the header.
+    const key = backupKeys.data(t.id, row.id)
+    let text = ''
+    const decoder = new TextDecoder()
+    await readSealedObject(env, t.id, key, identities.snapshot(t.id, row.id), (piece) => void (text += decoder.decode(piece, { stream: true })))
+    const [head, ...rest] = text.split('\n')
+    const header = JSON.parse(head!)
+    expect(header.id_kinds).toMatchObject({ users: 'usr', records: 'rec' })
+    delete header.id_kinds
+    const writer = new SealedObjectWriter(env, t.id, key, identities.snapshot(t.id, row.id))
+    await writer.write(new TextEncoder().encode([JSON.stringify(header), ...rest].join('\n')))
+    const summary = await writer.close()
+    await env.DB.prepare('UPDATE backups SET plaintext_sha256 = ?, ciphertext_sha256 = ?, plaintext_bytes = ?, ciphertext_bytes = ? WHERE id = ?')
+      .bind(summary.plaintextSha256, summary.ciphertextSha256, summary.plaintextBytes, summary.ciphertextBytes, row.id)
+      .run()
+    const manifestKey = backupKeys.manifest(t.id, row.id)
+    const manifest = JSON.parse(await (await env.BACKUPS.get(manifestKey))!.text())
+    await env.BACKUPS.put(
+      manifestKey,
+      JSON.stringify({
+        ...manifest,
+        plaintext_sha256: summary.plaintextSha256,
+        ciphertext_sha256: summary.ciphertextSha256,
+        plaintext_bytes: summary.plaintextBytes,
+        ciphertext_bytes: summary.ciphertextBytes,
+      }),
+    )
+
+    const ops = await operator()
+    const slug = `dr-${crypto.randomUUID().slice(0, 8)}`
+    const restored = await call('POST', `/ops/v1/backups/${row.id}/restore`, { token: ops, body: { target_slug: slug } })
+    expect(restored.status).toBe(200)
+    const tenantId = restored.body.tenant_id
+    const users = (await env.DB.prepare('SELECT id FROM users WHERE tenant_id = ?').bind(tenantId).all<{ id: string }>()).results.map((u) => u.id)
+    const source = (await env.DB.prepare('SELECT id FROM users WHERE tenant_id = ?').bind(t.id).all<{ id: string }>()).results.map((u) => u.id)
+    expect(users).toHaveLength(source.length)
+    for (const id of users) expect(source).not.toContain(id)
+    const records = (await env.DB.prepare('SELECT id, created_by FROM records WHERE tenant_id = ?').bind(tenantId).all<{ id: string; created_by: string }>()).results
+    expect(records).toHaveLength(1)
+    expect(users).toContain(records[0]!.created_by.replace(/^user:/, ''))
+    // No row of the copy, in any table, still names a source account (a reference met before its table was).
+    const copy = JSON.stringify(await tenantState(tenantId))
+    for (const id of source) expect(copy).not.toContain(id)
+    const name = (await env.DB.prepare('SELECT name FROM tenants WHERE id = ?').bind(tenantId).first<{ name: string }>())!.name
+    expect(users).toContain(name)
+    const login = await call('POST', '/api/v1/auth/login', { body: { tenant: slug, email: t.adminEmail, password: t.adminPassword } })
+    expect(login.status).toBe(200)
+  })
+})
+
+describe('re-keying for a new tenant', () => {
+  it('gives every ID of the tenant\u2019s kinds a new random part, keeps time part and order, and leaves other kinds alone', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => newId('rec', Date.UTC(2026, 0, 1) + (i >> 4)))
+    ids.push('rec_0000000000zzzzzzzzzzzzzzzz', 'rec_00000000000000000000000000')
+    ids.sort()
+    const remap = remapper('tn_source', 'tn_target', randomShift(), new Set(['rec', 'usr']), null)
+    const mapped = ids.map((id) => remap(id) as string)
+    expect(new Set(mapped).size).toBe(ids.length)
+    for (let i = 0; i < ids.length; i++) {
+      expect(mapped[i]).not.toBe(ids[i])
+      expect(mapped[i]!.slice(0, 14)).toBe(ids[i]!.slice(0, 14))
+      expect(mapped[i]).toMatch(/^rec_[0-9a-hjkmnp-tv-z]{26}$/)
+    }
+    // Sorted in, sorted out, except where the offset wraps around within one time part: at most one break per time part.
+    let breaks = 0
+    for (let i = 1; i < mapped.length; i++) if (mapped[i]! < mapped[i - 1]!) breaks++
+    expect(breaks).toBeLessThanOrEqual(new Set(ids.map((id) => id.slice(0, 14))).size)
+    expect(remap('user:' + ids[0])).toBe('user:' + mapped[0])
+    expect(remap('tn_source')).toBe('tn_target')
+    const operatorId = newId('op')
+    expect(remap(operatorId)).toBe(operatorId)
+    expect(remap('system:bench')).toBe('system:bench')
   })
 })
 

@@ -1,5 +1,4 @@
 import { eq } from 'drizzle-orm'
-import { createHash } from 'node:crypto'
 import { database } from '../../db/client'
 import { backups, tenants } from '../../db/schema'
 import type { SqlWrite } from '../../durable/audit-chain'
@@ -18,28 +17,29 @@ import { CLONE_FILTERS, TENANT_ROW_KEPT, tenantTables } from './tenant-tables'
  * Restores a generation, in place or into a new tenant (the disaster-recovery
  * drill, AV-6).
  *
- * Nothing is written before the whole generation and every file copy it
- * refers to have been decrypted and checked (a tampered or wrong-key one is
- * refused with 422 `backup-corrupt`). Then the rows are written into staging
- * tables (`_restore_<id>_<table>`, invisible to the app) while being checked
- * a second time, the files the generation holds are put back into FILES under
- * their own IDs (objects no row refers to yet), and one D1 batch (one
- * transaction) switches the tenant over: delete its current rows, copy the
- * staged ones in, record `backup.restored`. The tenant sees the state before
- * or the state after, never a mix; a failure before the switch leaves its
- * data exactly as it was (only orphan file objects and staging tables, which
- * are removed). File objects the restored state no longer refers to are
- * deleted after the switch. The switch is one transaction, so its size is
- * bounded by what D1 commits in one batch (docs/backups.md).
- *
- * Into a new tenant there is nothing to switch from: the rows go straight
- * into the real tables under a new tenant row that stays `suspended` (no one
- * can sign in) until the same kind of final transaction makes it active;
- * a failure before that deletes the new tenant again (its rows cascade).
+ * One pass: the generation is decrypted and authenticated segment by
+ * segment while its rows are written somewhere the tenant cannot see:
+ * staging tables (`_restore_<id>_<table>`, which the app never reads) for an
+ * in-place restore, the real tables under a new tenant row that stays
+ * `suspended` (nobody can sign in) for a new slug. Each file the generation
+ * holds goes back into FILES under its own ID (an object no live row refers
+ * to yet), checked against its SHA-256 before it is written. Only after the last
+ * segment, the digests, the row counts and every file check have passed does
+ * one D1 batch (one transaction) switch: in place, delete the tenant's
+ * current rows and copy the staged ones in; for a new tenant, make it
+ * active. That batch records `backup.restored`. A tampered, truncated,
+ * reordered or wrong-key generation fails before the switch, and what the
+ * restore wrote is removed again (staging tables dropped, the suspended
+ * tenant deleted with its rows, the file objects it put deleted), so the
+ * tenant sees the state before or the state after, never a mix. File
+ * objects the restored state no longer refers to are deleted after the
+ * switch. The switch is one transaction, so its size is bounded by what D1
+ * commits in one batch (docs/backups.md).
  *
  * In place, a safety snapshot of the current state is taken and verified
- * first, so a restore can itself be undone. Tables in KEPT_ON_RESTORE keep
- * their current rows (the audit trail above all).
+ * after staging and before the switch, so a restore can itself be undone
+ * (and a refused one leaves none). Tables in KEPT_ON_RESTORE keep their
+ * current rows (the audit trail above all).
  */
 
 const STAGE_CHUNK_CHARS = 512 * 1024
@@ -53,27 +53,67 @@ function stagingName(restoreId: string, table: string) {
   return `_restore_${restoreId}_${table}`
 }
 
+const HALF = 2 ** 40
+
+/** Eight base-32 digits (40 bits) as a number, and back. */
+function decode40(digits: string) {
+  let n = 0
+  for (const d of digits) n = n * 32 + ALPHABET.indexOf(d)
+  return n
+}
+function encode40(n: number) {
+  let out = ''
+  for (let i = 0; i < 8; i++) {
+    out = ALPHABET[n % 32] + out
+    n = Math.floor(n / 32)
+  }
+  return out
+}
+
+/** A random 80-bit offset for one restore, as two 40-bit halves. */
+export function randomShift(): [number, number] {
+  const b = crypto.getRandomValues(new Uint8Array(10))
+  const half = (at: number) => b.subarray(at, at + 5).reduce((n, byte) => n * 256 + byte, 0)
+  return [half(0), half(5) || 1]
+}
+
 /**
  * Re-keys a row for the new tenant without a table of every ID: an ID of a
- * kind the tenant's own rows have (its prefix) gets a new random part derived
- * from the old one, the same wherever it appears, so references between
- * rows (`account_id`, `created_by: user:<id>`) still meet. IDs of other
- * kinds (operators, plans, incidents) stay as they are.
+ * kind the tenant's own rows have (its prefix) gets a new random part, its
+ * old one plus this restore's secret 80-bit offset (mod 2^80), the same
+ * wherever it appears, so references between rows (`account_id`,
+ * `created_by: user:<id>`) still meet. IDs of other kinds (operators,
+ * plans, incidents) stay as they are. The time part stays, so IDs still sort
+ * by creation time.
+ *
+ * Why an offset rather than a hash: it is a bijection (no two IDs meet), and
+ * it keeps the order of IDs that share a time part (up to one wrap-around),
+ * so the rows, which the snapshot holds in key order, are appended to the
+ * primary-key and tenant indexes instead of landing at random places in
+ * them: random keys made SQLite rewrite most index pages at every commit
+ * (8 s instead of 1 s for 100,000 records, docs/backups.md). The offset
+ * comes from crypto.getRandomValues and is kept nowhere.
  */
-function remapper(source: string, target: string, salt: string, prefixes: Set<string>) {
+export function remapper(source: string, target: string, shift: [number, number], prefixes: Set<string>, passed: Set<string> | null) {
   return (value: unknown) => {
     if (typeof value !== 'string') return value
     if (value === source) return target
     const m = ID_SHAPE.exec(value)
-    if (!m || !prefixes.has(m[2]!)) return value
-    const digest = createHash('sha256').update(`${salt}|${m[2]}_${m[3]}${m[4]}`).digest()
-    let rand = ''
-    for (let i = 0; i < 16; i++) rand += ALPHABET[digest[i]! % 32]
-    return `${m[1] ?? ''}${m[2]}_${m[3]}${rand}`
+    if (!m) return value
+    if (!prefixes.has(m[2]!)) {
+      passed?.add(m[2]!)
+      return value
+    }
+    const rand = m[4]!
+    let lo = decode40(rand.slice(8)) + shift[1]
+    const carry = lo >= HALF ? 1 : 0
+    lo -= carry * HALF
+    const hi = (decode40(rand.slice(0, 8)) + shift[0] + carry) % HALF
+    return `${m[1] ?? ''}${m[2]}_${m[3]}${encode40(hi)}${encode40(lo)}`
   }
 }
 
-type Plan = { mode: 'in_place' | 'new_tenant'; tenantId: string; slug: string | null }
+type Plan = { mode: 'in_place' | 'new_tenant'; tenantId: string; slug: string | null; shift: [number, number] }
 
 /** Writes staged rows in chunks of json_each inserts, a few statements per batch. */
 class Stager {
@@ -139,24 +179,30 @@ class Stager {
     await this.send()
     await this.inFlight
   }
+
+  /** Waits for whatever is in flight, failed or not (before cleaning up after a failure). */
+  async settle() {
+    await this.inFlight.catch(() => undefined)
+  }
 }
 
 async function dropStaging(env: Env, restoreId: string) {
-  const { results } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?").bind(`\\_restore\\_${restoreId}\\_%`).all<{ name: string }>()
-  // LIKE without ESCAPE treats `_` as a wildcard; the exact prefix check keeps other restores' tables.
+  // `_` is a LIKE wildcard, hence the escape; the prefix check below keeps other restores' tables anyway.
+  const { results } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\'")
+    .bind(`\\_restore\\_${restoreId}\\_%`)
+    .all<{ name: string }>()
   const mine = results.filter((r) => r.name.startsWith(`_restore_${restoreId}_`))
   if (mine.length) await env.DB.batch(mine.map((r) => env.DB.prepare(`DROP TABLE IF EXISTS "${r.name}"`)))
 }
 
-/** Puts a generation's file back into FILES (under the restored row's ID) unless it is there already. */
-async function restoreFileObject(env: Env, sourceTenant: string, target: { tenantId: string; fileId: string; sha256: string; size: number }) {
-  const key = `tenants/${target.tenantId}/files/${target.fileId}`
+/** Puts a generation's file back into FILES at `key` unless it is there already; false when it was. */
+async function restoreFileObject(env: Env, sourceTenant: string, key: string, file: { sha256: string; size: number }) {
   if (await env.FILES.head(key)) return false
-  const { readable, writable } = new FixedLengthStream(target.size)
+  const { readable, writable } = new FixedLengthStream(file.size)
   const putting = env.FILES.put(key, readable)
   const writer = writable.getWriter()
   try {
-    await readBlob(env, sourceTenant, target.sha256, (piece) => writer.write(piece))
+    await readBlob(env, sourceTenant, file.sha256, (piece) => writer.write(piece))
     await writer.close()
     await putting
   } catch (error) {
@@ -168,73 +214,62 @@ async function restoreFileObject(env: Env, sourceTenant: string, target: { tenan
   return true
 }
 
-export async function restoreBackup(env: Env, backupId: string, input: RestoreInput, actor: AuditActor, meta: RequestMeta) {
-  const db = database(env)
-  const backup = await findBackup(db, backupId)
-  if (backup.status !== 'complete') throw notComplete(backup)
-  const source = await db.select().from(tenants).where(eq(tenants.id, backup.tenantId)).get()
-  if (!input.target_slug && !source) throw Problem.conflict('The tenant no longer exists; restore into a new slug (target_slug).', 'tenant-gone')
-  if (input.target_slug && (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.target_slug)).get())) {
-    throw Problem.conflict(`The slug ${JSON.stringify(input.target_slug)} is already taken.`, 'slug-taken')
-  }
-  if (backup.schemaVersion !== (await schemaVersion(env))) {
-    throw Problem.conflict(`Backup ${backup.id} was taken at schema ${backup.schemaVersion}; this service runs another schema.`, 'backup-schema-mismatch')
-  }
+/** A row refers to an ID of a kind whose table comes later in the generation: the lazy re-keying missed it. */
+class ForwardReference extends Error {}
 
-  // 1. Verify everything, collecting the ID kinds a new tenant's copy must re-key (all IDs of a table share one).
-  const prefixes = new Set<string>()
-  const restored = new Map(tenantTables().map((t) => [t.name, t]))
-  const failure = await checkBackup(env, backup, {
-    onFirstRow: (section, row) => {
-      const at = section.columns.indexOf('id')
-      const value = at >= 0 ? row[at] : null
-      if (typeof value === 'string' && restored.get(section.table)?.restored) {
-        const m = ID_SHAPE.exec(value)
-        if (m) prefixes.add(m[2]!)
-      }
-    },
-  })
-  if (failure) {
-    await recordRefusal(env, backup, failure, actor, meta)
-    throw backupCorrupt(backup.id, failure)
-  }
+type StageResult = { staged: TableSection[]; fileRows: { fileId: string; sha256: string; size: number }[] }
 
-  const plan: Plan = input.target_slug
-    ? { mode: 'new_tenant', tenantId: newId('tn'), slug: input.target_slug }
-    : { mode: 'in_place', tenantId: backup.tenantId, slug: null }
-
-  // 2. In place: a safety snapshot of what is about to be replaced, verified like any other.
-  let safetyId: string | null = null
-  if (plan.mode === 'in_place') {
-    const safety = await takeSnapshot(env, { tenantId: backup.tenantId, jstDate: jstDate(), kind: 'safety' }, meta)
-    safetyId = safety.backupId
-    const safetyRow = (await db.select().from(backups).where(eq(backups.id, safety.backupId)).get())!
-    const safetyFailure = await checkBackup(env, safetyRow)
-    if (safetyFailure) throw new Error(`safety snapshot ${safety.backupId} does not verify: ${safetyFailure}`)
-    await db.update(backups).set({ verifiedAt: isoNow(), verifyResult: 'ok' }).where(eq(backups.id, safety.backupId))
-  }
-
-  // 3. Stage (checking everything a second time as it is read).
-  const restoreId = crypto.randomUUID().replace(/-/g, '').slice(0, 12)
+/**
+ * One pass over the generation: every segment is decrypted and authenticated
+ * and every line checked (readSnapshot) while its rows go into the stager, so
+ * the data is read once. Nothing the tenant sees is written: staging tables,
+ * or the rows of a new tenant that stays suspended. readSnapshot throws at
+ * the first segment that does not open, and compares the digests and row
+ * counts after the last; only then does the caller switch.
+ *
+ * A new tenant's IDs are re-keyed by kind (remapper). The kinds are learnt
+ * from the first row of each table as the pass reaches it; `known` skips the
+ * learning (the second pass after a ForwardReference). A snapshot records the
+ * kinds in its header, so the learning only has to confirm them.
+ */
+async function stageGeneration(env: Env, backup: BackupRow, plan: Plan, restoreId: string, known: Set<string> | null): Promise<StageResult> {
   const stager = new Stager(env, restoreId, plan.mode === 'new_tenant')
-  const remap = plan.mode === 'new_tenant' ? remapper(backup.tenantId, plan.tenantId, restoreId, prefixes) : (v: unknown) => v
+  const restored = new Map(tenantTables().map((t) => [t.name, t]))
+  const prefixes = known ?? new Set<string>()
+  // ID kinds left as they were because no table had shown them yet: if one turns up later, the pass is redone.
+  const passed = new Set<string>()
+  const remap = plan.mode === 'new_tenant' ? remapper(backup.tenantId, plan.tenantId, plan.shift, prefixes, known ? null : passed) : null
   const now = isoNow()
   const staged: TableSection[] = []
-  const fileRows: { fileId: string; sha256: string; size: number }[] = []
+  const fileRows: StageResult['fileRows'] = []
   let current: TableSection | null = null
   try {
     await readSnapshot(env, backup, {
       onTable: async (section) => {
-        const table = restored.get(section.table)
         const filter = CLONE_FILTERS[section.table]
-        current = table?.restored && !(plan.mode === 'new_tenant' && filter?.skipAll) ? section : null
+        current = restored.get(section.table)?.restored && !(plan.mode === 'new_tenant' && filter?.skipAll) ? section : null
         if (!current) return
         staged.push(section)
         await stager.begin(section)
       },
+      onHeader: (header) => {
+        // Kinds recorded by the snapshot (older generations have none: then they are learnt table by table).
+        if (!remap || known || typeof header.id_kinds !== 'object' || header.id_kinds === null) return
+        for (const [table, kind] of Object.entries(header.id_kinds as Record<string, unknown>)) {
+          if (typeof kind === 'string' && restored.get(table)?.restored) prefixes.add(kind)
+        }
+      },
+      onFirstRow: (section, row) => {
+        if (!remap || known || !restored.get(section.table)?.restored) return
+        const at = section.columns.indexOf('id')
+        const m = at >= 0 && typeof row[at] === 'string' ? ID_SHAPE.exec(row[at] as string) : null
+        if (!m) return
+        if (passed.has(m[2]!)) throw new ForwardReference(m[2])
+        prefixes.add(m[2]!)
+      },
       onRow: async (section, row) => {
         if (current !== section) return
-        if (plan.mode === 'new_tenant') {
+        if (remap) {
           const filter = CLONE_FILTERS[section.table]
           if (filter?.keep && !filter.keep(Object.fromEntries(section.columns.map((c, i) => [c, row[i]])))) return
           row = row.map(remap)
@@ -258,11 +293,97 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
       },
     })
     await stager.end()
+  } catch (error) {
+    // A batch may still be in flight; let it land before the caller cleans up after it.
+    await stager.settle()
+    throw error
+  }
+  return { staged, fileRows }
+}
 
-    // 4. Files back into FILES, before any row refers to them.
-    for (const file of fileRows) await restoreFileObject(env, backup.tenantId, { tenantId: plan.tenantId, ...file })
+/** The ID kinds of a generation's restored tables, without writing anything (the slow path after a ForwardReference). */
+async function idKinds(env: Env, backup: BackupRow) {
+  const prefixes = new Set<string>()
+  const restored = new Map(tenantTables().map((t) => [t.name, t]))
+  await readSnapshot(env, backup, {
+    onFirstRow: (section, row) => {
+      const at = section.columns.indexOf('id')
+      const value = at >= 0 ? row[at] : null
+      if (typeof value === 'string' && restored.get(section.table)?.restored) {
+        const m = ID_SHAPE.exec(value)
+        if (m) prefixes.add(m[2]!)
+      }
+    },
+  })
+  return prefixes
+}
 
-    // 5. The switch: one transaction.
+/** Removes a new tenant that never became active (its rows cascade from the tenant row). */
+async function dropNewTenant(env: Env, tenantId: string) {
+  await env.DB.prepare("DELETE FROM tenants WHERE id = ? AND status = 'suspended'").bind(tenantId).run()
+}
+
+export async function restoreBackup(env: Env, backupId: string, input: RestoreInput, actor: AuditActor, meta: RequestMeta) {
+  const db = database(env)
+  const backup = await findBackup(db, backupId)
+  if (backup.status !== 'complete') throw notComplete(backup)
+  const source = await db.select().from(tenants).where(eq(tenants.id, backup.tenantId)).get()
+  if (!input.target_slug && !source) throw Problem.conflict('The tenant no longer exists; restore into a new slug (target_slug).', 'tenant-gone')
+  if (input.target_slug && (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.target_slug)).get())) {
+    throw Problem.conflict(`The slug ${JSON.stringify(input.target_slug)} is already taken.`, 'slug-taken')
+  }
+  if (backup.schemaVersion !== (await schemaVersion(env))) {
+    throw Problem.conflict(`Backup ${backup.id} was taken at schema ${backup.schemaVersion}; this service runs another schema.`, 'backup-schema-mismatch')
+  }
+  const blobs = await env.DB.prepare('SELECT count(*) AS n FROM backup_blobs WHERE backup_id = ?').bind(backup.id).first<{ n: number }>()
+  if (blobs?.n !== backup.blobCount) {
+    await recordRefusal(env, backup, 'the file copies do not match the catalogue', actor, meta)
+    throw backupCorrupt(backup.id, 'the file copies do not match the catalogue')
+  }
+
+  const plan: Plan = input.target_slug
+    ? { mode: 'new_tenant', tenantId: newId('tn'), slug: input.target_slug, shift: randomShift() }
+    : { mode: 'in_place', tenantId: backup.tenantId, slug: null, shift: [0, 0] }
+  const restoreId = crypto.randomUUID().replace(/-/g, '').slice(0, 12)
+  // File objects this restore put into FILES: removed again if it does not switch.
+  const put: string[] = []
+  let switched = false
+  let safetyId: string | null = null
+  try {
+    // 1. Decrypt, authenticate and stage in one pass.
+    let stage: StageResult
+    try {
+      stage = await stageGeneration(env, backup, plan, restoreId, null)
+    } catch (error) {
+      if (!(error instanceof ForwardReference)) throw error
+      await dropNewTenant(env, plan.tenantId)
+      stage = await stageGeneration(env, backup, plan, restoreId, await idKinds(env, backup))
+    }
+    const { staged, fileRows } = stage
+
+    // 2. Files back into FILES, before any row refers to them.
+    //    Each copy is checked before it is written (a put aborted halfway leaves the local runtime's R2 with an
+    //    unhandled rejection), and one already in FILES is checked too, so a damaged generation is refused whatever
+    //    it would restore. Files are read twice; the data object, the bulk, once.
+    for (const file of fileRows) {
+      await readBlob(env, backup.tenantId, file.sha256)
+      const key = `tenants/${plan.tenantId}/files/${file.fileId}`
+      if (await restoreFileObject(env, backup.tenantId, key, file)) put.push(key)
+    }
+
+    // 3. In place: a safety snapshot of what is about to be replaced, verified like any other (after staging, so a
+    //    refused generation leaves no safety snapshot behind, and the safety snapshot is as close to the switch as it can be).
+    if (plan.mode === 'in_place') {
+      const safety = await takeSnapshot(env, { tenantId: backup.tenantId, jstDate: jstDate(), kind: 'safety' }, meta)
+      safetyId = safety.backupId
+      const safetyRow = (await db.select().from(backups).where(eq(backups.id, safety.backupId)).get())!
+      const safetyFailure = await checkBackup(env, safetyRow)
+      if (safetyFailure) throw new Error(`safety snapshot ${safety.backupId} does not verify: ${safetyFailure}`)
+      await db.update(backups).set({ verifiedAt: isoNow(), verifyResult: 'ok' }).where(eq(backups.id, safety.backupId))
+    }
+
+    // 4. The switch: one transaction.
+    const now = isoNow()
     const currentFiles =
       plan.mode === 'in_place'
         ? (await env.DB.prepare('SELECT id FROM files WHERE tenant_id = ?').bind(plan.tenantId).all<{ id: string }>()).results.map((r) => r.id)
@@ -282,8 +403,6 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
         sql: `UPDATE tenants SET (${others.map((c) => `"${c}"`).join(', ')}) = (SELECT ${others.map((c) => `"${c}"`).join(', ')} FROM "${stagingName(restoreId, 'tenants')}") WHERE id = ?`,
         params: [plan.tenantId],
       })
-    }
-    if (plan.mode === 'in_place') {
       for (const section of staged) {
         if (section.table === 'tenants') continue
         writes.push({ sql: `INSERT INTO "${section.table}" (${cols(section)}) SELECT ${cols(section)} FROM "${stagingName(restoreId, section.table)}"`, params: [] })
@@ -322,8 +441,9 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
       if (String(error).includes('UNIQUE constraint failed: tenants.slug')) throw Problem.conflict(`The slug ${JSON.stringify(plan.slug)} is already taken.`, 'slug-taken')
       throw error
     }
+    switched = true
 
-    // 6. After the switch: file objects the restored state does not refer to.
+    // 5. After the switch: file objects the restored state does not refer to.
     const kept = new Set(fileRows.map((f) => f.fileId))
     const stale = currentFiles.filter((id) => !kept.has(id))
     if (stale.length) await env.FILES.delete(stale.map((id) => `tenants/${plan.tenantId}/files/${id}`))
@@ -338,15 +458,11 @@ export async function restoreBackup(env: Env, backupId: string, input: RestoreIn
       files: fileRows.length,
     }
   } catch (error) {
-    // Before the switch nothing the tenant sees has changed. A new tenant that never became active is removed
-    // again (its rows go with it: every tenant table cascades from tenants), and so are the files put back for it.
-    if (plan.mode === 'new_tenant') {
-      const row = await db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, plan.tenantId)).get()
-      if (!row || row.status === 'suspended') {
-        await env.DB.prepare("DELETE FROM tenants WHERE id = ? AND status = 'suspended'").bind(plan.tenantId).run()
-        const orphans = fileRows.map((f) => `tenants/${plan.tenantId}/files/${f.fileId}`)
-        if (orphans.length) await env.FILES.delete(orphans)
-      }
+    // Before the switch nothing the tenant sees has changed: what this restore wrote is removed again. A new tenant
+    // that never became active goes (its rows cascade from the tenant row), and so do the file objects it put back.
+    if (!switched) {
+      if (plan.mode === 'new_tenant') await dropNewTenant(env, plan.tenantId)
+      if (put.length) await env.FILES.delete(put)
     }
     if (error instanceof CorruptBackupError) {
       await recordRefusal(env, backup, error.message, actor, meta)

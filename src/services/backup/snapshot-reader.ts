@@ -16,6 +16,8 @@ export class CorruptBackupError extends Error {
 export type TableSection = { table: string; columns: string[] }
 
 export type ReadHandlers = {
+  /** The header line (format, generation, schema version, the ID kinds per table), once it has authenticated. */
+  onHeader?: (header: Record<string, unknown>) => void
   onTable?: (section: TableSection) => Promise<void> | void
   onRow?: (section: TableSection, row: unknown[]) => Promise<void> | void
   /** The first row of each table, parsed (cheaper than onRow when that is all a caller needs). */
@@ -82,6 +84,7 @@ export async function readSnapshot(env: Env, backup: BackupRow, handlers: ReadHa
       if (head.format !== 'mamori-snapshot' || head.backup_id !== backup.id || head.tenant_id !== backup.tenantId) {
         throw new CorruptBackupError('the snapshot names another generation or tenant')
       }
+      handlers.onHeader?.(head)
       return
     }
     if (Array.isArray(value)) {
