@@ -20,7 +20,7 @@
 // server's inspector, 9229 by default when no other dev server holds it: adds the isolate's V8 heap after GC).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { benchEnv, startDevServer } from './dev-server.mjs'
+import { SIGN_IN_CODE, benchEnv, startDevServer } from './dev-server.mjs'
 
 const sizes = (process.env.BACKUP_SIZES ?? '10000,100000').split(',').map(Number)
 const port = Number(process.env.BENCH_PORT ?? 8797)
@@ -43,10 +43,8 @@ async function api(method, path, { token, body } = {}) {
 
 async function mailedCode(to) {
   const mailbox = await api('GET', '/dev/mailbox')
-  // Mail is Japanese by default now, English where the account chose it.
-  const code = /(?:サインイン確認コード: |sign-in code is )(\d{6})/
-  const mail = mailbox.items.find((m) => m.to === to && code.test(m.text ?? m.body))
-  return (mail.text ?? mail.body).match(code)[1]
+  const mail = mailbox.items.find((m) => m.to === to && SIGN_IN_CODE.test(m.text ?? m.body))
+  return (mail.text ?? mail.body).match(SIGN_IN_CODE)[1]
 }
 
 async function operatorToken() {

@@ -4,6 +4,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, rmSync } from 'node:fs'
 
+/** A sign-in code in the dev mailbox: mail is Japanese by default, English where the account chose it. */
+export const SIGN_IN_CODE = /(?:サインイン確認コード: |sign-in code is )(\d{6})/
+
 export const benchEnv = { ...process.env, CI: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 
 /** Starts the service and resolves once `/health/live` answers; returns its base URL, its state directory and `stop`. */

@@ -14,7 +14,7 @@
 // Options (env): NOISY_CYCLES (default 3), NOISY_QUIET_SECONDS (10 per cycle),
 // NOISY_FLOOD_SECONDS (20 per cycle), NOISY_A_RPM (300), NOISY_B_RATE (20), BENCH_PORT (8798).
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { percentile, startDevServer } from './dev-server.mjs'
+import { SIGN_IN_CODE, percentile, startDevServer } from './dev-server.mjs'
 import { cpus } from 'node:os'
 
 const cycles = Number(process.env.NOISY_CYCLES ?? 3)
@@ -44,8 +44,8 @@ async function api(method, path, { token, body, ip } = {}) {
 
 async function mailedCode(to) {
   const mailbox = await api('GET', '/dev/mailbox')
-  const mail = mailbox.items.find((m) => m.to === to && /sign-in code is \d{6}/.test(m.text))
-  return mail.text.match(/sign-in code is (\d{6})/)[1]
+  const mail = mailbox.items.find((m) => m.to === to && SIGN_IN_CODE.test(m.text))
+  return mail.text.match(SIGN_IN_CODE)[1]
 }
 
 async function operatorToken() {

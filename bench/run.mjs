@@ -14,7 +14,7 @@
 // Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_PORT (default 8799).
 import autocannon from 'autocannon'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { startDevServer } from './dev-server.mjs'
+import { SIGN_IN_CODE, startDevServer } from './dev-server.mjs'
 import { cpus } from 'node:os'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -127,7 +127,7 @@ signIns.push(
       challenge = (await (await post('/api/v1/auth/login', member)).json()).challenge
     })
     const mailbox = await json('/dev/mailbox')
-    const code = mailbox.items[0].text.match(/sign-in code is (\d{6})/)[1]
+    const code = mailbox.items[0].text.match(SIGN_IN_CODE)[1]
     let token
     const second = await timed(async () => {
       const body = await (await post('/api/v1/auth/mfa', { challenge, code })).json()
