@@ -282,6 +282,72 @@ describe('operator console', () => {
     expect((await browse('GET', '/ops/console', { cookie: own })).status).toBe(303)
   })
 
+  it('reads a tenant’s records and files only while it grants support access, each read (and each refusal) audited as support.read', async () => {
+    const tenant = await tenantWithAdmin()
+    const record = await call('POST', '/api/v1/records', { token: tenant.adminToken, body: { collection: 'tickets', data: { subject: 'Printer on fire' } } })
+    expect(record.status).toBe(201)
+    const upload = await call('PUT', '/api/v1/files/manual.txt', { token: tenant.adminToken, raw: 'read me', headers: { 'Content-Type': 'text/plain' } })
+    expect(upload.status).toBe(201)
+    const base = `/ops/console/tenants/${tenant.id}`
+    const reads = (outcome: string) => count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = ? AND action = 'support.read' AND outcome = ?", tenant.id, outcome)
+    // Without a grant: the detail page offers no links, and the pages are the API's refusal, as a page.
+    const before = await browse('GET', base, { cookie })
+    expect(before.text).toContain('data-testid="support-none"')
+    expect(before.text).not.toContain(`href="${base}/records"`)
+    for (const what of ['records', 'files']) {
+      const refused = await browse('GET', `${base}/${what}`, { cookie })
+      expect(refused.status).toBe(403)
+      expect(refused.headers.get('Cache-Control')).toBe('no-store')
+      expect(refused.text).toContain('このテナントはサポート閲覧を許可していません。テナント管理者が期限付きで許可できます。')
+      expect(refused.text).not.toContain('Printer on fire')
+      expect(refused.text).not.toContain('manual.txt')
+    }
+    expect(await reads('denied')).toBe(2)
+    expect(await reads('success')).toBe(0)
+    // The tenant admin grants support access for an hour.
+    expect((await call('POST', '/api/v1/support-access', { token: tenant.adminToken, body: { hours: 1 } })).status).toBe(200)
+    const after = await browse('GET', base, { cookie })
+    expect(after.text).toContain('data-testid="support-granted"')
+    expect(after.text).toContain(`href="${base}/records"`)
+    expect(after.text).toContain(`href="${base}/files"`)
+    const records = await browse('GET', `${base}/records`, { cookie })
+    expect(records.status).toBe(200)
+    expect(records.text).toContain(record.body.id)
+    expect(records.text).toContain('tickets')
+    expect(records.text).toContain('Printer on fire')
+    expect(records.text).not.toMatch(/<style|style="|<script/)
+    const files = await browse('GET', `${base}/files`, { cookie })
+    expect(files.status).toBe(200)
+    expect(files.text).toContain('manual.txt')
+    expect(files.text).toContain(upload.body.sha256)
+    expect(await reads('success')).toBe(2)
+    const events = await env.DB.prepare("SELECT actor_type, details FROM audit_events WHERE tenant_id = ? AND action = 'support.read' AND outcome = 'success' ORDER BY seq").bind(tenant.id).all<{ actor_type: string; details: string }>()
+    expect(events.results.map((e) => [e.actor_type, JSON.parse(e.details).what])).toEqual([['operator', 'records'], ['operator', 'files']])
+    // An unknown tenant is a 404 page, before any read is recorded.
+    expect((await browse('GET', '/ops/console/tenants/ten_nonexistent/records', { cookie })).status).toBe(404)
+    expect(await reads('success')).toBe(2)
+    // Revoked, the refusal is back.
+    expect((await call('DELETE', '/api/v1/support-access', { token: tenant.adminToken })).status).toBe(204)
+    expect((await browse('GET', `${base}/records`, { cookie })).status).toBe(403)
+  })
+
+  it('lists the plans and their limits, read only, linked from the menu', async () => {
+    const page = await browse('GET', '/ops/console/plans', { cookie })
+    expect(page.status).toBe(200)
+    expect(page.headers.get('Cache-Control')).toBe('no-store')
+    const ids = [...page.text.matchAll(/data-testid="plan-id">([a-z]+)</g)].map((m) => m[1])
+    expect(ids).toEqual(['free', 'standard', 'enterprise'])
+    const api = (await call('GET', '/ops/v1/plans', { token: await operator() })).body.items
+    for (const plan of api) expect(page.text).toContain(plan.requests_per_month.toLocaleString('en-US'))
+    expect(page.text).not.toMatch(/<style|style="|<script/)
+    expect(page.text).not.toContain('<form method="post"')
+    expect((await browse('GET', '/ops/console', { cookie })).text).toContain('href="/ops/console/plans"')
+    // Signed out, it is the sign-in page.
+    const anonymous = await browse('GET', '/ops/console/plans')
+    expect(anonymous.status).toBe(303)
+    expect(anonymous.headers.get('Location')).toBe('/ops/console/sign-in')
+  })
+
   describe('maintenance flag, backups and termination', () => {
     it('turns global maintenance on through the form: the tenant console answers the maintenance page, the operator console keeps working; off again, the tenant page works', async () => {
       const tenant = await tenantWithAdmin()

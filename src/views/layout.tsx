@@ -41,6 +41,7 @@ const TENANT_NAV: NavItem[] = [
 
 const OPS_NAV: NavItem[] = [
   { href: '/ops/console', key: 'nav.tenants' },
+  { href: '/ops/console/plans', key: 'nav.plans' },
   { href: '/ops/console/maintenance', key: 'nav.maintenance' },
   { href: '/ops/console/windows', key: 'nav.windows' },
   { href: '/ops/console/announcements', key: 'nav.announcements' },

@@ -552,6 +552,19 @@ export const ja = {
   'settings.tenantLanguageHint': "テナントの連絡先と、言語を設定していないアカウントに使われます。",
   'lang.ja': "日本語",
   'lang.en': "English (英語)",
+  'nav.plans': "プラン",
+  'ops.plans.title': "プラン",
+  'ops.plans.hint': "各プランの上限です（読み取り専用）。契約ごとの上限はテナントの画面で設定します。",
+  'ops.plans.id': "プラン ID",
+  'ops.plans.name': "名前",
+  'ops.plans.storage': "ストレージ",
+  'ops.support.title': "サポート閲覧",
+  'ops.support.records': "レコード（サポート閲覧）",
+  'ops.support.files': "ファイル（サポート閲覧）",
+  'ops.support.grantedUntil': "このテナントはサポート閲覧を許可しています。期限:",
+  'ops.support.none': "このテナントはサポート閲覧を許可していません。テナント管理者が期限付きで許可すると、ここからレコードとファイルを閲覧できます。",
+  'ops.support.audited': "閲覧するたびにテナントの監査ログに記録されます。",
+  'ops.support.refused': "このテナントはサポート閲覧を許可していません。テナント管理者が期限付きで許可できます。",
 } as const satisfies Record<string, string>
 
 export type ConsoleKey = keyof typeof ja

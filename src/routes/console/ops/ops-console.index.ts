@@ -11,6 +11,8 @@ import { opsAuditPages } from './audit'
 import { maintenancePages } from './maintenance'
 import { backupPages } from './backups'
 import { terminationPages } from './termination'
+import { supportPages } from './support'
+import { planPages } from './plans'
 
 /**
  * The operator console at /ops/console: the same services as /ops/v1,
@@ -21,7 +23,7 @@ import { terminationPages } from './termination'
  */
 export const opsConsole = new Hono<ConsoleEnv>({ strict: true })
 
-for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages]) opsConsole.route('/', pages)
+for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages, supportPages, planPages]) opsConsole.route('/', pages)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.
 opsConsole.all('/ops/console/*', (c) => {

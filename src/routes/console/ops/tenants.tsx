@@ -7,6 +7,7 @@ import { createTenant, getTenant, listPlans, listTenants, updateTenant } from '.
 import { usageOf } from '../../../services/usage/usage'
 import { maintenanceOverview } from '../../../services/operations/maintenance-flags'
 import { erasureProgress } from '../../../services/tenancy/erasure'
+import { supportAccess } from '../../../services/tenancy/support'
 import { Problem } from '../../../lib/problem'
 import { OffForm, TenantOnForm } from './maintenance'
 import { Field, Flash, Pager, PostForm, Select, Table, Time, type FlashMessage } from '../../../views/components'
@@ -117,7 +118,7 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
     if (error instanceof Problem && error.status === 404 && (await erasureProgress(db, id))?.status === 'finished') return c.redirect(`/ops/console/tenants/${id}/certificate`, 303)
     throw error
   }
-  const [plans, usage, overview, erasure] = await Promise.all([listPlans(db), usageOf(c.env, db, tenant.id), maintenanceOverview(c.env, db), erasureProgress(db, tenant.id)])
+  const [plans, usage, overview, erasure, support] = await Promise.all([listPlans(db), usageOf(c.env, db, tenant.id), maintenanceOverview(c.env, db), erasureProgress(db, tenant.id), supportAccess(db, tenant.id)])
   const flag = overview.tenants.find((f) => f.tenant_id === tenant.id)
   const csrf = page.viewer!.csrf
   const base = `/ops/console/tenants/${tenant.id}`
@@ -157,6 +158,20 @@ async function detail(c: ConsoleContext, id: string, extra: { flash?: FlashMessa
         <a href={`/ops/console/sla?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.tenants.slaOf')}</a> ·{' '}
         <a href={`/ops/console/backups?${new URLSearchParams({ tenant_id: tenant.id })}`}>{t('ops.backups.of')}</a>
       </p>
+      <h2>{t('ops.support.title')}</h2>
+      {support.granted ? (
+        <>
+          <p data-testid="support-granted">
+            {t('ops.support.grantedUntil')} <Time iso={support.expires_at} />
+          </p>
+          <p>
+            <a href={`${base}/records`}>{t('ops.support.records')}</a> · <a href={`${base}/files`}>{t('ops.support.files')}</a>
+          </p>
+          <p class="hint">{t('ops.support.audited')}</p>
+        </>
+      ) : (
+        <p class="hint" data-testid="support-none">{t('ops.support.none')}</p>
+      )}
       <h2>{t('ops.tenants.changePlan')}</h2>
       <PostForm action={`${base}/plan`} csrf={csrf} class="stack">
         <Select label={t('ops.tenants.plan')} name="plan" options={planOptions(plans)} value={tenant.plan} idPrefix="plan" />
