@@ -348,6 +348,55 @@ describe('operator console', () => {
     expect(anonymous.headers.get('Location')).toBe('/ops/console/sign-in')
   })
 
+  it('invites an operator with the temporary password shown once, disables (ending their sessions) and enables them again', async () => {
+    const email = `console-op-${crypto.randomUUID().slice(0, 8)}@mamori.test`
+    const bad = await post('/ops/console/operators', { email: 'not-an-address', name: 'X', language: 'en' })
+    expect(bad.status).toBe(422)
+    expect(bad.text).toContain('class="flash error"')
+    expect(await count('SELECT count(*) AS n FROM operators WHERE email = ?', 'not-an-address')).toBe(0)
+    const page = await post('/ops/console/operators', { email, name: 'Console Invitee', language: 'en' })
+    expect(page.status).toBe(201)
+    expect(page.headers.get('Cache-Control')).toBe('no-store')
+    const temporary = /data-testid="temporary-password">([^<]+)</.exec(page.text)?.[1]
+    expect(temporary).toBeDefined()
+    const row = await env.DB.prepare('SELECT id, name, status, language FROM operators WHERE email = ?').bind(email).first<{ id: string; name: string; status: string; language: string }>()
+    expect(row).toMatchObject({ name: 'Console Invitee', status: 'active', language: 'en' })
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'operator.create' AND target_id = ?", row!.id)).toBe(1)
+    expect(await count('SELECT count(*) AS n FROM audit_events WHERE details LIKE ?', `%${temporary}%`)).toBe(0)
+    // The list shows them, never the password; a second invitation of the address is the API's 409.
+    const list = await browse('GET', '/ops/console/operators', { cookie })
+    expect(list.status).toBe(200)
+    expect(list.text).toContain(email)
+    expect(list.text).not.toContain(temporary!)
+    expect(list.text).toContain(`action="/ops/console/operators/${row!.id}/status"`)
+    expect((await post('/ops/console/operators', { email, name: 'Again', language: 'ja' })).status).toBe(409)
+    // The invitee signs in (a password-change-only session), then is disabled: the session ends.
+    const first = await call('POST', '/ops/v1/auth/login', { body: { email, password: temporary } })
+    const session = await call('POST', '/ops/v1/auth/mfa', { body: { challenge: first.body.challenge, code: await lastCode(email) } })
+    expect(session.body.token).toEqual(expect.any(String))
+    expect((await call('GET', '/ops/v1/operators', { token: session.body.token })).status).toBe(403)
+    const disabled = await post(`/ops/console/operators/${row!.id}/status`, { status: 'disabled' })
+    expect(disabled.status).toBe(303)
+    expect(disabled.headers.get('Location')).toBe('/ops/console/operators?done=disabled')
+    expect((await env.DB.prepare('SELECT status FROM operators WHERE id = ?').bind(row!.id).first())!.status).toBe('disabled')
+    expect((await call('GET', '/ops/v1/operators', { token: session.body.token })).status).toBe(401)
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'operator.update' AND target_id = ?", row!.id)).toBe(1)
+    // A status the API does not know is its 422, and changes nothing; then enabled again.
+    expect((await post(`/ops/console/operators/${row!.id}/status`, { status: 'deleted' })).status).toBe(422)
+    expect((await post(`/ops/console/operators/${row!.id}/status`, { status: 'active' })).status).toBe(303)
+    expect((await env.DB.prepare('SELECT status FROM operators WHERE id = ?').bind(row!.id).first())!.status).toBe('active')
+    // One's own account offers no button, and the service refuses it anyway (409).
+    const self = await env.DB.prepare('SELECT id FROM operators WHERE email = ?').bind(OPERATOR.email).first<{ id: string }>()
+    expect(list.text).not.toContain(`action="/ops/console/operators/${self!.id}/status"`)
+    expect((await post(`/ops/console/operators/${self!.id}/status`, { status: 'disabled' })).status).toBe(409)
+    expect((await env.DB.prepare('SELECT status FROM operators WHERE id = ?').bind(self!.id).first())!.status).toBe('active')
+    // Without the CSRF token nothing changes.
+    const forged = await browse('POST', `/ops/console/operators/${row!.id}/status`, { cookie, form: { status: 'disabled' } })
+    expect(forged.status).toBe(403)
+    expect((await env.DB.prepare('SELECT status FROM operators WHERE id = ?').bind(row!.id).first())!.status).toBe('active')
+    expect((await browse('GET', '/ops/console', { cookie })).text).toContain('href="/ops/console/operators"')
+  })
+
   describe('maintenance flag, backups and termination', () => {
     it('turns global maintenance on through the form: the tenant console answers the maintenance page, the operator console keeps working; off again, the tenant page works', async () => {
       const tenant = await tenantWithAdmin()

@@ -49,6 +49,7 @@ const OPS_NAV: NavItem[] = [
   { href: '/ops/console/backups', key: 'nav.backups' },
   { href: '/ops/console/sla', key: 'nav.sla' },
   { href: '/ops/console/audit', key: 'nav.audit' },
+  { href: '/ops/console/operators', key: 'nav.operators' },
   { href: '/ops/console/password', key: 'nav.password' },
   { href: '/help', key: 'nav.help' },
 ]

@@ -13,6 +13,7 @@ import { backupPages } from './backups'
 import { terminationPages } from './termination'
 import { supportPages } from './support'
 import { planPages } from './plans'
+import { operatorPages } from './operators'
 
 /**
  * The operator console at /ops/console: the same services as /ops/v1,
@@ -23,7 +24,7 @@ import { planPages } from './plans'
  */
 export const opsConsole = new Hono<ConsoleEnv>({ strict: true })
 
-for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages, supportPages, planPages]) opsConsole.route('/', pages)
+for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages, supportPages, planPages, operatorPages]) opsConsole.route('/', pages)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.
 opsConsole.all('/ops/console/*', (c) => {
