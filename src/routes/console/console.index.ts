@@ -15,6 +15,7 @@ import { filePages } from './files'
 import { slaPages } from './sla'
 import { supportPages } from './support'
 import { tenantBackupPages } from './backups'
+import { tenantIncidentPages } from './incidents'
 import { settingsPages } from './settings'
 import { Problem } from '../../lib/problem'
 import { maintenance } from '../../middleware/maintenance'
@@ -37,7 +38,7 @@ const consolePage = (c: { req: { path: string } }) => c.req.path !== STYLESHEET_
 tenantConsole.use('/console', maintenance({ applies: consolePage }))
 tenantConsole.use('/console/*', maintenance({ applies: consolePage }))
 
-const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages, tenantBackupPages, settingsPages]
+const pages = [signInPages, dashboardPages, userPages, auditPages, ledgerPages, sessionPages, policyPages, mfaPages, recordPages, filePages, slaPages, supportPages, tenantBackupPages, tenantIncidentPages, settingsPages]
 for (const group of pages) tenantConsole.route('/', group)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.

@@ -3,7 +3,8 @@ import { Hono } from 'hono'
 import { database } from '../../../db/client'
 import { IncidentCreateSchema, IncidentPatchSchema, type Incident } from '../../../schemas/operations'
 import { listIncidents, openIncident, updateIncident } from '../../../services/operations/incidents'
-import { Field, Flash, Pager, PostForm, Select, TextArea, Time, type FlashMessage } from '../../../views/components'
+import { Field, Flash, Pager, PostForm, Select, TextArea, type FlashMessage } from '../../../views/components'
+import { IncidentCard } from '../../../views/incident'
 import { Layout, type PageContext } from '../../../views/layout'
 import { actorOf, defer, requestMeta } from '../../context'
 import { consoleSession, html, problemFlash, text, type ConsoleContext, type ConsoleEnv } from '../kit/page'
@@ -33,46 +34,21 @@ function OpenForm({ page, values }: { page: PageContext; values?: Values }) {
   )
 }
 
-function IncidentCard({ page, incident }: { page: PageContext; incident: Incident }) {
+function OperatorIncidentCard({ page, incident }: { page: PageContext; incident: Incident }) {
   const { t } = page
   const csrf = page.viewer!.csrf
   const base = `/ops/console/incidents/${incident.id}`
   const open = incident.status === 'investigating'
+  const facts = (
+    <>
+      <dt>{t('ops.incidents.scope')}</dt>
+      <dd>{incident.tenant_ids ? <span class="mono">{incident.tenant_ids.join(', ')}</span> : t('ops.windows.allTenants')}</dd>
+      <dt>{t('ops.incidents.source')}</dt>
+      <dd>{incident.source}{incident.failed_check ? ` (${incident.failed_check})` : ''}</dd>
+    </>
+  )
   return (
-    <article class="card incident" aria-labelledby={`h-${incident.id}`}>
-      <h3 id={`h-${incident.id}`}>
-        {incident.title} <span class={`status ${open ? 'not_met' : 'met'}`}>{t(`ops.incidents.status.${incident.status}`)}</span>
-      </h3>
-      <dl class="facts">
-        <dt>{t('ops.incidents.severity')}</dt>
-        <dd>{t(`ops.incidents.severity.${incident.severity}`)}</dd>
-        <dt>{t('ops.incidents.openedAt')}</dt>
-        <dd>
-          <Time iso={incident.opened_at} />
-        </dd>
-        {incident.resolved_at ? (
-          <>
-            <dt>{t('ops.incidents.resolvedAt')}</dt>
-            <dd>
-              <Time iso={incident.resolved_at} />
-            </dd>
-          </>
-        ) : null}
-        <dt>{t('ops.incidents.scope')}</dt>
-        <dd>{incident.tenant_ids ? <span class="mono">{incident.tenant_ids.join(', ')}</span> : t('ops.windows.allTenants')}</dd>
-        <dt>{t('ops.incidents.source')}</dt>
-        <dd>{incident.source}{incident.failed_check ? ` (${incident.failed_check})` : ''}</dd>
-      </dl>
-      <p class="pre">{incident.description}</p>
-      {incident.updates.length ? (
-        <ol class="updates">
-          {incident.updates.map((u) => (
-            <li>
-              <Time iso={u.at} /> · {t(`ops.incidents.status.${u.status}`)}: <span class="pre">{u.message}</span>
-            </li>
-          ))}
-        </ol>
-      ) : null}
+    <IncidentCard page={page} incident={incident} facts={facts}>
       <div class="actions">
         <PostForm action={`${base}/update`} csrf={csrf} class="stack">
           <TextArea label={t('ops.incidents.update')} name="update" required rows={2} idPrefix={incident.id} />
@@ -88,7 +64,7 @@ function IncidentCard({ page, incident }: { page: PageContext; incident: Inciden
           </div>
         </PostForm>
       </div>
-    </article>
+    </IncidentCard>
   )
 }
 
@@ -103,7 +79,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
       <Flash flash={extra.flash} />
       <OpenForm page={page} values={extra.values} />
       <h2>{t('ops.incidents.list')}</h2>
-      {list.items.length ? list.items.map((i) => <IncidentCard page={page} incident={i} />) : <p>{t('common.none')}</p>}
+      {list.items.length ? list.items.map((i) => <OperatorIncidentCard page={page} incident={i} />) : <p>{t('common.none')}</p>}
       <Pager t={t} base="/ops/console/incidents" params={new URLSearchParams(cursor ? { cursor } : {})} next={list.next_cursor} hasCursor={!!cursor} />
     </Layout>,
     status,

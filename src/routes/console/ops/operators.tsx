@@ -3,14 +3,13 @@ import { Hono } from 'hono'
 import { database } from '../../../db/client'
 import type { z } from '@hono/zod-openapi'
 import type { OperatorSchema } from '../../../schemas/auth'
-import { ListQuerySchema } from '../../../schemas/common'
 import { OperatorInviteSchema, OperatorPatchSchema } from '../../../schemas/operators'
 import { inviteOperator, listOperators, setOperatorStatus } from '../../../services/identity/operator-accounts'
 import { Field, Flash, Pager, PostForm, Select, Table, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { defer, requestMeta } from '../../context'
 import { consoleSession, html, problemFlash, text, type ConsoleContext, type ConsoleEnv } from '../kit/page'
-import { invalidFormProblem } from '../kit/validate'
+import { invalidFormProblem, listQuery } from '../kit/validate'
 
 const PAGE_SIZE = 50
 const signedIn = consoleSession('ops')
@@ -63,10 +62,8 @@ function StatusForm({ page, operator, self }: { page: PageContext; operator: Ope
 async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null; secret?: string; values?: InviteValues } = {}, status = 200) {
   const page = c.var.page
   const { t } = page
-  const cursor = c.req.query('cursor')
-  const query = ListQuerySchema.safeParse({ limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) })
-  if (!query.success) throw invalidFormProblem(query.error)
-  const list = await listOperators(database(c.env), query.data.limit, query.data.cursor)
+  const query = listQuery(c, PAGE_SIZE)
+  const list = await listOperators(database(c.env), query.limit, query.cursor)
   return html(
     c,
     <Layout page={page} title={t('ops.operators.title')}>
@@ -89,7 +86,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
           { label: t('common.actions'), cell: (o) => <StatusForm page={page} operator={o} self={c.var.principal.actorId} /> },
         ]}
       />
-      <Pager t={t} base="/ops/console/operators" params={new URLSearchParams()} next={list.next_cursor} hasCursor={!!cursor} />
+      <Pager t={t} base="/ops/console/operators" params={new URLSearchParams()} next={list.next_cursor} hasCursor={!!query.cursor} />
       <InviteForm page={page} values={extra.values} />
     </Layout>,
     status,

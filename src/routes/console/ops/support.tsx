@@ -2,7 +2,6 @@
 import { Hono } from 'hono'
 import { database } from '../../../db/client'
 import { Problem } from '../../../lib/problem'
-import { ListQuerySchema } from '../../../schemas/common'
 import type { TenantRecord } from '../../../schemas/records'
 import { listFiles, toFile } from '../../../services/data/files'
 import { listRecords } from '../../../services/data/records'
@@ -13,7 +12,7 @@ import { Layout } from '../../../views/layout'
 import { actorOf, requestMeta } from '../../context'
 import { bytes } from '../kit/format'
 import { consoleSession, html, type ConsoleContext, type ConsoleEnv } from '../kit/page'
-import { invalidFormProblem } from '../kit/validate'
+import { listQuery } from '../kit/validate'
 
 const signedIn = consoleSession('ops')
 const PREVIEW_CHARS = 160
@@ -37,9 +36,7 @@ async function supportPage(c: ConsoleContext, what: What) {
   const { t } = page
   const db = database(c.env)
   const tenant = await getTenant(db, c.req.param('id')!)
-  const cursor = c.req.query('cursor')
-  const query = ListQuerySchema.safeParse(cursor ? { cursor } : {})
-  if (!query.success) throw invalidFormProblem(query.error)
+  const query = listQuery(c)
   const title = `${t(what === 'records' ? 'ops.support.records' : 'ops.support.files')}: ${tenant.slug}`
   const back = `/ops/console/tenants/${tenant.id}`
   try {
@@ -58,10 +55,10 @@ async function supportPage(c: ConsoleContext, what: What) {
     )
   }
   const base = `${back}/${what}`
-  const pager = (next: string | null) => <Pager t={t} base={base} params={new URLSearchParams()} next={next} hasCursor={!!cursor} />
+  const pager = (next: string | null) => <Pager t={t} base={base} params={new URLSearchParams()} next={next} hasCursor={!!query.cursor} />
   let body
   if (what === 'records') {
-    const list = await listRecords(db, tenant.id, query.data)
+    const list = await listRecords(db, tenant.id, query)
     body = (
       <>
         <Table<TenantRecord>
@@ -79,7 +76,7 @@ async function supportPage(c: ConsoleContext, what: What) {
       </>
     )
   } else {
-    const list = await listFiles(db, tenant.id, query.data.limit, query.data.cursor)
+    const list = await listFiles(db, tenant.id, query.limit, query.cursor)
     body = (
       <>
         <Table<SupportFile>
