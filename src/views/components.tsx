@@ -207,3 +207,16 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   if (!iso) return <>–</>
   return <time datetime={iso}>{formatJst(iso)}</time>
 }
+
+/**
+ * A temporary password, shown once on the answer that created it (pages
+ * that show one are `no-store`; it is never put in a redirect or a cookie).
+ */
+export function TemporaryPassword({ t, secret }: { t: Translate; secret?: string | null | undefined }) {
+  if (!secret) return null
+  return (
+    <p>
+      {t('users.tempPassword')}: <span class="secret" data-testid="temporary-password">{secret}</span>
+    </p>
+  )
+}

@@ -5,7 +5,7 @@ import { PERMISSIONS, type Permission } from '../../schemas/permissions'
 import { UserCreateSchema, UserPatchSchema } from '../../schemas/users'
 import { createAccount, getAccount, listAccounts, unlockAccount, updateAccount } from '../../services/accounts/accounts'
 import { forceReset } from '../../services/passwords/password-reset'
-import { Checkbox, Field, Flash, Pager, PostForm, Select, Table, Time, type FlashMessage } from '../../views/components'
+import { Checkbox, Field, Flash, Pager, PostForm, Select, Table, TemporaryPassword, Time, type FlashMessage } from '../../views/components'
 import { Layout, type PageContext } from '../../views/layout'
 import { actorOf, defer, requestMeta } from '../context'
 import { consoleSession, html, problemFlash, text, texts, type ConsoleContext, type ConsoleEnv } from './kit/page'
@@ -62,11 +62,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | Flash
     c,
     <Layout page={page} title={t('users.title')}>
       <Flash flash={extra.flash} />
-      {extra.secret ? (
-        <p>
-          {t('users.tempPassword')}: <span class="secret" data-testid="temporary-password">{extra.secret}</span>
-        </p>
-      ) : null}
+      <TemporaryPassword t={t} secret={extra.secret} />
       <Table<User>
         caption={t('users.title')}
         empty={t('common.none')}
@@ -94,11 +90,7 @@ function DetailPage({ page, user, flash, secret }: { page: PageContext; user: Us
   return (
     <Layout page={page} title={`${t('users.detail')}: ${user.name}`}>
       <Flash flash={flash} />
-      {secret ? (
-        <p>
-          {t('users.tempPassword')}: <span class="secret" data-testid="temporary-password">{secret}</span>
-        </p>
-      ) : null}
+      <TemporaryPassword t={t} secret={secret} />
       <dl class="facts">
         <dt>{t('users.id')}</dt>
         <dd class="mono" data-testid="user-id">{user.id}</dd>

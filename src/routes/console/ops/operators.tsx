@@ -5,7 +5,7 @@ import type { z } from '@hono/zod-openapi'
 import type { OperatorSchema } from '../../../schemas/auth'
 import { OperatorInviteSchema, OperatorPatchSchema } from '../../../schemas/operators'
 import { inviteOperator, listOperators, setOperatorStatus } from '../../../services/identity/operator-accounts'
-import { Field, Flash, Pager, PostForm, Select, Table, Time, type FlashMessage } from '../../../views/components'
+import { Field, Flash, Pager, PostForm, Select, Table, TemporaryPassword, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { defer, requestMeta } from '../../context'
 import { consoleSession, html, problemFlash, text, type ConsoleContext, type ConsoleEnv } from '../kit/page'
@@ -68,11 +68,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
     c,
     <Layout page={page} title={t('ops.operators.title')}>
       <Flash flash={extra.flash} />
-      {extra.secret ? (
-        <p>
-          {t('users.tempPassword')}: <span class="secret" data-testid="temporary-password">{extra.secret}</span>
-        </p>
-      ) : null}
+      <TemporaryPassword t={t} secret={extra.secret} />
       <Table<Operator>
         caption={t('ops.operators.title')}
         empty={t('common.none')}

@@ -10,7 +10,7 @@ import { erasureProgress } from '../../../services/tenancy/erasure'
 import { supportAccess } from '../../../services/tenancy/support'
 import { Problem } from '../../../lib/problem'
 import { OffForm, TenantOnForm } from './maintenance'
-import { Field, Flash, Pager, PostForm, Select, Table, Time, type FlashMessage } from '../../../views/components'
+import { Field, Flash, Pager, PostForm, Select, Table, TemporaryPassword, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { actorOf, requestMeta } from '../../context'
 import { consoleSession, html, problemFlash, text, type ConsoleContext, type ConsoleEnv } from '../kit/page'
@@ -57,11 +57,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
     <Layout page={page} title={t('ops.tenants.title')}>
       {c.req.query('done') === 'password' ? <Flash flash={{ kind: 'ok', text: t('password.changed') }} /> : null}
       <Flash flash={extra.flash} />
-      {extra.secret ? (
-        <p>
-          {t('users.tempPassword')}: <span class="secret" data-testid="temporary-password">{extra.secret}</span>
-        </p>
-      ) : null}
+      <TemporaryPassword t={t} secret={extra.secret} />
       <Table<Tenant>
         caption={t('ops.tenants.title')}
         empty={t('common.none')}
