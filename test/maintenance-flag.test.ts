@@ -2,7 +2,9 @@ import { createExecutionContext, createScheduledController, env, runInDurableObj
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { maintenanceFlagFor } from '../src/durable/maintenance-flag'
 import { SYNC_INTERVAL_MS, sessionStoreFor } from '../src/durable/session-store'
+import { database } from '../src/db/client'
 import worker from '../src/index'
+import { PUSHES_PER_RUN, pushWindowFlags } from '../src/services/operations/window-flags'
 import { call, expectProblem, lastCode, operator, snapshotCounts, strongPassword, tenantWithAdmin, uniqueSlug, type Reply, type TestTenant } from './helpers'
 import { freshIp, from, mailsTo } from './throttle-helpers'
 
@@ -487,5 +489,26 @@ describe('maintenance windows through the five-minute job', () => {
     await runCron(now + 5 * MIN)
     expect((await me(a)).status).toBe(200)
     await call('DELETE', `/ops/v1/maintenance-windows/${created.body.id}`, { token: ops })
+  })
+})
+
+describe('a window over many tenants', () => {
+  it('pushes at most PUSHES_PER_RUN flags in one run, however many tenants it covers (the rest arrive with the minute pull)', async () => {
+    const windowId = 'mw_pushlimit'
+    const ids = Array.from({ length: PUSHES_PER_RUN + 50 }, (_, i) => `tn_push${String(i).padStart(22, '0')}`)
+    const now = new Date().toISOString()
+    await env.DB.prepare(
+      `INSERT INTO tenants (id, slug, name, plan_id, status, contact_email, created_at, updated_at)
+       SELECT value, 'push-' || key, 'Push', 'free', 'active', 'contact@push.example', ?, ? FROM json_each(?)`,
+    )
+      .bind(now, now, JSON.stringify(ids))
+      .run()
+    await env.DB.prepare(
+      `INSERT INTO tenant_maintenance (tenant_id, enabled, message, starts_at, until, window_id, version, updated_at, updated_by)
+       SELECT value, 1, 'm', ?, NULL, ?, 1, ?, 'test' FROM json_each(?)`,
+    )
+      .bind(now, windowId, now, JSON.stringify(ids))
+      .run()
+    expect(await pushWindowFlags(env, database(env), windowId)).toBe(PUSHES_PER_RUN)
   })
 })

@@ -30,6 +30,14 @@ export const ARM_AHEAD_MS = 5 * 60_000
 /** Pushes to session stores in flight at once from one job. */
 const PUSHES_AT_ONCE = 8
 
+/**
+ * Pushes one run makes for one window, well inside the 1,000 subrequests of
+ * an invocation however many tenants the window covers. The rest need none:
+ * the flags are written a run ahead of the start (ARM_AHEAD_MS) and every
+ * session's once-a-minute pull brings them, as it does for a lost push.
+ */
+export const PUSHES_PER_RUN = 200
+
 type WindowFacts = { id: string; startsAt: string; endsAt: string; allTenants: boolean }
 
 /**
@@ -85,11 +93,12 @@ export function windowFlagsOff(w: Pick<WindowFacts, 'id' | 'allTenants'>, at: st
 
 /**
  * Pushes the flags a window wrote to its tenants' session stores, a few at
- * a time. A failed push is logged and heals within a minute (every
- * session's periodic pull brings the flag). Returns how many were pushed.
+ * a time, at most PUSHES_PER_RUN. A failed or skipped push heals within a
+ * minute (every session's periodic pull brings the flag). Returns how many
+ * were pushed.
  */
 export async function pushWindowFlags(env: Env, db: Database, windowId: string): Promise<number> {
-  const rows = await db.select().from(tenantMaintenance).where(eq(tenantMaintenance.windowId, windowId))
+  const rows = await db.select().from(tenantMaintenance).where(eq(tenantMaintenance.windowId, windowId)).limit(PUSHES_PER_RUN)
   const gate = new Semaphore(PUSHES_AT_ONCE)
   const pushed = await Promise.all(
     rows.map((row) =>
