@@ -596,3 +596,30 @@ describe('who sees backups', () => {
     expect((await call('POST', '/ops/v1/backups/bk_nope/verify', { token: ops })).status).toBe(404)
   })
 })
+
+describe('sealed objects larger than one part', () => {
+  it('go up as a multipart upload of 5 MiB parts and read back byte for byte', async () => {
+    const t = await tenantWithAdmin()
+    const key = backupKeys.blob(t.id, 'f'.repeat(64))
+    const identity = identities.blob(t.id, 'f'.repeat(64))
+    // 17 MiB of distinct bytes: three full parts and a short last one, two of them in flight at a time.
+    const writer = new SealedObjectWriter(env, t.id, key, identity)
+    const written = new Uint8Array(17 * 1024 * 1024)
+    for (let at = 0; at < written.length; at += 65536) crypto.getRandomValues(written.subarray(at, at + 65536))
+    for (let at = 0; at < written.length; at += 1024 * 1024) await writer.write(written.slice(at, at + 1024 * 1024))
+    const summary = await writer.close()
+
+    const object = (await env.BACKUPS.head(key))!
+    expect(object.etag).toMatch(/^[0-9a-f]{32}-4$/)
+    expect(object.size).toBe(summary.ciphertextBytes)
+    const read = new Uint8Array(written.length)
+    let at = 0
+    const opened = await readSealedObject(env, t.id, key, identity, (piece) => {
+      read.set(piece, at)
+      at += piece.length
+    })
+    expect(at).toBe(written.length)
+    expect(read).toEqual(written)
+    expect(opened).toEqual(summary)
+  })
+})

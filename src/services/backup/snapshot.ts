@@ -28,7 +28,7 @@ import { tenantTables, type TenantTable } from './tenant-tables'
  */
 
 export const SNAPSHOT_FORMAT_VERSION = 1
-const PAGE_ROWS = 5000
+const PAGE_ROWS = 1000
 const READ_ATTEMPTS = 3
 /** Plaintext is handed to the sealer in pieces of about this size. */
 const FLUSH_CHARS = 256 * 1024
