@@ -57,11 +57,11 @@ async function operatorToken() {
   return (await api('POST', '/ops/v1/auth/mfa', { body: { challenge: first.challenge, code: await mailedCode(email) } })).token
 }
 
-
 /**
  * With BENCH_INSPECTOR_PORT (the dev server's --inspector-port), the worker isolate's V8 heap after a full GC,
  * through the inspector protocol: what of the RSS is JavaScript objects (ours) rather than the runtime's own
- * memory (local D1's SQLite, local R2, allocator high-water marks). Null without it.
+ * memory (local D1's SQLite, local R2, allocator high-water marks). Null without it. With `snapshot`, also
+ * `live`: the bytes a heap snapshot finds reachable (the inspector's GC alone leaves some garbage counted).
  */
 async function isolateHeap({ snapshot = false } = {}) {
   const port = process.env.BENCH_INSPECTOR_PORT
