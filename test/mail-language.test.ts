@@ -27,6 +27,12 @@ import { freshIp, mailsTo, tenantLogin } from './throttle-helpers'
 
 const DAY = 86_400_000
 const iso = (ms: number) => new Date(ms).toISOString()
+/** 10:00 JST (01:00 UTC) on the day `days` from now: a one-hour window then never crosses midnight, whenever the suite runs. */
+const jstMorning = (days: number) => {
+  const at = new Date(Date.now() + days * DAY)
+  at.setUTCHours(1, 0, 0, 0)
+  return at.getTime()
+}
 /** A JST time as the Japanese catalogue writes it: 2026年3月22日(日) 00:00. */
 const JA_TIME = /\d{4}年\d{1,2}月\d{1,2}日\([日月火水木金土]\) \d\d:\d\d/
 
@@ -178,7 +184,7 @@ describe('Japanese by default', () => {
   })
 
   it('mails a maintenance window and an incident to the contact and admins in Japanese', async () => {
-    const start = Date.now() + 40 * DAY
+    const start = jstMorning(40)
     const window = await call('POST', '/ops/v1/maintenance-windows', {
       token: ops,
       body: { starts_at: iso(start), duration_minutes: 60, kind: 'maintenance', tenant_ids: [jaTenant.id] },
@@ -223,7 +229,7 @@ describe('English when the tenant says so', () => {
     expect(patched.status).toBe(200)
     expect(patched.body.language).toBe('en')
     expect((await auditEvents('tenant.update', t.id)).at(-1)).toMatchObject({ actor_type: 'operator', details: { changes: { language: { from: 'ja', to: 'en' } } } })
-    const start = Date.now() + 41 * DAY
+    const start = jstMorning(41)
     const window = await call('POST', '/ops/v1/maintenance-windows', { token: ops, body: { starts_at: iso(start), duration_minutes: 60, kind: 'maintenance', tenant_ids: [t.id] } })
     await runCron()
     const mails = await noticeMails(`mw:${window.body.id}:scheduled`)
