@@ -372,8 +372,8 @@ describe('maintenance windows through the five-minute job', () => {
     })
     expect(created.status).toBe(201)
     const id = created.body.id
-    // Before the job has run, the calendar alone does not refuse (one check on the request path: the flag).
-    expect((await me(a)).status).toBe(200)
+    // A window that starts now is in force before the job runs: scheduling it wrote the flag, the one thing a request checks.
+    expectMaintenance(await me(a), 'Window for A', [29 * 60, 30 * 60])
     await runCron(now)
     expectMaintenance(await me(a), 'Window for A', [29 * 60, 30 * 60])
     expectMaintenance(await login(a), 'Window for A', [29 * 60, 30 * 60])
@@ -428,7 +428,16 @@ describe('maintenance windows through the five-minute job', () => {
 
   it('arms a tenant window’s flags one run ahead with its start, so maintenance begins on the minute without another run', async () => {
     const t = await tenantWithAdmin()
-    const w = await windowArmedAhead({ tenant_ids: [t.id], message: 'On the minute' })
+    // Ten minutes ahead: past the next run, so scheduling arms nothing and the job does, at the slot four minutes before.
+    const start = Date.now() + 10 * MIN
+    const created = await call('POST', '/ops/v1/maintenance-windows', {
+      token: ops,
+      body: { starts_at: iso(start), duration_minutes: 30, kind: 'maintenance', emergency: true, reason: 'Switch firmware', tenant_ids: [t.id], message: 'On the minute' },
+    })
+    expect(created.status).toBe(201)
+    const w = { id: created.body.id as string, start: Date.parse(created.body.starts_at), ends: created.body.ends_at as string }
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ n: 0 })
+    await runCron(w.start - 4 * MIN)
     const row = await env.DB.prepare('SELECT enabled, starts_at, until, window_id, message FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()
     expect(row).toEqual({ enabled: 1, starts_at: iso(w.start), until: w.ends, window_id: w.id, message: 'On the minute' })
     expect(await armedEvents(w.id)).toBe(1)
@@ -445,13 +454,43 @@ describe('maintenance windows through the five-minute job', () => {
     expect(await env.DB.prepare('SELECT version FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ version })
     expect(await armedEvents(w.id)).toBe(1)
     expect((await env.DB.prepare('SELECT state FROM maintenance_windows WHERE id = ?').bind(w.id).first())).toEqual({ state: 'scheduled' })
-
-    await sleep(w.start - Date.now() + 50)
-    expectMaintenance(await me(t), 'On the minute', [29 * 60, 30 * 60])
-    expectMaintenance(await login(t), 'On the minute', [29 * 60, 30 * 60])
-    expect((await me(a)).status).toBe(200)
     expect((await call('DELETE', `/ops/v1/maintenance-windows/${w.id}`, { token: ops })).status).toBe(200)
+    expect(await env.DB.prepare('SELECT enabled FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()).toEqual({ enabled: 0 })
+  })
+
+  it('arms a tenant window that starts before the next run as it is scheduled: maintenance begins at its start with no run of the job', async () => {
+    const t = await tenantWithAdmin()
+    const start = Date.now() + 2500
+    const created = await call('POST', '/ops/v1/maintenance-windows', {
+      token: ops,
+      body: { starts_at: iso(start), duration_minutes: 30, kind: 'maintenance', emergency: true, reason: 'Switch firmware', tenant_ids: [t.id], message: 'Right away' },
+    })
+    expect(created.status).toBe(201)
+    const row = await env.DB.prepare('SELECT enabled, starts_at, until, window_id, message FROM tenant_maintenance WHERE tenant_id = ?').bind(t.id).first()
+    expect(row).toEqual({ enabled: 1, starts_at: created.body.starts_at, until: created.body.ends_at, window_id: created.body.id, message: 'Right away' })
+    const scheduled = await env.DB.prepare("SELECT details FROM audit_events WHERE action = 'maintenance.window_scheduled' AND target_id = ?").bind(created.body.id).first<{ details: string }>()
+    expect(JSON.parse(scheduled!.details)).toMatchObject({ emergency: true, maintenance_flag: 'tenants' })
     expect((await me(t)).status).toBe(200)
+    await sleep(Date.parse(created.body.starts_at) - Date.now() + 50)
+    expectMaintenance(await me(t), 'Right away', [29 * 60, 30 * 60])
+    expectMaintenance(await login(t), 'Right away', [29 * 60, 30 * 60])
+    expect((await me(a)).status).toBe(200)
+    expect((await call('DELETE', `/ops/v1/maintenance-windows/${created.body.id}`, { token: ops })).status).toBe(200)
+    expect((await me(t)).status).toBe(200)
+  })
+
+  it('arms the global flag of a window over every tenant that starts before the next run as it is scheduled', async () => {
+    const created = await call('POST', '/ops/v1/maintenance-windows', {
+      token: ops,
+      body: { starts_at: iso(Date.now() + 2500), duration_minutes: 30, kind: 'outage', emergency: true, reason: 'Provider outage', message: 'Everyone, right away' },
+    })
+    expect(created.status).toBe(201)
+    expect((await call('GET', '/ops/v1/maintenance', { token: ops })).body.global).toMatchObject({ enabled: true, in_force: false, window_id: created.body.id })
+    expect((await me(a)).status).toBe(200)
+    await sleep(Date.parse(created.body.starts_at) - Date.now() + 50)
+    expectMaintenance(await me(a), 'Everyone, right away', [29 * 60, 30 * 60])
+    expect((await call('DELETE', `/ops/v1/maintenance-windows/${created.body.id}`, { token: ops })).status).toBe(200)
+    expect((await me(a)).status).toBe(200)
   })
 
   it('lifts the armed flags when the window is cancelled before its start', async () => {

@@ -233,6 +233,11 @@ export async function scheduleWindow(env: Env, db: Database, input: WindowCreate
   }
   const job = notice(row, 'scheduled', `mw:${row.id}:scheduled`, at)
   writes.push(job.write)
+  // A window that starts before the five-minute job's next run (an emergency, mostly) is armed now, in the same
+  // transaction, as the job would have armed it a run ahead: maintenance begins at its start, not up to a run later.
+  const armNow = start <= now + ARM_AHEAD_MS
+  const flags = armNow ? windowFlagsOn(row, windowMessage(row), at) : null
+  if (flags) writes.push(flags)
   const result = await audit(
     env,
     meta,
@@ -251,6 +256,7 @@ export async function scheduleWindow(env: Env, db: Database, input: WindowCreate
         emergency: row.emergency,
         reason: row.reason,
         lead_time_met: leadTimeMet(row.kind, start, now),
+        ...(armNow && { maintenance_flag: row.allTenants ? 'global' : 'tenants' }),
       },
     },
     writes,
@@ -258,6 +264,8 @@ export async function scheduleWindow(env: Env, db: Database, input: WindowCreate
   )
   // Lost a race with another window for the same slot between the check and the commit.
   if (!result.ok) throw overlap()
+  if (flags) await pushWindowFlags(env, db, row.id)
+  if (armNow && row.allTenants) await followGlobalWindow(env, await globalWindowToFollow(db, now))
   sendNoticesSoon(env, db, meta, [job.id], defer)
   return toWindow(row, (await standingRule(db)).rule)
 }
