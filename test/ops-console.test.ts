@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { browse, cookieOf, hidden, type Page } from './console-browse'
 import { OPERATOR, call, lastCode, operator, snapshotCounts, tenantWithAdmin, uniqueSlug } from './helpers'
+import { freshIp, from } from './throttle-helpers'
 import { jstDate } from '../src/lib/time'
 import { snapshotInstanceId } from '../src/services/backup/fan-out'
 
@@ -395,6 +396,55 @@ describe('operator console', () => {
     expect(forged.status).toBe(403)
     expect((await env.DB.prepare('SELECT status FROM operators WHERE id = ?').bind(row!.id).first())!.status).toBe('active')
     expect((await browse('GET', '/ops/console', { cookie })).text).toContain('href="/ops/console/operators"')
+  })
+
+  it('unlocks an operator whose second step is locked, audited, and refuses a forged post', async () => {
+    const email = `locked-${crypto.randomUUID().slice(0, 8)}@ops.example`
+    const invited = await call('POST', '/ops/v1/operators', { token: await operator(), body: { email, name: 'Locked' } })
+    expect(invited.status).toBe(201)
+    const ip = freshIp()
+    const start = () => call('POST', '/ops/v1/auth/login', { body: { email, password: invited.body.temporary_password }, headers: from(ip) })
+    for (const tries of [5, 5]) {
+      const login = await start()
+      expect(login.body.status).toBe('mfa_required')
+      for (let i = 0; i < tries; i++) {
+        expect((await call('POST', '/ops/v1/auth/mfa', { body: { challenge: login.body.challenge, code: '000000' }, headers: from(ip) })).status).toBe(401)
+      }
+    }
+    expect((await start()).status).toBe(429)
+    const list = await browse('GET', '/ops/console/operators', { cookie })
+    expect(list.text).toContain(`action="/ops/console/operators/${invited.body.id}/unlock"`)
+    // Without the CSRF token nothing is unlocked.
+    expect((await browse('POST', `/ops/console/operators/${invited.body.id}/unlock`, { cookie, form: {} })).status).toBe(403)
+    expect((await start()).status).toBe(429)
+    const unlocked = await post(`/ops/console/operators/${invited.body.id}/unlock`, {})
+    expect(unlocked.status).toBe(303)
+    expect(unlocked.headers.get('Location')).toBe('/ops/console/operators?done=unlocked')
+    expect((await browse('GET', '/ops/console/operators?done=unlocked', { cookie })).text).toContain('ロックを解除しました。')
+    // An unknown note is no note (and an inherited name is not one either).
+    for (const done of ['toString', '__proto__', 'x']) expect((await browse('GET', `/ops/console/operators?done=${done}`, { cookie })).status).toBe(200)
+    const event = await env.DB.prepare("SELECT details FROM audit_events WHERE action = 'operator.unlock' AND target_id = ?").bind(invited.body.id).first<{ details: string }>()
+    expect(JSON.parse(event!.details)).toEqual({ email, unlocked: ['mfa'] })
+    expect((await start()).body.status).toBe('mfa_required')
+    expect((await post('/ops/console/operators/op_00000000000000000000000000/unlock', {})).status).toBe(404)
+  })
+
+  it('runs the master-key rotation a batch at a time, showing counts only, audited', async () => {
+    const page = await browse('GET', '/ops/console/keys', { cookie })
+    expect(page.status).toBe(200)
+    expect(page.text).toContain('action="/ops/console/keys/rotate"')
+    expect((await browse('GET', '/ops/console', { cookie })).text).toContain('href="/ops/console/keys"')
+    const before = await count("SELECT count(*) AS n FROM audit_events WHERE action = 'keys.rotated'")
+    expect((await browse('POST', '/ops/console/keys/rotate', { cookie, form: {} })).status).toBe(403)
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'keys.rotated'")).toBe(before)
+    const ran = await post('/ops/console/keys/rotate', {})
+    expect(ran.status).toBe(200)
+    expect(ran.text).toContain('data-testid="rotation-result"')
+    expect(ran.text).toContain('すべての鍵が現在のマスター鍵で包まれています。')
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'keys.rotated'")).toBe(before + 1)
+    // Counts, never key material: no wrapped key of the table appears on the page.
+    const wrapped = (await env.DB.prepare('SELECT wrapped FROM tenant_keys WHERE wrapped IS NOT NULL LIMIT 5').all<{ wrapped: string }>()).results
+    for (const row of wrapped) expect(ran.text).not.toContain(row.wrapped)
   })
 
   describe('maintenance flag, backups and termination', () => {

@@ -50,6 +50,7 @@ const OPS_NAV: NavItem[] = [
   { href: '/ops/console/sla', key: 'nav.sla' },
   { href: '/ops/console/audit', key: 'nav.audit' },
   { href: '/ops/console/operators', key: 'nav.operators' },
+  { href: '/ops/console/keys', key: 'nav.keys' },
   { href: '/ops/console/password', key: 'nav.password' },
   { href: '/help', key: 'nav.help' },
 ]

@@ -563,6 +563,7 @@ export const ja = {
   'ops.support.audited': "閲覧するたびにテナントの監査ログに記録されます。",
   'ops.support.refused': "このテナントはサポート閲覧を許可していません。テナント管理者が期限付きで許可できます。",
   'nav.operators': "運用者",
+  'nav.keys': "鍵",
   'ops.operators.title': "運用者",
   'ops.operators.invite': "運用者を招待",
   'ops.operators.email': "メールアドレス",
@@ -580,6 +581,17 @@ export const ja = {
   'ops.operators.invited': "{email} を招待しました。仮パスワードはこの画面でだけ表示されます。初回サインインには本人に届く確認コードとパスワード変更が必要です。",
   'ops.operators.disabled': "運用者を無効にしました。セッションはすべて終了しました。",
   'ops.operators.enabled': "運用者を有効にしました。",
+  'ops.operators.unlock': "ロックを解除",
+  'ops.operators.unlocked': "ロックを解除しました。サインインと確認コードのロック、推測元ネットワークのブロックはすべて終了しました（監査ログに記録）。",
+  'ops.keys.title': "マスター鍵のローテーション",
+  'ops.keys.hint': "新しい MASTER_KEY を設定し、以前の鍵を MASTER_KEY_PREVIOUS に残したうえで実行します。1 回の実行で最大 100 件のテナント鍵を新しいマスター鍵で包み直し、旧形式の秘密情報を暗号化し直します。残りが 0 になったら MASTER_KEY_PREVIOUS を削除できます。鍵そのものは表示されません。",
+  'ops.keys.rotate': "ローテーションを実行",
+  'ops.keys.next': "次のバッチを実行",
+  'ops.keys.rotated': "ローテーションを 1 バッチ実行しました（監査ログに記録）。",
+  'ops.keys.rewrapped': "包み直したデータ鍵",
+  'ops.keys.reencrypted': "暗号化し直した旧形式の秘密情報",
+  'ops.keys.remaining': "残り",
+  'ops.keys.done': "すべての鍵が現在のマスター鍵で包まれています。MASTER_KEY_PREVIOUS を削除できます。",
 } as const satisfies Record<string, string>
 
 export type ConsoleKey = keyof typeof ja

@@ -5,6 +5,7 @@ import type { z } from '@hono/zod-openapi'
 import type { OperatorSchema } from '../../../schemas/auth'
 import { OperatorInviteSchema, OperatorPatchSchema } from '../../../schemas/operators'
 import { inviteOperator, listOperators, setOperatorStatus } from '../../../services/identity/operator-accounts'
+import { unlockOperator } from '../../../services/identity/operators'
 import { Field, Flash, Pager, PostForm, Select, Table, TemporaryPassword, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { defer, requestMeta } from '../../context'
@@ -59,6 +60,18 @@ function StatusForm({ page, operator, self }: { page: PageContext; operator: Ope
   )
 }
 
+/** Ends an operator's sign-in and second-factor locks and their networks' blocks (POST /ops/v1/operators/{id}/unlock). */
+function UnlockForm({ page, operator }: { page: PageContext; operator: Operator }) {
+  const { t } = page
+  return (
+    <PostForm action={`/ops/console/operators/${operator.id}/unlock`} csrf={page.viewer!.csrf} class="inline">
+      <button type="submit" class="secondary" aria-label={`${t('ops.operators.unlock')}: ${operator.email}`}>
+        {t('ops.operators.unlock')}
+      </button>
+    </PostForm>
+  )
+}
+
 async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null; secret?: string; values?: InviteValues } = {}, status = 200) {
   const page = c.var.page
   const { t } = page
@@ -79,7 +92,14 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
           { label: t('ops.operators.status'), cell: (o) => t(`ops.operators.status.${o.status}`), nowrap: true },
           { label: t('ops.operators.lastLogin'), cell: (o) => (o.last_login_at ? <Time iso={o.last_login_at} /> : t('common.none')), nowrap: true },
           { label: t('ops.operators.createdAt'), cell: (o) => <Time iso={o.created_at} />, nowrap: true },
-          { label: t('common.actions'), cell: (o) => <StatusForm page={page} operator={o} self={c.var.principal.actorId} /> },
+          {
+            label: t('common.actions'),
+            cell: (o) => (
+              <>
+                <StatusForm page={page} operator={o} self={c.var.principal.actorId} /> <UnlockForm page={page} operator={o} />
+              </>
+            ),
+          },
         ]}
       />
       <Pager t={t} base="/ops/console/operators" params={new URLSearchParams()} next={list.next_cursor} hasCursor={!!query.cursor} />
@@ -94,7 +114,8 @@ export const operatorPages = new Hono<ConsoleEnv>({ strict: true })
 operatorPages.get('/ops/console/operators', signedIn, (c) => {
   const done = c.req.query('done')
   const t = c.var.page.t
-  const flash = done === 'disabled' ? ({ kind: 'ok', text: t('ops.operators.disabled') } as const) : done === 'active' ? ({ kind: 'ok', text: t('ops.operators.enabled') } as const) : null
+  const notes = { disabled: 'ops.operators.disabled', active: 'ops.operators.enabled', unlocked: 'ops.operators.unlocked' } as const
+  const flash = done && Object.hasOwn(notes, done) ? ({ kind: 'ok', text: t(notes[done as keyof typeof notes]) } as const) : null
   return listPage(c, { flash })
 })
 
@@ -119,6 +140,15 @@ operatorPages.post('/ops/console/operators/:id/status', signedIn, async (c) => {
     if (!parsed.success) throw invalidFormProblem(parsed.error)
     await setOperatorStatus(c.env, database(c.env), c.var.principal, c.req.param('id'), parsed.data.status, requestMeta(c))
     return c.redirect(`/ops/console/operators?done=${parsed.data.status}`, 303)
+  } catch (error) {
+    return listPage(c, { flash: problemFlash(c.var.page.t, error) }, (error as { status: number }).status)
+  }
+})
+
+operatorPages.post('/ops/console/operators/:id/unlock', signedIn, async (c) => {
+  try {
+    await unlockOperator(c.env, database(c.env), c.var.principal, c.req.param('id'), requestMeta(c))
+    return c.redirect('/ops/console/operators?done=unlocked', 303)
   } catch (error) {
     return listPage(c, { flash: problemFlash(c.var.page.t, error) }, (error as { status: number }).status)
   }

@@ -14,6 +14,7 @@ import { terminationPages } from './termination'
 import { supportPages } from './support'
 import { planPages } from './plans'
 import { operatorPages } from './operators'
+import { keyPages } from './keys'
 
 /**
  * The operator console at /ops/console: the same services as /ops/v1,
@@ -24,7 +25,7 @@ import { operatorPages } from './operators'
  */
 export const opsConsole = new Hono<ConsoleEnv>({ strict: true })
 
-for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages, supportPages, planPages, operatorPages]) opsConsole.route('/', pages)
+for (const pages of [opsSignInPages, tenantPages, windowPages, announcementPages, incidentPages, opsSlaPages, opsAuditPages, maintenancePages, backupPages, terminationPages, supportPages, planPages, operatorPages, keyPages]) opsConsole.route('/', pages)
 
 // An unknown console path is a page in the viewer's language, not the API's JSON 404.
 opsConsole.all('/ops/console/*', (c) => {
