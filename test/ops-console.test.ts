@@ -178,6 +178,46 @@ describe('operator console', () => {
     expect(await env.DB.prepare('SELECT state FROM maintenance_windows WHERE id = ?').bind(stored!.id).first()).toEqual({ state: 'cancelled' })
   })
 
+  it('changes a scheduled window through its prefilled form, and refuses dropping the emergency mark without the lead time', async () => {
+    const ok = await post('/ops/console/windows', { kind: 'maintenance', starts_at: jstLocal(3 * DAY_MS), duration_minutes: '60', emergency: 'true', reason: 'Router swap', message: 'Short pause' })
+    expect(ok.status).toBe(303)
+    const row = await env.DB.prepare("SELECT id, starts_at FROM maintenance_windows WHERE reason = 'Router swap'").first<{ id: string; starts_at: string }>()
+    const calendar = await browse('GET', '/ops/console/windows', { cookie })
+    expect(calendar.text).toContain(`action="/ops/console/windows/${row!.id}"`)
+    // This window's own form (others may be on the page): the start as it shows it, to the minute.
+    const shown = hidden(calendar.text.slice(calendar.text.indexOf(`action="/ops/console/windows/${row!.id}"`)), 'was_starts_at')
+    const changed = await post(`/ops/console/windows/${row!.id}`, { was_starts_at: shown, starts_at: shown, duration_minutes: '30', emergency: 'true', reason: 'Router swap', message: 'Shorter pause' })
+    expect(changed.status).toBe(303)
+    expect(changed.headers.get('Location')).toBe('/ops/console/windows?done=changed')
+    const after = await env.DB.prepare('SELECT starts_at, duration_minutes, message, revision FROM maintenance_windows WHERE id = ?').bind(row!.id).first()
+    expect(after).toEqual({ starts_at: row!.starts_at, duration_minutes: 30, message: 'Shorter pause', revision: 2 })
+    const event = await env.DB.prepare("SELECT details FROM audit_events WHERE action = 'maintenance.window_changed' AND target_id = ?").bind(row!.id).first<{ details: string }>()
+    expect(Object.keys(JSON.parse(event!.details).changes).sort()).toEqual(['durationMinutes', 'message'])
+    // Unticking the emergency box makes it planned maintenance three days out: short of the 7 days' notice, so nothing changes.
+    const dropped = await post(`/ops/console/windows/${row!.id}`, { was_starts_at: shown, starts_at: shown, duration_minutes: '30', reason: 'Router swap', message: 'Shorter pause' })
+    expect(dropped.status).toBe(422)
+    expect(dropped.text).toContain('class="flash error"')
+    expect(await env.DB.prepare('SELECT emergency, revision FROM maintenance_windows WHERE id = ?').bind(row!.id).first()).toEqual({ emergency: 1, revision: 2 })
+    expect((await post(`/ops/console/windows/${row!.id}`, { was_starts_at: shown, starts_at: shown, duration_minutes: '301', emergency: 'true', reason: 'Router swap' })).status).toBe(422)
+    expect((await post(`/ops/console/windows/${row!.id}/cancel`, {})).status).toBe(303)
+  })
+
+  it('replaces the standing monthly window rule through its form, audited, refusing an invalid rule and changing nothing', async () => {
+    const save = (form: Record<string, string>) => post('/ops/console/windows/standing-rule', form)
+    const bad = await save({ week_of_month: '5', weekday: '6', start_time_jst: '01:30', duration_minutes: '120' })
+    expect(bad.status).toBe(422)
+    expect(await count("SELECT count(*) AS n FROM platform_settings WHERE value LIKE '%\"week_of_month\":5%'")).toBe(0)
+    const saved = await save({ week_of_month: '2', weekday: '6', start_time_jst: '01:30', duration_minutes: '120' })
+    expect(saved.status).toBe(303)
+    expect(saved.headers.get('Location')).toBe('/ops/console/windows?done=rule')
+    expect((await browse('GET', '/ops/console/windows', { cookie })).text).toContain('毎月第 2 土曜日 01:30')
+    expect((await call('GET', '/ops/v1/maintenance-windows/standing-rule', { token: await operator() })).body.rule).toEqual({ week_of_month: 2, weekday: 6, start_time_jst: '01:30', duration_minutes: 120 })
+    const event = await env.DB.prepare("SELECT details FROM audit_events WHERE action = 'maintenance.standing_rule_changed' ORDER BY seq DESC LIMIT 1").first<{ details: string }>()
+    expect(JSON.parse(event!.details).to).toEqual({ week_of_month: 2, weekday: 6, start_time_jst: '01:30', duration_minutes: 120 })
+    // Back to AV-1's rule for the rest of the suite.
+    expect((await save({ week_of_month: '4', weekday: '0', start_time_jst: '00:00', duration_minutes: '300' })).status).toBe(303)
+  })
+
   it('opens an incident, adds an update and resolves it', async () => {
     const opened = await post('/ops/console/incidents', { title: 'Console incident', description: 'Uploads fail', severity: 'major', tenant_ids: '' })
     expect(opened.status).toBe(303)
