@@ -264,6 +264,15 @@ describe.skipIf(!found)('console in Chromium', () => {
     await page.waitForURL(/done=scheduled/)
     expect(await page.locator('main').textContent()).toContain('Urgent security patch')
     await shot(page, 'ops-windows')
+    // The window's own change form, prefilled: shorten it.
+    const change = page.locator('details[id^="change-"]').first()
+    await change.locator('summary').click()
+    expect(await change.getByLabel('緊急の理由').inputValue()).toBe('Urgent security patch')
+    await change.getByLabel('時間（分）').fill('30')
+    await shot(page, 'ops-windows-change')
+    await change.getByRole('button', { name: /^変更する/ }).click()
+    await page.waitForURL(/done=changed/)
+    expect(await page.locator('.flash.ok').textContent()).toContain('変更しました')
 
     await page.getByRole('link', { name: 'お知らせ' }).click()
     await page.getByLabel('実施日時（JST）').fill(new Date(Date.now() + 10 * 86_400_000 + 9 * 3_600_000).toISOString().slice(0, 16))

@@ -351,6 +351,7 @@ export const en: ConsoleMessages = {
   'ops.windows.ruleWeekday': "Weekday",
   'ops.windows.ruleTime': "Start (JST)",
   'ops.windows.ruleHint': "1–300 minutes. Windows already scheduled stay as they are.",
+  'ops.windows.ruleChange': "Change the rule",
   'ops.windows.ruleSave': "Save the standing window",
   'ops.windows.ruleSaved': "The standing window rule is saved (audited).",
   'ops.announcements.title': "Announcements",

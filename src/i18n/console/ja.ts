@@ -353,6 +353,7 @@ export const ja = {
   'ops.windows.ruleWeekday': "曜日",
   'ops.windows.ruleTime': "開始時刻（JST）",
   'ops.windows.ruleHint': "1–300 分。予定済みのメンテナンスは変わりません。",
+  'ops.windows.ruleChange': "規則を変更する",
   'ops.windows.ruleSave': "定期メンテナンスを保存",
   'ops.windows.ruleSaved': "定期メンテナンスの規則を保存しました（監査ログに記録）。",
   'ops.announcements.title': "お知らせ",

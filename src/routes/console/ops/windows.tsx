@@ -42,8 +42,10 @@ function ChangeForm({ page, window: w }: { page: PageContext; window: Maintenanc
   const { t } = page
   const prefix = `change-${w.id}`
   return (
-    <details>
-      <summary>{t('ops.windows.change')}</summary>
+    <details id={prefix}>
+      <summary>
+        {t('ops.windows.change')}: <Time iso={w.starts_at} /> ({t(`ops.windows.kind.${w.kind}`)})
+      </summary>
       <PostForm action={`/ops/console/windows/${w.id}`} csrf={page.viewer!.csrf} class="stack">
         <input type="hidden" name="was_starts_at" value={isoToJstLocal(Date.parse(w.starts_at))} />
         <Field label={t('ops.windows.startsAt')} name="starts_at" type="datetime-local" required value={isoToJstLocal(Date.parse(w.starts_at))} idPrefix={prefix} />
@@ -140,14 +142,11 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
             label: t('common.actions'),
             cell: (w: MaintenanceWindow) =>
               w.state === 'scheduled' ? (
-                <>
-                  <PostForm action={`/ops/console/windows/${w.id}/cancel`} csrf={page.viewer!.csrf} class="inline">
-                    <button type="submit" class="secondary" aria-label={`${t('ops.windows.cancel')} ${w.id}`}>
-                      {t('ops.windows.cancel')}
-                    </button>
-                  </PostForm>
-                  {Date.parse(w.starts_at) > Date.now() ? <ChangeForm page={page} window={w} /> : null}
-                </>
+                <PostForm action={`/ops/console/windows/${w.id}/cancel`} csrf={page.viewer!.csrf} class="inline">
+                  <button type="submit" class="secondary" aria-label={`${t('ops.windows.cancel')} ${w.id}`}>
+                    {t('ops.windows.cancel')}
+                  </button>
+                </PostForm>
               ) : (
                 '–'
               ),
@@ -162,7 +161,10 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
       <section aria-labelledby="standing">
         <h2 id="standing">{t('ops.windows.standing')}</h2>
         <p>{t('ops.windows.rule', { week: rule.week_of_month, weekday: t(`weekday.${rule.weekday}`), time: rule.start_time_jst, minutes: rule.duration_minutes })}</p>
-        <StandingRuleForm page={page} rule={rule} />
+        <details id="standing-rule">
+          <summary>{t('ops.windows.ruleChange')}</summary>
+          <StandingRuleForm page={page} rule={rule} />
+        </details>
         <Table<Interval>
           caption={t('ops.windows.standingNext')}
           empty={t('common.none')}
@@ -176,6 +178,12 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
       <section aria-labelledby="upcoming">
         <h2 id="upcoming">{t('ops.windows.upcoming')}</h2>
         <Table<MaintenanceWindow> caption={t('ops.windows.upcoming')} empty={t('common.none')} rows={open} columns={columns(true)} />
+        {/* Below the table rather than in a cell: a form needs the width. Only a window that has not begun can change. */}
+        {open
+          .filter((w) => w.state === 'scheduled' && Date.parse(w.starts_at) > Date.now())
+          .map((w) => (
+            <ChangeForm page={page} window={w} />
+          ))}
       </section>
       <ScheduleForm page={page} values={extra.values} />
       <section aria-labelledby="past">
