@@ -11,7 +11,7 @@ import { toProblem } from '../../../lib/render-problem'
 import { authenticate } from '../../../middleware/authenticate'
 import { requirePermission } from '../../../middleware/require-permission'
 import { currentUser } from '../../../services/identity/me'
-import { pickLocale, translator, isLocale, type Translate } from '../../../i18n'
+import { pickLocale, translator, isLocale, type ConsoleKey, type Translate } from '../../../i18n'
 import { anonymousLocale, signedInLocale } from './locale'
 import type { FlashMessage } from '../../../views/components'
 import { Flash } from '../../../views/components'
@@ -129,6 +129,15 @@ export function problemFlash(t: Translate, error: unknown): FlashMessage {
     // A field whose message only repeats the detail adds nothing but its name.
     details: fields.filter((f) => f.message !== error.detail || fields.length > 1).map((f) => `${f.path.replace(/^body\./, '')}: ${f.message}`),
   }
+}
+
+/**
+ * The confirmation a redirect names with `?done=`: one of `notes`, else none.
+ * Only an own key counts, so `?done=toString` is no note rather than a 500.
+ */
+export function doneFlash(c: ConsoleContext, notes: Record<string, ConsoleKey>): FlashMessage | null {
+  const done = c.req.query('done')
+  return done && Object.hasOwn(notes, done) ? { kind: 'ok', text: c.var.page.t(notes[done]!) } : null
 }
 
 export function html(c: Context, node: Child, status = 200) {

@@ -9,7 +9,7 @@ import { unlockOperator } from '../../../services/identity/operators'
 import { Field, Flash, Pager, PostForm, Select, Table, TemporaryPassword, Time, type FlashMessage } from '../../../views/components'
 import { Layout, type PageContext } from '../../../views/layout'
 import { defer, requestMeta } from '../../context'
-import { consoleSession, html, problemFlash, text, type ConsoleContext, type ConsoleEnv } from '../kit/page'
+import { consoleSession, doneFlash, html, problemFlash, text, type ConsoleContext, type ConsoleEnv } from '../kit/page'
 import { invalidFormProblem, listQuery } from '../kit/validate'
 
 const PAGE_SIZE = 50
@@ -112,10 +112,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
 export const operatorPages = new Hono<ConsoleEnv>({ strict: true })
 
 operatorPages.get('/ops/console/operators', signedIn, (c) => {
-  const done = c.req.query('done')
-  const t = c.var.page.t
-  const notes = { disabled: 'ops.operators.disabled', active: 'ops.operators.enabled', unlocked: 'ops.operators.unlocked' } as const
-  const flash = done && Object.hasOwn(notes, done) ? ({ kind: 'ok', text: t(notes[done as keyof typeof notes]) } as const) : null
+  const flash = doneFlash(c, { disabled: 'ops.operators.disabled', active: 'ops.operators.enabled', unlocked: 'ops.operators.unlocked' })
   return listPage(c, { flash })
 })
 

@@ -9,7 +9,7 @@ import { Checkbox, Field, Flash, Pager, PostForm, Select, Table, TextArea, Time,
 import { Layout, type PageContext } from '../../../views/layout'
 import { actorOf, defer, requestMeta } from '../../context'
 import { isoToJstLocal, jstLocalToIso } from '../kit/jst'
-import { consoleSession, html, problemFlash, text, type ConsoleContext, type ConsoleEnv, type Form } from '../kit/page'
+import { consoleSession, doneFlash, html, problemFlash, text, type ConsoleContext, type ConsoleEnv, type Form } from '../kit/page'
 import { invalidFormProblem } from '../kit/validate'
 
 const PAGE_SIZE = 50
@@ -37,22 +37,37 @@ function windowFields(form: Form): { values: Values; input: Record<string, unkno
   return { values, input }
 }
 
+/** The fields a window is scheduled or changed with; `prefix` keeps each form's IDs its own. */
+function WindowFields({ page, prefix, values }: { page: PageContext; prefix: string; values: Values }) {
+  const { t } = page
+  return (
+    <>
+      <Field label={t('ops.windows.startsAt')} name="starts_at" type="datetime-local" required value={values.starts_at} idPrefix={prefix} hint={t('ops.windows.leadHint')} />
+      <Field label={t('ops.windows.duration')} name="duration_minutes" type="number" min={1} max={300} required value={values.duration_minutes} idPrefix={prefix} hint={t('ops.windows.durationHint')} />
+      <Checkbox label={t('ops.windows.emergency')} name="emergency" value="true" checked={values.emergency} idPrefix={prefix} />
+      <TextArea label={t('ops.windows.reason')} name="reason" value={values.reason} rows={2} idPrefix={prefix} hint={t('ops.windows.reasonHint')} />
+      <TextArea label={t('ops.windows.message')} name="message" value={values.message} rows={2} idPrefix={prefix} hint={t('ops.windows.messageHint')} />
+    </>
+  )
+}
+
 /** Changes a scheduled window that has not begun (PATCH /ops/v1/maintenance-windows/{id}): prefilled with what it is. */
 function ChangeForm({ page, window: w }: { page: PageContext; window: MaintenanceWindow }) {
   const { t } = page
   const prefix = `change-${w.id}`
+  const shown = isoToJstLocal(Date.parse(w.starts_at))
   return (
     <details id={prefix}>
       <summary>
         {t('ops.windows.change')}: <Time iso={w.starts_at} /> ({t(`ops.windows.kind.${w.kind}`)})
       </summary>
       <PostForm action={`/ops/console/windows/${w.id}`} csrf={page.viewer!.csrf} class="stack">
-        <input type="hidden" name="was_starts_at" value={isoToJstLocal(Date.parse(w.starts_at))} />
-        <Field label={t('ops.windows.startsAt')} name="starts_at" type="datetime-local" required value={isoToJstLocal(Date.parse(w.starts_at))} idPrefix={prefix} />
-        <Field label={t('ops.windows.duration')} name="duration_minutes" type="number" min={1} max={300} required value={String(w.duration_minutes)} idPrefix={prefix} />
-        <Checkbox label={t('ops.windows.emergency')} name="emergency" value="true" checked={w.emergency} idPrefix={prefix} />
-        <TextArea label={t('ops.windows.reason')} name="reason" value={w.reason ?? undefined} rows={2} idPrefix={prefix} />
-        <TextArea label={t('ops.windows.message')} name="message" value={w.message ?? undefined} rows={2} idPrefix={prefix} />
+        <input type="hidden" name="was_starts_at" value={shown} />
+        <WindowFields
+          page={page}
+          prefix={prefix}
+          values={{ starts_at: shown, duration_minutes: String(w.duration_minutes), emergency: w.emergency, reason: w.reason ?? undefined, message: w.message ?? undefined }}
+        />
         <div>
           <button type="submit" aria-label={`${t('ops.windows.change')} ${w.id}`}>
             {t('ops.windows.change')}
@@ -107,11 +122,7 @@ function ScheduleForm({ page, values }: { page: PageContext; values?: Values }) 
             { value: 'outage', label: t('ops.windows.kind.outage') },
           ]}
         />
-        <Field label={t('ops.windows.startsAt')} name="starts_at" type="datetime-local" required value={values?.starts_at} idPrefix="new" hint={t('ops.windows.leadHint')} />
-        <Field label={t('ops.windows.duration')} name="duration_minutes" type="number" min={1} max={300} required value={values?.duration_minutes ?? '60'} idPrefix="new" hint={t('ops.windows.durationHint')} />
-        <Checkbox label={t('ops.windows.emergency')} name="emergency" value="true" checked={values?.emergency} idPrefix="new" />
-        <TextArea label={t('ops.windows.reason')} name="reason" value={values?.reason} rows={2} idPrefix="new" hint={t('ops.windows.reasonHint')} />
-        <TextArea label={t('ops.windows.message')} name="message" value={values?.message} rows={2} idPrefix="new" hint={t('ops.windows.messageHint')} />
+        <WindowFields page={page} prefix="new" values={{ duration_minutes: '60', ...values }} />
         <div>
           <button type="submit">{t('ops.windows.schedule')}</button>
         </div>
@@ -199,9 +210,7 @@ async function listPage(c: ConsoleContext, extra: { flash?: FlashMessage | null;
 export const windowPages = new Hono<ConsoleEnv>({ strict: true })
 
 windowPages.get('/ops/console/windows', signedIn, (c) => {
-  const done = c.req.query('done')
-  const notes = { cancelled: 'ops.windows.cancelled', scheduled: 'ops.windows.scheduled', changed: 'ops.windows.changed', rule: 'ops.windows.ruleSaved' } as const
-  const flash = done && Object.hasOwn(notes, done) ? ({ kind: 'ok', text: c.var.page.t(notes[done as keyof typeof notes]) } as const) : null
+  const flash = doneFlash(c, { cancelled: 'ops.windows.cancelled', scheduled: 'ops.windows.scheduled', changed: 'ops.windows.changed', rule: 'ops.windows.ruleSaved' })
   return listPage(c, { flash })
 })
 
